@@ -1,6 +1,10 @@
 package protocol
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
 
 // Credentials travel in every web-service payload. Password is the SHA-1 hex
 // digest of the sub-user's password (see PasswordDigest), never the password.
@@ -186,13 +190,26 @@ func EncodeUploadPayload(c Credentials, it Item) ([]byte, error) {
 }
 
 // DecodeUploadPayload splits the payload part of uploadPictures into the
-// credentials and the item; the credentials never stay in Item.Extra.
+// credentials and the item; the credentials never stay in Item.Extra. Names
+// match exactly, as everywhere in this package: "USERNAME" is an unknown
+// attribute of the item, not the username.
 func DecodeUploadPayload(data []byte) (Credentials, Item, error) {
-	var c Credentials
-	var it Item
-	if err := json.Unmarshal(data, &c); err != nil {
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(data, &all); err != nil {
 		return Credentials{}, Item{}, err
 	}
+	if all == nil {
+		return Credentials{}, Item{}, errors.New("payload is null")
+	}
+	var c Credentials
+	for k, p := range map[string]*string{"username": &c.Username, "password": &c.Password, "token": &c.Token} {
+		if raw, ok := all[k]; ok {
+			if err := json.Unmarshal(raw, p); err != nil {
+				return Credentials{}, Item{}, fmt.Errorf("%s: %w", k, err)
+			}
+		}
+	}
+	var it Item
 	if err := json.Unmarshal(data, &it); err != nil {
 		return Credentials{}, Item{}, err
 	}

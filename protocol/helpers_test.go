@@ -1,0 +1,5 @@
+package protocol
+
+import "fmt"
+
+func formatV(v any) string { return fmt.Sprintf("%v %+v %#v", v, v, v) }
