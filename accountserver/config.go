@@ -1,0 +1,115 @@
+package accountserver
+
+import (
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Config configures a Server. The zero value of every field but DataDir is
+// usable.
+type Config struct {
+	// DataDir holds the SQLite database and the item content. It is created
+	// when missing. See DefaultDataDir.
+	DataDir string
+	// AdminToken is the bearer token of the admin API. Empty disables the
+	// admin API (every admin call answers 401).
+	AdminToken string
+	// PublicURL is the server's root URL as clients see it, used to render
+	// push URLs in admin answers. Empty: derived from each admin request.
+	PublicURL string
+	// Now is the clock; nil means time.Now. Tests move it to check
+	// incremental pulls and tombstone retention.
+	Now func() time.Time
+	// Limits bounds requests; zero fields take the defaults of DefaultLimits.
+	Limits Limits
+	// RateLimit limits protocol calls per account; the zero value is off.
+	RateLimit RateLimit
+	// TombstoneRetention is how long a full getWorkOrders still returns
+	// tombstones of unassigned and deleted orders; 0 means 30 days.
+	TombstoneRetention time.Duration
+	// Logger receives the server's logs; nil discards them.
+	Logger *slog.Logger
+	// PasswordHashing selects the cost of the password KDF; the zero value is
+	// the production cost. Tests that create many users may pass
+	// FastPasswordHashing.
+	PasswordHashing PasswordHashing
+}
+
+// Limits are the documented bounds of requests. A request over a limit is
+// refused with 413 (bodies) or 400 (counts) and writes nothing.
+type Limits struct {
+	// PushOrders is the most orders one push may carry (default 1,000).
+	PushOrders int
+	// PushBytes bounds the body of a push POST (default 16 MiB).
+	PushBytes int64
+	// PayloadBytes bounds the payload form field or multipart part of the web
+	// services (default 1 MiB).
+	PayloadBytes int64
+	// ItemBytes bounds the content of one item (default 1 GiB).
+	ItemBytes int64
+	// AdminBytes bounds a JSON body of the admin API (default 16 MiB).
+	AdminBytes int64
+	// FeedPage is the most items one page of the item feed returns (default
+	// 1,000; a request without a limit gets 100).
+	FeedPage int
+}
+
+// DefaultLimits are the limits docs/accountserver.md documents.
+var DefaultLimits = Limits{
+	PushOrders:   1000,
+	PushBytes:    16 << 20,
+	PayloadBytes: 1 << 20,
+	ItemBytes:    1 << 30,
+	AdminBytes:   16 << 20,
+	FeedPage:     1000,
+}
+
+const defaultFeedPage = 100
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits
+	if l.PushOrders > 0 {
+		d.PushOrders = l.PushOrders
+	}
+	if l.PushBytes > 0 {
+		d.PushBytes = l.PushBytes
+	}
+	if l.PayloadBytes > 0 {
+		d.PayloadBytes = l.PayloadBytes
+	}
+	if l.ItemBytes > 0 {
+		d.ItemBytes = l.ItemBytes
+	}
+	if l.AdminBytes > 0 {
+		d.AdminBytes = l.AdminBytes
+	}
+	if l.FeedPage > 0 {
+		d.FeedPage = l.FeedPage
+	}
+	return d
+}
+
+// RateLimit is a token bucket per account over the protocol calls. Calls
+// over it answer 429 with Retry-After. PerSecond 0 turns it off.
+type RateLimit struct {
+	PerSecond float64
+	Burst     int
+}
+
+// DefaultTombstoneRetention is how long full pulls return tombstones.
+const DefaultTombstoneRetention = 30 * 24 * time.Hour
+
+// DefaultDataDir is $XDG_DATA_HOME/share-operator/accountserver, or
+// ~/.local/share/share-operator/accountserver, or ./accountserver-data when
+// no home directory is known.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "share-operator", "accountserver")
+	}
+	if h, err := os.UserHomeDir(); err == nil && h != "" {
+		return filepath.Join(h, ".local", "share", "share-operator", "accountserver")
+	}
+	return "accountserver-data"
+}

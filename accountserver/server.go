@@ -1,0 +1,325 @@
+package accountserver
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pruvan-share/share-operator/protocol"
+)
+
+// Server is a reference account server: the accounts, their sub-users,
+// projects, items and integrations, the protocol over HTTP (Handler), and
+// the methods that seed and drive it in-process. It is safe for concurrent
+// use.
+type Server struct {
+	cfg       Config
+	limits    Limits
+	retention time.Duration
+	now       func() time.Time
+	log       *slog.Logger
+
+	db    *store
+	blobs *blobStore
+
+	accounts  sync.Map // name -> *accountRow
+	verified  verifyCache
+	dummyHash func() string
+	publicURL atomic.Pointer[string]
+
+	faults  faultSet
+	counts  counters
+	limiter *rateLimiter
+	handler http.Handler
+}
+
+// New opens (or creates) the data directory and returns a server. Close it.
+func New(cfg Config) (*Server, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("accountserver: DataDir is required")
+	}
+	s := &Server{
+		cfg:       cfg,
+		limits:    cfg.Limits.withDefaults(),
+		retention: cfg.TombstoneRetention,
+		now:       cfg.Now,
+		log:       cfg.Logger,
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.retention <= 0 {
+		s.retention = DefaultTombstoneRetention
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.dummyHash = sync.OnceValue(func() string {
+		h, _ := hashPassword(PasswordDigest("no such user"), cfg.PasswordHashing)
+		return h
+	})
+	s.limiter = newRateLimiter(cfg.RateLimit, s.now)
+	if cfg.PublicURL != "" {
+		s.SetPublicURL(cfg.PublicURL)
+	}
+	var err error
+	if s.db, err = openStore(cfg.DataDir, s.now); err != nil {
+		return nil, fmt.Errorf("accountserver: %w", err)
+	}
+	if s.blobs, err = newBlobStore(cfg.DataDir); err != nil {
+		s.db.close()
+		return nil, fmt.Errorf("accountserver: %w", err)
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Close closes the database. Stop serving first.
+func (s *Server) Close() error { return s.db.close() }
+
+// Handler serves the protocol, the admin API and /healthz.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// SetPublicURL sets the root URL clients reach the server at, used in admin
+// answers (account base URLs, push URLs).
+func (s *Server) SetPublicURL(u string) {
+	u = strings.TrimRight(u, "/")
+	s.publicURL.Store(&u)
+}
+
+func (s *Server) root() string {
+	if p := s.publicURL.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// AccountURL is the endpoint base URL of an account, {server}/a/{account};
+// "" when the server does not know its public URL.
+func (s *Server) AccountURL(account string) string {
+	if r := s.root(); r != "" {
+		return r + "/a/" + url.PathEscape(account)
+	}
+	return ""
+}
+
+func (s *Server) pushURL(account, key string) string {
+	if base := s.AccountURL(account); base != "" {
+		return base + protocol.PathPush + "?" + url.Values{protocol.QueryAPIKey: {key}}.Encode()
+	}
+	return ""
+}
+
+// callSpec is a protocol call: its name and its error envelope.
+type callSpec struct {
+	call string
+	fail func(w http.ResponseWriter, status int, msg string)
+}
+
+func envelope(call string) *callSpec {
+	var f func(w http.ResponseWriter, status int, msg string)
+	switch call {
+	case CallGetWorkOrders:
+		f = func(w http.ResponseWriter, st int, msg string) {
+			protocol.WriteJSON(w, st, protocol.GetWorkOrdersResponse{WorkOrders: []protocol.WorkOrder{}, Error: msg})
+		}
+	case CallValidate:
+		f = func(w http.ResponseWriter, st int, msg string) {
+			protocol.WriteJSON(w, st, protocol.ValidateResponse{Validated: false, Error: msg})
+		}
+	case CallUploadPictures, CallStatus, CallItemResult:
+		f = func(w http.ResponseWriter, st int, msg string) {
+			protocol.WriteJSON(w, st, protocol.StatusResponse{Status: false, Error: msg})
+		}
+	case CallPush, CallTrigger:
+		f = func(w http.ResponseWriter, st int, msg string) {
+			protocol.WriteJSON(w, st, protocol.PushResponse{Response: false, Error: msg})
+		}
+	case CallItems:
+		f = func(w http.ResponseWriter, st int, msg string) {
+			protocol.WriteJSON(w, st, protocol.ItemFeedResponse{Items: []protocol.FeedItem{}, Error: msg})
+		}
+	default: // CallItemContent: the answer is content; errors are JSON.
+		f = func(w http.ResponseWriter, st int, msg string) {
+			protocol.WriteJSON(w, st, struct {
+				Error string `json:"error"`
+			}{msg})
+		}
+	}
+	return &callSpec{call: call, fail: f}
+}
+
+type callHandler func(w http.ResponseWriter, r *http.Request, a *accountRow) error
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "ok\n")
+	})
+
+	// Web services of a provider account (sub-user credentials).
+	mux.Handle("/a/{account}"+protocol.PathGetWorkOrders, s.serveCall(CallGetWorkOrders, s.handleGetWorkOrders))
+	mux.Handle("/a/{account}"+protocol.PathValidate, s.serveCall(CallValidate, s.handleValidate))
+	mux.Handle("/a/{account}"+protocol.PathUploadPictures, s.serveCall(CallUploadPictures, s.handleUploadPictures))
+	mux.Handle("/a/{account}"+protocol.PathStatus, s.serveCall(CallStatus, s.handleStatus))
+
+	// The push key of a vendor account: GET triggers, POST pushes.
+	trigger := s.serveCall(CallTrigger, s.handleTrigger)
+	push := s.serveCall(CallPush, s.handlePush)
+	pushKey := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			trigger.ServeHTTP(w, r)
+			return
+		}
+		push.ServeHTTP(w, r)
+	})
+	mux.Handle("/a/{account}/api/{$}", pushKey)
+	mux.Handle("/a/{account}/api", pushKey)
+
+	// The item feed of a vendor account (project-defined, push key).
+	mux.Handle("/a/{account}"+protocol.PathItems, s.serveCall(CallItems, s.handleItems))
+	mux.Handle("/a/{account}"+protocol.PathItemContent, s.serveCall(CallItemContent, s.handleItemContent))
+	mux.Handle("/a/{account}"+protocol.PathItemResult, s.serveCall(CallItemResult, s.handleItemResult))
+
+	// GET /a/{account}/{$} is kept for the read-only page of an account (a
+	// later issue): register its handler here, next to the calls.
+
+	mux.Handle("/admin/", http.StripPrefix("/admin", s.adminRoutes()))
+	return s.logRequests(mux)
+}
+
+// serveCall wraps a call: it counts the request, acts out an injected fault,
+// finds the account, applies the rate limit, and answers errors in the
+// call's envelope.
+func (s *Server) serveCall(call string, h callHandler) http.Handler {
+	spec := envelope(call)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("account")
+		s.counts.add(name, call)
+		sw := &startedWriter{ResponseWriter: w}
+		w = sw
+		if f := s.faults.take(name, call); f != nil {
+			var run bool
+			if w, run = applyFault(w, r, spec, f); !run {
+				return
+			}
+			if tw, ok := w.(*truncatingWriter); ok {
+				defer tw.finish()
+			}
+		}
+		a, err := s.account(r.Context(), name)
+		if err == nil {
+			if ok, wait := s.limiter.allow(name); !ok {
+				secs := int(math.Ceil(wait.Seconds()))
+				w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+				err = errorf(ErrThrottled, "too many requests for account %s: retry after %ds", name, max(secs, 1))
+			}
+		}
+		if err == nil {
+			err = h(w, r, a)
+		}
+		if err == nil {
+			return
+		}
+		status, msg := s.errorAnswer(r, call, err)
+		if sw.started {
+			// Part of an answer is out: cut the connection, so that the
+			// client sees a broken answer rather than a short valid one.
+			panic(http.ErrAbortHandler)
+		}
+		spec.fail(w, status, msg)
+	})
+}
+
+// errorAnswer maps an error to the status and message of its answer, and
+// logs internal errors.
+func (s *Server) errorAnswer(r *http.Request, call string, err error) (int, string) {
+	var re *protocol.RequestError
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &re):
+		return re.StatusCode, re.Message
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", mbe.Limit)
+	}
+	status := httpStatus(err)
+	if status == http.StatusInternalServerError {
+		s.log.Error("call failed", "call", call, "account", r.PathValue("account"), "error", err)
+	}
+	return status, publicMessage(err)
+}
+
+// startedWriter records whether the answer has started.
+type startedWriter struct {
+	http.ResponseWriter
+	started bool
+}
+
+func (w *startedWriter) WriteHeader(code int) {
+	w.started = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *startedWriter) Write(p []byte) (int, error) {
+	w.started = true
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *startedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Hijack lets FaultDrop close the connection.
+func (w *startedWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// statusWriter records the status for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// logRequests logs each request at debug level: method, path (never the
+// query, which may hold a push key), status, duration.
+func (s *Server) logRequests(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"duration", time.Since(start).Round(time.Microsecond))
+		}()
+		h.ServeHTTP(sw, r)
+	})
+}

@@ -1,0 +1,172 @@
+package accountserver
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	_ "modernc.org/sqlite" // the pure-Go SQLite driver "sqlite"
+)
+
+// store is the SQLite database: one writer connection (transactions begin
+// IMMEDIATE, so a writer never fails to upgrade a read lock) and a pool of
+// readers (WAL lets them read while the writer writes).
+type store struct {
+	w   *sql.DB
+	r   *sql.DB
+	now func() time.Time
+
+	// inflight tracks the clock stamps of write transactions that have not
+	// committed, for watermark.
+	mu       sync.Mutex
+	inflight map[uint64]time.Time
+	nextID   uint64
+}
+
+const dbFile = "accountserver.db"
+
+func openStore(dir string, now func() time.Time) (*store, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, dbFile)
+	// synchronous=FULL: a success answer means the order is on disk.
+	common := "_busy_timeout=10000&_foreign_keys=1&_synchronous=FULL&_journal_mode=WAL"
+	w, err := sql.Open("sqlite", path+"?"+common+"&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.Ping(); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := migrate(w, now); err != nil {
+		w.Close()
+		return nil, err
+	}
+	r, err := sql.Open("sqlite", path+"?"+common+"&_txlock=deferred&_query_only=1")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	return &store{w: w, r: r, now: now, inflight: map[uint64]time.Time{}}, nil
+}
+
+func (s *store) close() error {
+	return errors.Join(s.r.Close(), s.w.Close())
+}
+
+// migrate brings the schema up to the last migration, each step in its own
+// transaction together with its schema_migrations row.
+func migrate(db *sql.DB, now func() time.Time) error {
+	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("schema_migrations: %w", err)
+	}
+	var current int
+	if err := db.QueryRow(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return err
+	}
+	last := migrations[len(migrations)-1].version
+	if current > last {
+		return fmt.Errorf("database schema version %d is newer than this server (%d)", current, last)
+	}
+	for i, m := range migrations {
+		if i > 0 && m.version <= migrations[i-1].version {
+			return fmt.Errorf("migrations out of order at version %d", m.version)
+		}
+		if m.version <= current {
+			continue
+		}
+		tx, err := db.Begin()
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(m.sql); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			m.version, m.name, now().UnixNano()); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", m.version, err)
+		}
+	}
+	return nil
+}
+
+// write runs fn in one write transaction. now is the clock stamp every row of
+// the transaction carries; it is registered as in flight until the
+// transaction ends, so that watermark never passes a change that is not yet
+// visible.
+func (s *store) write(ctx context.Context, fn func(tx *sql.Tx, now time.Time) error) error {
+	s.mu.Lock()
+	id := s.nextID
+	s.nextID++
+	now := s.now()
+	s.inflight[id] = now
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.inflight, id)
+		s.mu.Unlock()
+	}()
+
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx, now); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// read runs fn in one read transaction (one snapshot).
+func (s *store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	return fn(tx)
+}
+
+// watermark is the time up to which every change is visible to a read that
+// starts after this call: the clock, or the stamp of the oldest write still
+// in flight if that is older. Reads answer it as serverTime, so a client that
+// passes it back as the next timestamp misses nothing.
+func (s *store) watermark() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w := s.now()
+	for _, t := range s.inflight {
+		if t.Before(w) {
+			w = t
+		}
+	}
+	return w
+}
+
+// next increments a counter of the counters table and returns its new value.
+func next(tx *sql.Tx, name string) (int64, error) {
+	var v int64
+	err := tx.QueryRow(`UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value`, name).Scan(&v)
+	return v, err
+}
