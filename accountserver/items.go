@@ -157,7 +157,9 @@ func checkItem(it *protocol.Item) error {
 	return nil
 }
 
-func isCheckIn(it protocol.Item) bool { return strings.EqualFold(it.FileType, protocol.FileTypeCheckIn) }
+func isCheckIn(it protocol.Item) bool {
+	return strings.EqualFold(it.FileType, protocol.FileTypeCheckIn)
+}
 
 // itemOrder finds the live project an item is for and checks that the
 // sub-user may add to it: office roles to every project, the field roles only

@@ -16,13 +16,12 @@ import (
 // Error kinds. Every error the server's methods return for a bad request
 // wraps one of them (errors.Is), and the HTTP layer answers its status.
 var (
-	ErrInvalid      = errors.New("invalid request")    // 400
-	ErrUnauthorized = errors.New("unauthorized")       // 401
-	ErrNotFound     = errors.New("not found")          // 404
-	ErrConflict     = errors.New("conflict")           // 409
-	ErrTooLarge     = errors.New("request too large")  // 413
-	ErrThrottled    = errors.New("too many requests")  // 429
-	errInjected     = errors.New("injected fault")     // status of the fault
+	ErrInvalid      = errors.New("invalid request")     // 400
+	ErrUnauthorized = errors.New("unauthorized")        // 401
+	ErrNotFound     = errors.New("not found")           // 404
+	ErrConflict     = errors.New("conflict")            // 409
+	ErrTooLarge     = errors.New("request too large")   // 413
+	ErrThrottled    = errors.New("too many requests")   // 429
 	errUnavailable  = errors.New("service unavailable") // 503
 )
 
