@@ -1,0 +1,353 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ShareLinkSpec is a link between a provider's account and the vendor's own
+// account, the way Pruvan Share links them: the provider assigns projects to
+// a sub-user that stands for the vendor, and the link imports them into the
+// vendor's account and relays the crew's items back.
+//
+// +kubebuilder:validation:XValidation:rule="self.provider.url != self.account.url",message="provider.url and account.url must name two different accounts"
+// +kubebuilder:validation:XValidation:rule="!has(self.interval) || !has(self.fullImportInterval) || duration(self.fullImportInterval) >= duration(self.interval)",message="fullImportInterval must not be shorter than interval"
+// +kubebuilder:validation:XValidation:rule="!has(self.checkIn) || !self.checkIn.enabled || !has(self.photoRelay) || self.photoRelay.enabled",message="checkIn.enabled needs photoRelay.enabled: check-ins travel back to the provider as items"
+// +kubebuilder:validation:XValidation:rule="!has(self.pushKey) || !has(self.pushKey.secretRef) || (self.pushKey.secretRef.name != self.provider.secretRef.name && self.pushKey.secretRef.name != self.account.secretRef.name)",message="pushKey.secretRef must name its own Secret, not the provider or account credentials"
+type ShareLinkSpec struct {
+	// provider is the work provider's account (the Delegator) and the login of
+	// the sub-user that stands for the vendor there.
+	// +required
+	Provider ProviderAccount `json:"provider"`
+
+	// account is the vendor's own account (the Recipient) that receives the
+	// projects, and the integration's push key there.
+	// +required
+	Account VendorAccount `json:"account"`
+
+	// clientCode is the integration code of the link in the vendor account.
+	// Imported projects are named "{clientCode}::{workOrderNumber}" there.
+	// It cannot change once set: the vendor's projects are named after it.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=16
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9_-]*$`
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="clientCode is immutable: the vendor's projects are named after it"
+	ClientCode string `json:"clientCode"`
+
+	// defaultWorkType is the vendor account's work type applied to every
+	// project the link imports from then on. Empty applies none.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	DefaultWorkType string `json:"defaultWorkType,omitempty"`
+
+	// defaultAssignTo assigns every project the link imports from then on to
+	// one sub-user of the vendor account, to all of them ("~all~"), or to
+	// nobody (empty). Changing it affects only projects imported afterwards.
+	// +optional
+	// +kubebuilder:validation:MaxLength=64
+	// +kubebuilder:validation:Pattern=`^(~all~|[A-Za-z0-9][A-Za-z0-9._@+-]*)$`
+	DefaultAssignTo string `json:"defaultAssignTo,omitempty"`
+
+	// autoAdmin, on by default, lets every import overwrite the shared fields
+	// (description, reference, workOrderInfo, options, instructions, status,
+	// dueDate and tasks) with the provider's data. Off, they are set only when
+	// the project is created. clientStatus, clientDueDate, clientInstructions
+	// and the address always follow the provider.
+	// +optional
+	// +kubebuilder:default=true
+	AutoAdmin *bool `json:"autoAdmin,omitempty"`
+
+	// autoImport, on by default, refreshes the link every interval and when
+	// its push-key URL is opened. Off, the link imports only when asked
+	// through the refresh and full-import annotations.
+	// +optional
+	// +kubebuilder:default=true
+	AutoImport *bool `json:"autoImport,omitempty"`
+
+	// interval is the period of the incremental refresh while autoImport is
+	// on, with jitter. At least 10s.
+	// +optional
+	// +kubebuilder:default="5m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10s')",message="interval must be at least 10s"
+	Interval *metav1.Duration `json:"interval,omitempty"`
+
+	// fullImportInterval is the period of the full import, which catches
+	// what increments miss and repairs vendor-side drift in the fields the
+	// link owns. At least 1m, and not shorter than interval.
+	// +optional
+	// +kubebuilder:default="24h"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m')",message="fullImportInterval must be at least 1m"
+	FullImportInterval *metav1.Duration `json:"fullImportInterval,omitempty"`
+
+	// photoRelay controls the relay of the crew's photos and other items back
+	// to the provider.
+	// +optional
+	PhotoRelay *PhotoRelaySpec `json:"photoRelay,omitempty"`
+
+	// checkIn turns on check-in for the projects the link imports.
+	// +optional
+	CheckIn *CheckInSpec `json:"checkIn,omitempty"`
+
+	// pushKey secures the link's bookmarkable refresh URL.
+	// +optional
+	PushKey *PushKeySpec `json:"pushKey,omitempty"`
+
+	// suspend stops all calls to both accounts; status says so.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// ProviderAccount is the provider's account and the vendor's login there.
+type ProviderAccount struct {
+	// url is the provider account's web-service endpoint; calls go to
+	// {url}/getWorkOrders and the like. http or https, without a query.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https']",message="url must be an http or https URL"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#')",message="url must not carry a query or fragment: credentials belong in the Secret"
+	URL string `json:"url"`
+
+	// secretRef names a Secret in the link's namespace with the keys
+	// "username", "password" and "token": the vendor's sub-user in the
+	// provider account (a Crew role is enough) and the web-service token.
+	// +required
+	SecretRef LocalSecretReference `json:"secretRef"`
+}
+
+// VendorAccount is the vendor's own account and the integration's key there.
+type VendorAccount struct {
+	// url is the vendor account's endpoint; the push key is used at
+	// {url}/api/?apiKey=… and the item feed at {url}/api/items. http or
+	// https, without a query.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https']",message="url must be an http or https URL"
+	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#')",message="url must not carry a query or fragment: credentials belong in the Secret"
+	URL string `json:"url"`
+
+	// secretRef names a Secret in the link's namespace with the key
+	// "pushKey": the push key of the link's integration in the vendor
+	// account.
+	// +required
+	SecretRef LocalSecretReference `json:"secretRef"`
+}
+
+// LocalSecretReference names a Secret in the referrer's namespace.
+type LocalSecretReference struct {
+	// name of the Secret.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`
+	Name string `json:"name"`
+}
+
+// PhotoRelaySpec controls the relay of items to the provider.
+type PhotoRelaySpec struct {
+	// enabled, on by default, relays photos, surveys and check-ins that the
+	// vendor account's QA lets go.
+	// +optional
+	// +kubebuilder:default=true
+	Enabled bool `json:"enabled"`
+
+	// concurrency is how many items of the link relay at once.
+	// +optional
+	// +kubebuilder:default=2
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=16
+	Concurrency int32 `json:"concurrency,omitempty"`
+}
+
+// CheckInSpec turns on check-in for imported projects.
+type CheckInSpec struct {
+	// enabled sets the check-in options on every project the link imports,
+	// so the crew's app asks for a check-in, and relays check-ins back.
+	// +optional
+	Enabled bool `json:"enabled"`
+
+	// provider is the check_in_provider option; "stdc" is a generic
+	// check-in that is only relayed back to the integration.
+	// +optional
+	// +kubebuilder:default=stdc
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:Pattern=`^[a-z0-9_]+$`
+	Provider string `json:"provider,omitempty"`
+}
+
+// PushKeySpec says where the link's bookmark key lives.
+type PushKeySpec struct {
+	// secretRef names a Secret with the key "pushKey" that the user keeps.
+	// Without it the operator creates and owns a Secret named
+	// "{link}-push-key" with a random key of 256 bits. Rotating the key in
+	// the Secret invalidates the old one at once.
+	// +optional
+	SecretRef *LocalSecretReference `json:"secretRef,omitempty"`
+}
+
+// ShareLinkStatus is what the operator observed and did.
+type ShareLinkStatus struct {
+	// observedGeneration is the generation last handled in full.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Ready, Reconciling, Stalled, ProviderReady, AccountReady,
+	// Imported, Relayed.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// integrationState is the service's integration state: idle, pending,
+	// running or error.
+	// +optional
+	// +kubebuilder:validation:Enum=idle;pending;running;error
+	IntegrationState string `json:"integrationState,omitempty"`
+
+	// lastRefreshTime is when the last refresh or full import succeeded
+	// ("Last Refreshed").
+	// +optional
+	LastRefreshTime *metav1.Time `json:"lastRefreshTime,omitempty"`
+
+	// lastFullImportTime is when the last full import succeeded.
+	// +optional
+	LastFullImportTime *metav1.Time `json:"lastFullImportTime,omitempty"`
+
+	// lastError is the last import error, sanitized ("Last Error"); empty
+	// once an import succeeds.
+	// +optional
+	LastError string `json:"lastError,omitempty"`
+
+	// watermark is the provider's clock at the last successful pull, in Unix
+	// seconds; the next incremental pull asks for changes since it, less an
+	// overlap.
+	// +optional
+	Watermark int64 `json:"watermark,omitempty"`
+
+	// lastHandledRefreshAt is the last value of the refresh-requested-at
+	// annotation that was handled.
+	// +optional
+	LastHandledRefreshAt string `json:"lastHandledRefreshAt,omitempty"`
+
+	// lastHandledFullImportAt is the last value of the
+	// full-import-requested-at annotation that was handled.
+	// +optional
+	LastHandledFullImportAt string `json:"lastHandledFullImportAt,omitempty"`
+
+	// lastHandledRetryAt is the last value of the retry-requested-at
+	// annotation that was handled.
+	// +optional
+	LastHandledRetryAt string `json:"lastHandledRetryAt,omitempty"`
+
+	// projects counts the link's SharedProjects by client status.
+	// +optional
+	Projects ProjectCounts `json:"projects,omitempty"`
+
+	// relay sums up the relay of items to the provider.
+	// +optional
+	Relay LinkRelayStatus `json:"relay,omitempty"`
+
+	// pushKey says where the bookmark URL can be read; never the key itself.
+	// +optional
+	PushKey *PushKeyStatus `json:"pushKey,omitempty"`
+
+	// recentFailures are the last few failures, newest first.
+	// +optional
+	// +kubebuilder:validation:MaxItems=5
+	RecentFailures []Failure `json:"recentFailures,omitempty"`
+}
+
+// ProjectCounts counts projects by client status.
+type ProjectCounts struct {
+	// total is the number of SharedProjects of the link.
+	Total int32 `json:"total"`
+	// active counts projects still assigned upstream.
+	Active int32 `json:"active"`
+	// cancelled counts projects the provider unassigned.
+	Cancelled int32 `json:"cancelled"`
+	// deleted counts projects the provider deleted.
+	Deleted int32 `json:"deleted"`
+	// failed counts projects whose last apply failed.
+	Failed int32 `json:"failed"`
+}
+
+// LinkRelayStatus sums up the relay of a link's items.
+type LinkRelayStatus struct {
+	// relayed counts items relayed to the provider.
+	Relayed int64 `json:"relayed"`
+	// failed counts items the provider refused.
+	Failed int64 `json:"failed"`
+	// pending counts items read from the feed and not yet relayed.
+	Pending int32 `json:"pending"`
+	// oldestPendingTime is when the oldest pending item became ready.
+	// +optional
+	OldestPendingTime *metav1.Time `json:"oldestPendingTime,omitempty"`
+	// cursor is the item feed position up to which every item is settled.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Cursor string `json:"cursor,omitempty"`
+}
+
+// PushKeyStatus says where the link's bookmark URL can be read.
+type PushKeyStatus struct {
+	// secretName is the Secret that holds the key (and the bookmark path).
+	SecretName string `json:"secretName"`
+	// path is the bookmark path without the key: append the key from the
+	// Secret to it.
+	Path string `json:"path"`
+}
+
+// Failure is one recent failure, sanitized.
+type Failure struct {
+	// time of the failure.
+	Time metav1.Time `json:"time"`
+	// subject is what failed: a work-order number or an item uuid.
+	// +optional
+	Subject string `json:"subject,omitempty"`
+	// reason is a condition reason.
+	Reason string `json:"reason"`
+	// message says what is wrong, without credentials.
+	Message string `json:"message"`
+}
+
+// ShareLink pulls the projects a provider assigned to the vendor into the
+// vendor's own account, keeps them current, and relays the crew's items back.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=sl;slink,categories=share
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
+// +kubebuilder:printcolumn:name="Projects",type=integer,JSONPath=`.status.projects.total`
+// +kubebuilder:printcolumn:name="Last Refresh",type=date,JSONPath=`.status.lastRefreshTime`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Code",type=string,JSONPath=`.spec.clientCode`,priority=10
+// +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.integrationState`,priority=10
+// +kubebuilder:printcolumn:name="Cancelled",type=integer,JSONPath=`.status.projects.cancelled`,priority=10
+// +kubebuilder:printcolumn:name="Relayed",type=integer,JSONPath=`.status.relay.relayed`,priority=10
+// +kubebuilder:printcolumn:name="Suspended",type=boolean,JSONPath=`.spec.suspend`,priority=10
+type ShareLink struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the link as its owner wants it.
+	// +required
+	Spec ShareLinkSpec `json:"spec"`
+
+	// status is what the operator observed and did.
+	// +optional
+	Status ShareLinkStatus `json:"status,omitempty"`
+}
+
+// ShareLinkList is a list of ShareLinks.
+//
+// +kubebuilder:object:root=true
+type ShareLinkList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ShareLink `json:"items"`
+}

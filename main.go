@@ -1,0 +1,161 @@
+// Command manager runs the share-operator: the ShareLink and SharedProject
+// reconcilers and the push-key listener.
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/controllers"
+)
+
+var scheme = runtime.NewScheme()
+
+func init() {
+	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
+	utilruntime.Must(sharev1.AddToScheme(scheme))
+}
+
+// flags are the manager's command-line settings.
+type flags struct {
+	metricsAddr        string
+	metricsSecure      bool
+	probeAddr          string
+	leaderElect        bool
+	leaderElectionNS   string
+	linkConcurrency    int
+	projectConcurrency int
+	qps                float64
+	burst              int
+	watchSelector      string
+	pushKeyAddr        string
+	pushKeyBaseURL     string
+	syncPeriod         time.Duration
+}
+
+func parseFlags() (flags, zap.Options) {
+	var f flags
+	flag.StringVar(&f.metricsAddr, "metrics-bind-address", ":8443", "Address of the metrics endpoint; \"0\" turns it off.")
+	flag.BoolVar(&f.metricsSecure, "metrics-secure", true, "Serve metrics over HTTPS with Kubernetes authentication and authorization.")
+	flag.StringVar(&f.probeAddr, "health-probe-bind-address", ":8081", "Address of the /healthz and /readyz probes.")
+	flag.BoolVar(&f.leaderElect, "leader-elect", false, "Elect a leader so that only one replica reconciles at a time.")
+	flag.StringVar(&f.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the manager's own).")
+	flag.IntVar(&f.linkConcurrency, "link-concurrency", 4, "ShareLinks reconciled at once.")
+	flag.IntVar(&f.projectConcurrency, "project-concurrency", 8, "SharedProjects reconciled at once.")
+	flag.Float64Var(&f.qps, "kube-api-qps", 50, "Steady requests per second to the Kubernetes API.")
+	flag.IntVar(&f.burst, "kube-api-burst", 100, "Burst of requests to the Kubernetes API.")
+	flag.StringVar(&f.watchSelector, "watch-label-selector", "", "Serve only ShareLinks (and their SharedProjects) matching this label selector, to shard a fleet across instances; each selector elects its own leader.")
+	flag.StringVar(&f.pushKeyAddr, "pushkey-bind-address", ":8082", "Address of the push-key listener (GET /api/?apiKey=…); \"0\" turns it off.")
+	flag.StringVar(&f.pushKeyBaseURL, "pushkey-base-url", "", "External URL of the push-key listener as users reach it (for example https://share.example.com); shown in the push-key Secret's bookmark.")
+	flag.DurationVar(&f.syncPeriod, "sync-period", 10*time.Hour, "Resync period of the informers.")
+	opts := zap.Options{Development: false}
+	opts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	return f, opts
+}
+
+// leaderElectionID derives the Lease name from the label selector, so that
+// instances sharded by selector each elect their own leader.
+func leaderElectionID(selector string) string {
+	const base = "share-operator.share.pruvan.io"
+	if selector == "" {
+		return base
+	}
+	sum := sha256.Sum256([]byte(selector))
+	return hex.EncodeToString(sum[:6]) + "." + base
+}
+
+func cacheOptions(f flags) (cache.Options, error) {
+	opts := cache.Options{
+		DefaultTransform: cache.TransformStripManagedFields(),
+		SyncPeriod:       &f.syncPeriod,
+	}
+	if f.watchSelector == "" {
+		return opts, nil
+	}
+	sel, err := labels.Parse(f.watchSelector)
+	if err != nil {
+		return opts, fmt.Errorf("--watch-label-selector: %w", err)
+	}
+	// SharedProjects carry their link's labels, so one selector shards both.
+	opts.ByObject = map[client.Object]cache.ByObject{
+		&sharev1.ShareLink{}:     {Label: sel},
+		&sharev1.SharedProject{}: {Label: sel},
+	}
+	return opts, nil
+}
+
+func main() {
+	f, zapOpts := parseFlags()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("setup")
+	if err := run(f); err != nil {
+		log.Error(err, "manager stopped")
+		os.Exit(1)
+	}
+}
+
+func run(f flags) error {
+	cacheOpts, err := cacheOptions(f)
+	if err != nil {
+		return err
+	}
+	restCfg := ctrl.GetConfigOrDie()
+	restCfg.QPS = float32(f.qps)
+	restCfg.Burst = f.burst
+
+	metricsOpts := metricsserver.Options{BindAddress: f.metricsAddr, SecureServing: f.metricsSecure}
+	if f.metricsSecure {
+		metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       metricsOpts,
+		HealthProbeBindAddress:        f.probeAddr,
+		LeaderElection:                f.leaderElect,
+		LeaderElectionID:              leaderElectionID(f.watchSelector),
+		LeaderElectionNamespace:       f.leaderElectionNS,
+		LeaderElectionReleaseOnCancel: true,
+		Cache:                         cacheOpts,
+		// Secrets are read by name through the API reader: no cluster-wide
+		// cache of every Secret's data.
+		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+	})
+	if err != nil {
+		return fmt.Errorf("creating the manager: %w", err)
+	}
+	if err := controllers.Setup(mgr, controllers.Config{
+		LinkConcurrency:    f.linkConcurrency,
+		ProjectConcurrency: f.projectConcurrency,
+		PushKeyAddr:        f.pushKeyAddr,
+		PushKeyBaseURL:     f.pushKeyBaseURL,
+	}); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return err
+	}
+	ctrl.Log.WithName("setup").Info("starting manager", "leaderElectionID", leaderElectionID(f.watchSelector))
+	return mgr.Start(ctrl.SetupSignalHandler())
+}

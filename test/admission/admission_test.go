@@ -1,0 +1,198 @@
+// Package admission proves, against a real kube-apiserver, that the CRDs'
+// OpenAPI and CEL rules refuse bad manifests with messages a person
+// understands, and that the samples and the default overlay apply.
+package admission
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pruvan-share/share-operator/internal/testenv"
+)
+
+const ns = "admission"
+
+type obj = map[string]any
+
+func validLink() obj {
+	return obj{
+		"apiVersion": "share.pruvan.io/v1alpha1",
+		"kind":       "ShareLink",
+		"metadata":   obj{"name": "acme", "namespace": ns},
+		"spec": obj{
+			"provider":   obj{"url": "https://provider.example.com/a/acme", "secretRef": obj{"name": "acme-login"}},
+			"account":    obj{"url": "https://vendor.example.com/a/fieldco", "secretRef": obj{"name": "fieldco-key"}},
+			"clientCode": "ACME",
+		},
+	}
+}
+
+func validProject() obj {
+	return obj{
+		"apiVersion": "share.pruvan.io/v1alpha1",
+		"kind":       "SharedProject",
+		"metadata":   obj{"name": "acme-1001", "namespace": ns},
+		"spec": obj{
+			"linkName":        "acme",
+			"workOrderNumber": "1001",
+			"upstream":        obj{"workOrderNumber": "1001", "address1": "1 Main St", "services": []any{obj{"serviceName": "Grass Cut"}}},
+		},
+	}
+}
+
+// set walks a dotted path and sets (or, with nil, removes) a value.
+func set(o obj, path string, v any) obj {
+	parts := strings.Split(path, ".")
+	m := o
+	for _, p := range parts[:len(parts)-1] {
+		next, ok := m[p].(obj)
+		if !ok {
+			next = obj{}
+			m[p] = next
+		}
+		m = next
+	}
+	if v == nil {
+		delete(m, parts[len(parts)-1])
+	} else {
+		m[parts[len(parts)-1]] = v
+	}
+	return o
+}
+
+type invalidCase struct {
+	name   string
+	object obj
+	want   string // a part of the message the API server must give
+}
+
+func invalidOnCreate() []invalidCase {
+	l := func(path string, v any) obj { return set(validLink(), path, v) }
+	p := func(path string, v any) obj { return set(validProject(), path, v) }
+	return []invalidCase{
+		{"provider url not http", l("spec.provider.url", "ftp://provider.example.com"), "url must be an http or https URL"},
+		{"provider url not a url", l("spec.provider.url", "provider example com"), "url must be an http or https URL"},
+		{"provider url with query", l("spec.provider.url", "https://p.example.com/a?apiKey=x"), "must not carry a query"},
+		{"account url not http", l("spec.account.url", "mailto:ops@example.com"), "url must be an http or https URL"},
+		{"account url empty", l("spec.account.url", ""), "spec.account.url"},
+		{"provider url missing", l("spec.provider.url", nil), "spec.provider.url: Required value"},
+		{"provider secretRef missing", l("spec.provider.secretRef", nil), "spec.provider.secretRef: Required value"},
+		{"account secretRef name empty", l("spec.account.secretRef.name", ""), "spec.account.secretRef.name"},
+		{"secret name not DNS", l("spec.provider.secretRef.name", "Bad_Name"), "spec.provider.secretRef.name"},
+		{"same url for both accounts", l("spec.account.url", "https://provider.example.com/a/acme"), "must name two different accounts"},
+		{"clientCode missing", l("spec.clientCode", nil), "spec.clientCode: Required value"},
+		{"clientCode too long", l("spec.clientCode", "ABCDEFGHIJKLMNOPQ"), "spec.clientCode: Too long"},
+		{"clientCode with colons", l("spec.clientCode", "AC::ME"), "spec.clientCode"},
+		{"interval too short", l("spec.interval", "5s"), "interval must be at least 10s"},
+		{"interval not a duration", l("spec.interval", "often"), "spec.interval"},
+		{"full import too short", l("spec.fullImportInterval", "30s"), "fullImportInterval must be at least 1m"},
+		{"full import shorter than interval", set(l("spec.interval", "2h"), "spec.fullImportInterval", "1h"), "fullImportInterval must not be shorter than interval"},
+		{"assignee with spaces", l("spec.defaultAssignTo", "crew one"), "spec.defaultAssignTo"},
+		{"work type too long", l("spec.defaultWorkType", strings.Repeat("w", 129)), "spec.defaultWorkType: Too long"},
+		{"relay concurrency zero", l("spec.photoRelay", obj{"enabled": true, "concurrency": 0}), "spec.photoRelay.concurrency"},
+		{"relay concurrency huge", l("spec.photoRelay", obj{"enabled": true, "concurrency": 100}), "spec.photoRelay.concurrency"},
+		{"check-in without relay", set(l("spec.checkIn", obj{"enabled": true}), "spec.photoRelay", obj{"enabled": false}), "checkIn.enabled needs photoRelay.enabled"},
+		{"check-in provider bad", l("spec.checkIn", obj{"enabled": true, "provider": "Std C"}), "spec.checkIn.provider"},
+		{"push key reuses credentials", l("spec.pushKey", obj{"secretRef": obj{"name": "acme-login"}}), "pushKey.secretRef must name its own Secret"},
+		{"autoAdmin not a boolean", l("spec.autoAdmin", "yes"), "spec.autoAdmin"},
+		{"project number missing", p("spec.workOrderNumber", nil), "spec.workOrderNumber: Required value"},
+		{"project link missing", p("spec.linkName", nil), "spec.linkName: Required value"},
+		{"project number with newline", p("spec.workOrderNumber", "10\n01"), "spec.workOrderNumber"},
+		{"project number too long", p("spec.workOrderNumber", strings.Repeat("9", 129)), "spec.workOrderNumber: Too long"},
+		{"upstream number differs", p("spec.upstream.workOrderNumber", "1002"), "upstream.workOrderNumber must equal workOrderNumber"},
+		{"upstream task without name", p("spec.upstream.services", []any{obj{"instructions": "cut"}}), "serviceName: Required value"},
+		{"project assignee bad", p("spec.assignTo", "two words"), "spec.assignTo"},
+	}
+}
+
+func TestAdmission(t *testing.T) {
+	env := testenv.Start(t)
+	ctx := context.Background()
+	g := NewWithT(t)
+	g.Expect(env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})).To(Succeed())
+
+	t.Run("valid objects are admitted with defaults", func(t *testing.T) {
+		g := NewWithT(t)
+		link := &unstructured.Unstructured{Object: validLink()}
+		g.Expect(env.Client.Create(ctx, link)).To(Succeed())
+		spec := link.Object["spec"].(obj)
+		g.Expect(spec["autoAdmin"]).To(BeTrue())
+		g.Expect(spec["autoImport"]).To(BeTrue())
+		g.Expect(spec["interval"]).To(Equal("5m"))
+		g.Expect(spec["fullImportInterval"]).To(Equal("24h"))
+		g.Expect(env.Client.Create(ctx, &unstructured.Unstructured{Object: validProject()})).To(Succeed())
+	})
+
+	for i, tc := range invalidOnCreate() {
+		t.Run("refused: "+tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			u := &unstructured.Unstructured{Object: tc.object}
+			u.SetName(u.GetName() + "-bad-" + itoa(i))
+			err := env.Client.Create(ctx, u)
+			g.Expect(err).To(HaveOccurred(), "the API server admitted %s", tc.name)
+			g.Expect(err.Error()).To(ContainSubstring(tc.want))
+		})
+	}
+
+	t.Run("refused: immutable fields", func(t *testing.T) {
+		g := NewWithT(t)
+		link := &unstructured.Unstructured{}
+		link.SetGroupVersionKind(linkGVK)
+		g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "acme"}, link)).To(Succeed())
+		set(link.Object, "spec.clientCode", "OTHER")
+		g.Expect(env.Client.Update(ctx, link)).To(MatchError(ContainSubstring("clientCode is immutable")))
+
+		for path, msg := range map[string]string{
+			"spec.workOrderNumber": "workOrderNumber is immutable",
+			"spec.linkName":        "linkName is immutable",
+		} {
+			proj := &unstructured.Unstructured{}
+			proj.SetGroupVersionKind(projectGVK)
+			g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "acme-1001"}, proj)).To(Succeed())
+			set(proj.Object, path, "other")
+			if path == "spec.workOrderNumber" {
+				set(proj.Object, "spec.upstream.workOrderNumber", "other")
+			}
+			g.Expect(env.Client.Update(ctx, proj)).To(MatchError(ContainSubstring(msg)))
+		}
+	})
+
+	t.Run("refused: unknown integration state in status", func(t *testing.T) {
+		g := NewWithT(t)
+		link := &unstructured.Unstructured{}
+		link.SetGroupVersionKind(linkGVK)
+		g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "acme"}, link)).To(Succeed())
+		link.Object["status"] = obj{"integrationState": "busy"}
+		g.Expect(env.Client.Status().Update(ctx, link)).To(MatchError(ContainSubstring(`status.integrationState: Unsupported value: "busy"`)))
+	})
+
+	t.Run("samples apply", func(t *testing.T) {
+		kubectl(t, env, "apply", "-n", ns, "-k", filepath.Join(testenv.RepoRoot(), "config", "samples"))
+		kubectl(t, env, "apply", "--dry-run=server", "-f", filepath.Join(testenv.RepoRoot(), "config", "samples", "pushkey_ingress.yaml"))
+	})
+
+	t.Run("default overlay applies (server dry run)", func(t *testing.T) {
+		kubectl(t, env, "apply", "--dry-run=server", "-k", filepath.Join(testenv.RepoRoot(), "config", "crd"))
+		kubectl(t, env, "create", "namespace", "share-operator-system")
+		kubectl(t, env, "apply", "--dry-run=server", "-k", filepath.Join(testenv.RepoRoot(), "config", "default"))
+	})
+}
+
+func kubectl(t *testing.T, env *testenv.Env, args ...string) {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(env.AssetsDir, "kubectl"), append([]string{"--kubeconfig", env.Kubeconfig}, args...)...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	t.Logf("kubectl %s:\n%s", strings.Join(args, " "), out)
+}
