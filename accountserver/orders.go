@@ -547,6 +547,8 @@ func (f scanFunc) Scan(dst ...any) error { return f(dst...) }
 // workOrderNumber among the integration's projects, and updated with exactly
 // the fields sent. An order that is not valid gets an error in its result
 // and nothing of it is written; the others are written in one transaction.
+// Response is true: the HTTP layer answers 400 with response false when
+// every order was refused.
 func (s *Server) Push(ctx context.Context, account, pushKey string, orders []protocol.WorkOrder) (*protocol.PushResponse, error) {
 	a, err := s.account(ctx, account)
 	if err != nil {
@@ -587,16 +589,16 @@ func (s *Server) push(ctx context.Context, a *accountRow, in *integrationRow, or
 			}
 			r.Action = action
 		}
+		if refused == len(orders) && len(orders) > 0 {
+			// Nothing was written: a refused push leaves no trace.
+			return nil
+		}
 		_, err := tx.ExecContext(ctx, `UPDATE integrations SET push_count = push_count + 1, last_push_at = ? WHERE id = ?`,
 			unixNano(now), in.id)
 		return err
 	})
 	if err != nil {
 		return nil, err
-	}
-	if refused > 0 {
-		resp.Response = false
-		resp.Error = fmt.Sprintf("%d of %d orders refused", refused, len(orders))
 	}
 	return resp, nil
 }
