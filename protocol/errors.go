@@ -217,8 +217,6 @@ func sanitizeMessage(s string, secrets []string) string {
 		return r
 	}, s)
 	s = strings.Join(strings.Fields(s), " ")
-	// Again: removing a control character inside a secret may have joined it.
-	s = redact(s, secrets)
 	if utf8.RuneCountInString(s) > MaxMessageLen {
 		r := []rune(s)
 		s = string(r[:MaxMessageLen-1]) + "…"
