@@ -480,8 +480,11 @@ func parseUnixSeconds(raw json.RawMessage) int64 {
 // UploadItem relays one item with uploadPictures, streaming content: memory
 // use does not grow with the item's size. When item.Size > 0 the request has
 // a Content-Length and content must hold exactly that many bytes. The call
-// is bounded by the transfer and idle timeouts, not by WithTimeout. The
-// caller keeps ownership of content and closes it.
+// is bounded by the transfer and idle timeouts, not by WithTimeout, and
+// returns on them even when content stalls; a Read of content pending at
+// that moment may still complete afterwards (no further Read is made), so
+// the caller should Close a stalled source. The caller keeps ownership of
+// content.
 func (c *HTTPClient) UploadItem(ctx context.Context, creds Credentials, item Item, content io.Reader) error {
 	secrets := creds.secrets()
 	if item.UUID == "" {
@@ -500,7 +503,8 @@ func (c *HTTPClient) UploadItem(ctx context.Context, creds Credentials, item Ite
 	if err != nil {
 		return &APIError{Call: CallUploadPictures, Kind: KindRefused, Message: "cannot build the upload: " + err.Error()}
 	}
-	defer body.stopped.Store(true)
+	body.start(t)
+	defer body.finish()
 	r := request{call: CallUploadPictures, method: http.MethodPost, path: c.servicePath(PathUploadPictures), secrets: secrets}
 	req, err := c.newRequest(t.ctx, r, io.NopCloser(body))
 	if err != nil {
@@ -512,11 +516,11 @@ func (c *HTTPClient) UploadItem(ctx context.Context, creds Credentials, item Ite
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		c.metrics.observe(r.call, 0, start)
-		if body.content.err != nil {
+		if serr := body.content.sourceErr(); serr != nil {
 			// The caller's source failed (or lied about its size): say so,
 			// rather than blaming the network.
-			return &APIError{Call: r.call, Kind: KindTransient, cause: body.content.err,
-				Message: sanitizeMessage("reading the content: "+body.content.err.Error(), secrets)}
+			return &APIError{Call: r.call, Kind: KindTransient, cause: serr,
+				Message: sanitizeMessage("reading the content: "+serr.Error(), secrets)}
 		}
 		return transportError(r.call, t.ctx, err, secrets)
 	}

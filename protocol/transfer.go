@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/textproto"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -70,27 +71,44 @@ func (t *transfer) stop() {
 	t.cancel(context.Canceled)
 }
 
-// uploadBody is the multipart/form-data body of uploadPictures: a prefix
-// (the payload part and the headers of the file part), the content, and the
-// closing boundary. Building it from three readers rather than an io.Pipe
-// and a multipart.Writer in a goroutine streams the same bytes, but needs no
-// goroutine (none can leak or outlive the call) and knows its length up
-// front, so the request carries a Content-Length when the item's size is
-// known.
+// uploadBody is the multipart/form-data body of uploadPictures: a head (the
+// payload part and the headers of the file part), the content, and the
+// closing boundary. The head and tail are laid out up front with a
+// multipart.Writer, so the length is known and the request carries a
+// Content-Length when the item's size is known.
+//
+// The content goes through an io.Pipe fed by a goroutine. The reason is
+// net/http: when a request fails, the transport waits for its writing
+// goroutine to finish, and that goroutine sits in our Read. Reading the
+// caller's content directly, a source that stalls would hang the call past
+// every timeout. Through the pipe, closing it on timeout, cancellation or
+// return ends the transport's Read at once; only the feeding goroutine waits
+// for the source's pending Read, and it exits as soon as that returns,
+// reading nothing more.
 type uploadBody struct {
-	r       io.Reader
+	io.Reader
 	content *contentReader
-	// stopped is set when the call returns: the transport may keep its
-	// request-writing goroutine for a moment after an early answer, and it
-	// must not read the caller's content once UploadItem has returned.
-	stopped atomic.Bool
+	pr      *io.PipeReader
+	stopCtx func() bool
 }
 
-func (b *uploadBody) Read(p []byte) (int, error) {
-	if b.stopped.Load() {
-		return 0, errors.New("upload finished")
+// start feeds the pipe from the content and closes it when the transfer
+// ends, so that a Read blocked in the transport returns.
+func (b *uploadBody) start(t *transfer) {
+	pw := b.content.pw
+	go func() {
+		_, err := io.Copy(pw, b.content)
+		_ = pw.CloseWithError(err)
+	}()
+	b.stopCtx = context.AfterFunc(t.ctx, func() { _ = b.pr.CloseWithError(context.Cause(t.ctx)) })
+}
+
+// finish ends the feeding goroutine when the call returns.
+func (b *uploadBody) finish() {
+	if b.stopCtx != nil {
+		b.stopCtx()
 	}
-	return b.r.Read(p)
+	_ = b.pr.CloseWithError(errors.New("upload finished"))
 }
 
 // contentReader reads the caller's content: it notes progress, enforces the
@@ -99,12 +117,29 @@ func (b *uploadBody) Read(p []byte) (int, error) {
 type contentReader struct {
 	r    io.Reader
 	t    *transfer
+	pw   *io.PipeWriter
 	size int64 // declared size, or -1
 	n    int64
-	err  error
+
+	mu  sync.Mutex
+	err error
 }
 
 var errContentSize = errors.New("content does not match Item.Size")
+
+// sourceErr returns the error of the content source, if it failed.
+func (c *contentReader) sourceErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+func (c *contentReader) fail(err error) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.err = err
+	return err
+}
 
 func (c *contentReader) Read(p []byte) (int, error) {
 	if c.size >= 0 && c.n >= c.size {
@@ -112,12 +147,10 @@ func (c *contentReader) Read(p []byte) (int, error) {
 		var one [1]byte
 		n, err := io.ReadFull(c.r, one[:])
 		if n > 0 {
-			c.err = fmt.Errorf("%w: more than %d bytes", errContentSize, c.size)
-			return 0, c.err
+			return 0, c.fail(fmt.Errorf("%w: more than %d bytes", errContentSize, c.size))
 		}
-		if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-			c.err = err
-			return 0, err
+		if err != nil && !errors.Is(err, io.EOF) {
+			return 0, c.fail(err)
 		}
 		return 0, io.EOF
 	}
@@ -130,11 +163,10 @@ func (c *contentReader) Read(p []byte) (int, error) {
 		c.t.progress()
 	}
 	if errors.Is(err, io.EOF) && c.size >= 0 && c.n < c.size {
-		c.err = fmt.Errorf("%w: %d bytes, want %d", errContentSize, c.n, c.size)
-		return n, c.err
+		return n, c.fail(fmt.Errorf("%w: %d bytes, want %d", errContentSize, c.n, c.size))
 	}
 	if err != nil && !errors.Is(err, io.EOF) {
-		c.err = err
+		return n, c.fail(err)
 	}
 	return n, err
 }
@@ -146,11 +178,11 @@ func (c *contentReader) Read(p []byte) (int, error) {
 func newUploadBody(payload []byte, item Item, content io.Reader, t *transfer) (body *uploadBody, contentType string, length int64, err error) {
 	var head bytes.Buffer
 	mw := multipart.NewWriter(&head)
-	pw, err := mw.CreateFormField(FieldPayload)
+	field, err := mw.CreateFormField(FieldPayload)
 	if err != nil {
 		return nil, "", 0, err
 	}
-	if _, err := pw.Write(payload); err != nil {
+	if _, err := field.Write(payload); err != nil {
 		return nil, "", 0, err
 	}
 	h := make(textproto.MIMEHeader)
@@ -172,10 +204,11 @@ func newUploadBody(payload []byte, item Item, content io.Reader, t *transfer) (b
 		size = item.Size
 		length = int64(len(prefix)) + size + int64(len(suffix))
 	}
-	cr := &contentReader{r: content, t: t, size: size}
+	pr, pw := io.Pipe()
 	body = &uploadBody{
-		r:       io.MultiReader(bytes.NewReader(prefix), cr, bytes.NewReader(suffix)),
-		content: cr,
+		Reader:  io.MultiReader(bytes.NewReader(prefix), pr, bytes.NewReader(suffix)),
+		content: &contentReader{r: content, t: t, pw: pw, size: size},
+		pr:      pr,
 	}
 	return body, mw.FormDataContentType(), length, nil
 }
