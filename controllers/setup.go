@@ -1,8 +1,16 @@
-// Package controllers holds the reconcilers of the share-operator.
+// Package controllers holds the reconcilers of the share-operator: the
+// ShareLink reconciler imports a link's projects and applies them to the
+// vendor account; the SharedProject reconciler keeps each project's status.
 package controllers
 
 import (
+	"time"
+
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/pruvan-share/share-operator/protocol"
 )
 
 // Config are the manager-wide settings of the reconcilers.
@@ -15,11 +23,62 @@ type Config struct {
 	PushKeyAddr string
 	// PushKeyBaseURL is the listener's external URL as users reach it.
 	PushKeyBaseURL string
+	// AccountQPS and AccountBurst limit the calls to each account, shared by
+	// every link and project that uses it.
+	AccountQPS   float64
+	AccountBurst int
+	// CallTimeout bounds each account call.
+	CallTimeout time.Duration
+	// Overlap is subtracted from the incremental watermark.
+	Overlap time.Duration
+	// Clients makes account clients; nil means real HTTP clients.
+	Clients ClientFactory
+	// Clock is nil for the real clock.
+	Clock clock.Clock
+}
+
+func (c *Config) defaults() {
+	if c.LinkConcurrency < 1 {
+		c.LinkConcurrency = 4
+	}
+	if c.ProjectConcurrency < 1 {
+		c.ProjectConcurrency = 8
+	}
+	if c.AccountQPS <= 0 {
+		c.AccountQPS = 20
+	}
+	if c.AccountBurst < 1 {
+		c.AccountBurst = 40
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = protocol.DefaultTimeout
+	}
+	if c.Overlap <= 0 {
+		c.Overlap = time.Minute
+	}
+	if c.Clock == nil {
+		c.Clock = clock.RealClock{}
+	}
+	if c.Clients == nil {
+		c.Clients = HTTPClientFactory(protocol.WithRegisterer(metrics.Registry))
+	}
 }
 
 // Setup registers the reconcilers with the manager.
 func Setup(mgr ctrl.Manager, cfg Config) error {
-	_ = mgr
-	_ = cfg
-	return nil
+	cfg.defaults()
+	links := &ShareLinkReconciler{
+		Client:      mgr.GetClient(),
+		APIReader:   mgr.GetAPIReader(),
+		Recorder:    mgr.GetEventRecorder("share-operator"),
+		Accounts:    NewAccounts(cfg.Clients, cfg.AccountQPS, cfg.AccountBurst, cfg.Clock),
+		Clock:       cfg.Clock,
+		Overlap:     cfg.Overlap,
+		CallTimeout: cfg.CallTimeout,
+	}
+	if err := links.SetupWithManager(mgr, cfg.LinkConcurrency); err != nil {
+		return err
+	}
+	projects := &SharedProjectReconciler{Client: mgr.GetClient()}
+	return projects.SetupWithManager(mgr, cfg.ProjectConcurrency)
 }

@@ -176,14 +176,15 @@ func TestAdmission(t *testing.T) {
 	})
 
 	t.Run("samples apply", func(t *testing.T) {
-		kubectl(t, env, "apply", "-n", ns, "-k", filepath.Join(testenv.RepoRoot(), "config", "samples"))
-		kubectl(t, env, "apply", "--dry-run=server", "-f", filepath.Join(testenv.RepoRoot(), "config", "samples", "pushkey_ingress.yaml"))
+		kubectl(t, env, "create", "namespace", "samples")
+		kubectl(t, env, "apply", "-n", "samples", "-k", filepath.Join(testenv.RepoRoot(), "config", "samples"))
 	})
 
 	t.Run("default overlay applies (server dry run)", func(t *testing.T) {
 		kubectl(t, env, "apply", "--dry-run=server", "-k", filepath.Join(testenv.RepoRoot(), "config", "crd"))
 		kubectl(t, env, "create", "namespace", "share-operator-system")
 		kubectl(t, env, "apply", "--dry-run=server", "-k", filepath.Join(testenv.RepoRoot(), "config", "default"))
+		kubectl(t, env, "apply", "--dry-run=server", "-f", filepath.Join(testenv.RepoRoot(), "config", "samples", "pushkey_ingress.yaml"))
 	})
 }
 

@@ -1,0 +1,112 @@
+package controllers
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+	"k8s.io/utils/clock"
+
+	"github.com/pruvan-share/share-operator/protocol"
+)
+
+// Account is one account endpoint as the reconcilers use it: its protocol
+// client and the gate that all reconcilers pass before calling it.
+type Account struct {
+	protocol.Provider
+	protocol.Vendor
+	gate *gate
+}
+
+// ClientFactory makes the protocol client of an account endpoint URL. Tests
+// swap it for fakes.
+type ClientFactory func(url string) (AccountClient, error)
+
+// AccountClient speaks both sides of the protocol.
+type AccountClient interface {
+	protocol.Provider
+	protocol.Vendor
+}
+
+// Accounts hands out one Account per endpoint URL, so that one rate limiter
+// and one Retry-After pause protect each account whatever the number of links
+// and projects that use it.
+type Accounts struct {
+	factory ClientFactory
+	qps     rate.Limit
+	burst   int
+	clock   clock.Clock
+
+	mu       sync.Mutex
+	accounts map[string]*Account
+}
+
+// NewAccounts returns the registry of accounts.
+func NewAccounts(factory ClientFactory, qps float64, burst int, clk clock.Clock) *Accounts {
+	return &Accounts{factory: factory, qps: rate.Limit(qps), burst: burst, clock: clk, accounts: map[string]*Account{}}
+}
+
+// Get returns the Account of an endpoint URL.
+func (a *Accounts) Get(url string) (*Account, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if acc, ok := a.accounts[url]; ok {
+		return acc, nil
+	}
+	c, err := a.factory(url)
+	if err != nil {
+		return nil, err
+	}
+	acc := &Account{Provider: c, Vendor: c, gate: &gate{limiter: rate.NewLimiter(a.qps, a.burst), clock: a.clock}}
+	a.accounts[url] = acc
+	return acc, nil
+}
+
+// Wait blocks until a call to the account may go out. When the account asked
+// us to wait (Retry-After), it returns how long is left instead of blocking,
+// so the reconciler can requeue rather than hold a worker.
+func (acc *Account) Wait(ctx context.Context) (time.Duration, error) {
+	return acc.gate.wait(ctx)
+}
+
+// Observe records the outcome of a call: a Retry-After pauses every caller of
+// the account.
+func (acc *Account) Observe(err error) {
+	if d, ok := protocol.RetryAfter(err); ok && d > 0 {
+		acc.gate.pause(d)
+	}
+}
+
+type gate struct {
+	limiter *rate.Limiter
+	clock   clock.Clock
+
+	mu          sync.Mutex
+	pausedUntil time.Time
+}
+
+func (g *gate) wait(ctx context.Context) (time.Duration, error) {
+	g.mu.Lock()
+	left := g.pausedUntil.Sub(g.clock.Now())
+	g.mu.Unlock()
+	if left > 0 {
+		return left, nil
+	}
+	return 0, g.limiter.Wait(ctx)
+}
+
+func (g *gate) pause(d time.Duration) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if until := g.clock.Now().Add(d); until.After(g.pausedUntil) {
+		g.pausedUntil = until
+	}
+}
+
+// HTTPClientFactory makes real protocol clients.
+func HTTPClientFactory(opts ...protocol.Option) ClientFactory {
+	return func(url string) (AccountClient, error) {
+		return protocol.NewClient(url, opts...)
+	}
+}

@@ -1,0 +1,218 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/protocol"
+)
+
+// reconcileImport pulls the provider's orders when due, records them as
+// SharedProjects, and applies what changed to the vendor account in batched
+// pushes. Sets Imported; on an idle refresh it writes nothing.
+func (r *ShareLinkReconciler) reconcileImport(ctx context.Context, run *linkRun) (ctrl.Result, error) {
+	link := run.link
+	plan := planImport(link, run.mem, run.now)
+	projects, err := r.listProjects(ctx, link)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	im := &importRun{linkRun: run, byNumber: indexProjects(projects), plan: plan, counts: map[string]int{}}
+	if plan.pull {
+		if res, err, done := r.pull(ctx, im); done {
+			return res, err
+		}
+	}
+	if err := r.applyProjects(ctx, im); err != nil {
+		return r.fail(run, sharev1.ConditionImported, "vendor account", err)
+	}
+	r.finishImport(im)
+	return ctrl.Result{RequeueAfter: nextWake(link, run.mem, run.now)}, nil
+}
+
+// importRun is the state of one import.
+type importRun struct {
+	*linkRun
+	plan     importPlan
+	byNumber map[string]*sharev1.SharedProject
+	// changed are the projects whose upstream order changed in this pull.
+	changed []*sharev1.SharedProject
+	// seen are the order numbers the pull answered.
+	seen      map[string]bool
+	watermark int64
+	counts    map[string]int // transitions, for the link's event
+	failures  int
+}
+
+func indexProjects(projects []sharev1.SharedProject) map[string]*sharev1.SharedProject {
+	m := make(map[string]*sharev1.SharedProject, len(projects))
+	for i := range projects {
+		m[projects[i].Spec.WorkOrderNumber] = &projects[i]
+	}
+	return m
+}
+
+func (r *ShareLinkReconciler) listProjects(ctx context.Context, link *sharev1.ShareLink) ([]sharev1.SharedProject, error) {
+	var list sharev1.SharedProjectList
+	if err := r.List(ctx, &list, client.InNamespace(link.Namespace),
+		client.MatchingLabels{sharev1.LabelLink: link.Name}); err != nil {
+		return nil, fmt.Errorf("listing the link's SharedProjects: %w", err)
+	}
+	return list.Items, nil
+}
+
+// pull calls getWorkOrders and records each changed order.
+func (r *ShareLinkReconciler) pull(ctx context.Context, im *importRun) (ctrl.Result, error, bool) {
+	var since *int64
+	if !im.plan.full {
+		s := im.mem.watermark - int64(r.Overlap.Seconds())
+		since = &s
+	}
+	var resp *protocol.GetWorkOrdersResponse
+	err := r.call(ctx, im.provider, func(ctx context.Context) error {
+		var err error
+		resp, err = im.provider.GetWorkOrders(ctx, im.creds.Provider, since)
+		return err
+	})
+	if err != nil {
+		res, err := r.fail(im.linkRun, sharev1.ConditionImported, "provider account", err)
+		return res, err, true
+	}
+	im.watermark = resp.ServerTime
+	if im.watermark <= 0 {
+		im.watermark = im.now.Unix()
+	}
+	im.seen = make(map[string]bool, len(resp.WorkOrders))
+	for i := range resp.WorkOrders {
+		if err := r.record(ctx, im, &resp.WorkOrders[i]); err != nil {
+			return ctrl.Result{}, err, true
+		}
+	}
+	if im.plan.full {
+		if err := r.cancelMissing(ctx, im); err != nil {
+			return ctrl.Result{}, err, true
+		}
+	}
+	return ctrl.Result{}, nil, false
+}
+
+// record turns one pulled order into its SharedProject's upstream, writing
+// only when it differs from what was last seen.
+func (r *ShareLinkReconciler) record(ctx context.Context, im *importRun, w *protocol.WorkOrder) error {
+	number := w.WorkOrderNumber
+	im.seen[number] = true
+	existing := im.byNumber[number]
+	var up sharev1.UpstreamOrder
+	if w.IsTombstone() {
+		if existing == nil {
+			return nil // never imported: nothing to cancel
+		}
+		up = tombstoned(existing.Spec.Upstream, number, protocol.Value(w.ClientStatus))
+	} else {
+		up = toUpstream(w)
+	}
+	return r.writeUpstream(ctx, im, existing, up)
+}
+
+// cancelMissing treats an active project that a full answer lacks, with no
+// tombstone, as Cancelled.
+func (r *ShareLinkReconciler) cancelMissing(ctx context.Context, im *importRun) error {
+	for number, p := range im.byNumber {
+		if im.seen[number] || p.Spec.Upstream == nil || !sharev1.IsActiveClientStatus(p.Spec.Upstream.ClientStatus) {
+			continue
+		}
+		up := tombstoned(p.Spec.Upstream, number, sharev1.ClientStatusCancelled)
+		if err := r.writeUpstream(ctx, im, p, up); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *ShareLinkReconciler) writeUpstream(ctx context.Context, im *importRun, existing *sharev1.SharedProject, up sharev1.UpstreamOrder) error {
+	if existing != nil && existing.Spec.Upstream != nil && equality.Semantic.DeepEqual(*existing.Spec.Upstream, up) {
+		return nil
+	}
+	p, err := r.applySpec(ctx, im.link, up)
+	if apierrors.IsInvalid(err) {
+		// A hostile or broken order: refuse it alone, keep the rest.
+		im.failures++
+		im.link.Status.RecentFailures = pushFailure(im.link.Status.RecentFailures, sharev1.Failure{
+			Time: metav1.NewTime(im.now), Subject: truncate(up.WorkOrderNumber, 64), Reason: sharev1.ReasonRefused,
+			Message: "the provider's order is not valid: " + truncate(err.Error(), 300),
+		})
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("writing SharedProject for order %q: %w", truncate(up.WorkOrderNumber, 64), err)
+	}
+	im.byNumber[up.WorkOrderNumber] = p
+	im.changed = append(im.changed, p)
+	return nil
+}
+
+// applySpec writes a SharedProject's identity and upstream order with
+// server-side apply under the operator's field manager, leaving the
+// overrides a person set alone.
+func (r *ShareLinkReconciler) applySpec(ctx context.Context, link *sharev1.ShareLink, up sharev1.UpstreamOrder) (*sharev1.SharedProject, error) {
+	labels := map[string]string{}
+	for k, v := range link.Labels {
+		labels[k] = v // so that --watch-label-selector shards projects with their link
+	}
+	labels[sharev1.LabelLink] = link.Name
+	upstream, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&up)
+	if err != nil {
+		return nil, err
+	}
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": sharev1.GroupVersion.String(),
+		"kind":       "SharedProject",
+		"metadata": map[string]any{
+			"name":      sharev1.SharedProjectName(link.Name, up.WorkOrderNumber),
+			"namespace": link.Namespace,
+			"labels":    toAnyMap(labels),
+			"ownerReferences": []any{map[string]any{
+				"apiVersion": sharev1.GroupVersion.String(), "kind": "ShareLink",
+				"name": link.Name, "uid": string(link.UID),
+				"controller": true, "blockOwnerDeletion": true,
+			}},
+		},
+		"spec": map[string]any{
+			"linkName":        link.Name,
+			"workOrderNumber": up.WorkOrderNumber,
+			"upstream":        upstream,
+		},
+	}}
+	if err := r.Patch(ctx, u, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+		return nil, err
+	}
+	p := &sharev1.SharedProject{}
+	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func toAnyMap(m map[string]string) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

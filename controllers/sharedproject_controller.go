@@ -1,0 +1,59 @@
+package controllers
+
+import (
+	"context"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+)
+
+// SharedProjectReconciler keeps a project's own status: suspension and a
+// missing link. Pushes to the vendor account are batched by the project's
+// link, which watches its projects.
+type SharedProjectReconciler struct {
+	client.Client
+}
+
+// Reconcile settles the project's status conditions.
+func (r *SharedProjectReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	p := &sharev1.SharedProject{}
+	if err := r.Get(ctx, req.NamespacedName, p); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	before := p.DeepCopy()
+	link := &sharev1.ShareLink{}
+	err := r.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.LinkName}, link)
+	switch {
+	case client.IgnoreNotFound(err) != nil:
+		return ctrl.Result{}, err
+	case err != nil:
+		sharev1.SetCondition(p, sharev1.ConditionReady, metav1.ConditionFalse, sharev1.ReasonLinkNotFound,
+			"ShareLink "+p.Spec.LinkName+" does not exist")
+	case p.Spec.Suspend:
+		markSuspended(p, "the project is suspended: no calls for it")
+		p.Status.ObservedGeneration = p.Generation
+	case p.Generation != p.Status.ObservedGeneration && readyCondition(p.Status.Conditions) == nil:
+		sharev1.SetCondition(p, sharev1.ConditionReady, metav1.ConditionUnknown, sharev1.ReasonProgressing,
+			"waiting for the link to apply the project")
+	}
+	if equalStatus(before.Status, p.Status) {
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, p, client.MergeFrom(before)))
+}
+
+// SetupWithManager registers the reconciler.
+func (r *SharedProjectReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&sharev1.SharedProject{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Named("sharedproject").
+		Complete(r)
+}

@@ -1,0 +1,196 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+)
+
+// FieldManager is the server-side apply field manager of the operator: people
+// who set a SharedProject's overrides keep theirs.
+const FieldManager = "share-operator"
+
+// indexSecretNames indexes ShareLinks by the Secrets they reference, so a
+// changed Secret wakes exactly the links that use it.
+const indexSecretNames = ".spec.secretNames"
+
+// ShareLinkReconciler imports a link's projects from the provider account and
+// applies them to the vendor account.
+type ShareLinkReconciler struct {
+	client.Client
+	// APIReader reads Secrets by name, bypassing the cache.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Accounts  *Accounts
+	Clock     clock.Clock
+	// Overlap is subtracted from the watermark of an incremental pull, so
+	// that clock skew between us and the provider loses nothing.
+	Overlap time.Duration
+	// CallTimeout bounds each account call.
+	CallTimeout time.Duration
+
+	mu    sync.Mutex
+	links map[types.UID]*linkMemory
+}
+
+// linkMemory is what a link remembers between reconciles without writing it:
+// an idle refresh must write nothing.
+type linkMemory struct {
+	validated   string // fingerprint of the credentials last validated
+	lastRefresh time.Time
+	watermark   int64
+}
+
+func (r *ShareLinkReconciler) memory(link *sharev1.ShareLink) *linkMemory {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.links == nil {
+		r.links = map[types.UID]*linkMemory{}
+	}
+	m, ok := r.links[link.UID]
+	if !ok {
+		m = &linkMemory{watermark: link.Status.Watermark}
+		if link.Status.LastRefreshTime != nil {
+			m.lastRefresh = link.Status.LastRefreshTime.Time
+		}
+		r.links[link.UID] = m
+	}
+	return m
+}
+
+func (r *ShareLinkReconciler) forget(uid types.UID) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.links, uid)
+}
+
+// Reconcile runs the link's steps in order and writes its status once.
+func (r *ShareLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	link := &sharev1.ShareLink{}
+	if err := r.Get(ctx, req.NamespacedName, link); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !link.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.reconcileDelete(ctx, link)
+	}
+	if !controllerutil.ContainsFinalizer(link, sharev1.Finalizer) {
+		patch := client.MergeFrom(link.DeepCopy())
+		controllerutil.AddFinalizer(link, sharev1.Finalizer)
+		return ctrl.Result{}, r.Patch(ctx, link, patch)
+	}
+
+	before := link.DeepCopy()
+	defer func() {
+		summarizeLink(link, retErr)
+		if err := r.patchStatus(ctx, before, link); err != nil && retErr == nil {
+			retErr = err
+		}
+		r.emitLinkTransition(before, link)
+	}()
+
+	if link.Spec.Suspend {
+		markSuspended(link, "the link is suspended: no calls to either account")
+		return ctrl.Result{}, nil
+	}
+	return r.reconcileSteps(ctx, link)
+}
+
+// reconcileDelete removes the link's SharedProjects (the vendor's projects
+// stay: they are the vendor's records) and then the finalizer.
+func (r *ShareLinkReconciler) reconcileDelete(ctx context.Context, link *sharev1.ShareLink) error {
+	if err := r.DeleteAllOf(ctx, &sharev1.SharedProject{},
+		client.InNamespace(link.Namespace),
+		client.MatchingLabels{sharev1.LabelLink: link.Name}); err != nil {
+		return fmt.Errorf("deleting the link's SharedProjects: %w", err)
+	}
+	r.forget(link.UID)
+	if !controllerutil.ContainsFinalizer(link, sharev1.Finalizer) {
+		return nil
+	}
+	patch := client.MergeFrom(link.DeepCopy())
+	controllerutil.RemoveFinalizer(link, sharev1.Finalizer)
+	return client.IgnoreNotFound(r.Patch(ctx, link, patch))
+}
+
+// patchStatus writes status only when it changed.
+func (r *ShareLinkReconciler) patchStatus(ctx context.Context, before, after *sharev1.ShareLink) error {
+	if equalStatus(before.Status, after.Status) {
+		return nil
+	}
+	return client.IgnoreNotFound(r.Status().Patch(ctx, after, client.MergeFrom(before)))
+}
+
+// emitLinkTransition records an event when Ready changes, never on every
+// resync. Event reasons equal condition reasons.
+func (r *ShareLinkReconciler) emitLinkTransition(before, after *sharev1.ShareLink) {
+	was := readyCondition(before.Status.Conditions)
+	now := readyCondition(after.Status.Conditions)
+	if now == nil || (was != nil && was.Status == now.Status && was.Reason == now.Reason) {
+		return
+	}
+	typ, reason := corev1.EventTypeNormal, now.Reason
+	if now.Status != metav1.ConditionTrue {
+		typ = corev1.EventTypeWarning
+	} else if was != nil && was.Status == metav1.ConditionFalse {
+		reason = sharev1.ReasonRecovered
+	}
+	r.Recorder.Eventf(after, nil, typ, reason, "Reconcile", "%s", now.Message)
+}
+
+// SetupWithManager registers the reconciler and its watches.
+func (r *ShareLinkReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sharev1.ShareLink{}, indexSecretNames,
+		func(o client.Object) []string { return referencedSecrets(o.(*sharev1.ShareLink)) }); err != nil {
+		return err
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&sharev1.ShareLink{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		// A project a person changed (an override, suspend) is applied by its
+		// link, which batches pushes.
+		Owns(&sharev1.SharedProject{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		// Only the metadata of Secrets is watched: no Secret data in memory.
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.linksOfSecret), builder.OnlyMetadata).
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		Named("sharelink").
+		Complete(r)
+}
+
+func referencedSecrets(l *sharev1.ShareLink) []string {
+	names := []string{l.Spec.Provider.SecretRef.Name, l.Spec.Account.SecretRef.Name}
+	if l.Spec.PushKey != nil && l.Spec.PushKey.SecretRef != nil {
+		names = append(names, l.Spec.PushKey.SecretRef.Name)
+	}
+	return names
+}
+
+func (r *ShareLinkReconciler) linksOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
+	var links sharev1.ShareLinkList
+	if err := r.List(ctx, &links, client.InNamespace(o.GetNamespace()),
+		client.MatchingFields{indexSecretNames: o.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "listing the links of a Secret", "secret", o.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(links.Items))
+	for i := range links.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&links.Items[i])})
+	}
+	return reqs
+}

@@ -1,0 +1,166 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/protocol"
+)
+
+// linkRun is one reconcile of a link: what the steps share.
+type linkRun struct {
+	link     *sharev1.ShareLink
+	creds    linkCredentials
+	provider *Account
+	vendor   *Account
+	mem      *linkMemory
+	now      time.Time
+}
+
+// reconcileSteps runs the named steps in order; each stops the run when it
+// cannot go on.
+func (r *ShareLinkReconciler) reconcileSteps(ctx context.Context, link *sharev1.ShareLink) (ctrl.Result, error) {
+	run := &linkRun{link: link, mem: r.memory(link), now: r.Clock.Now()}
+	if res, err, done := r.reconcileCredentials(ctx, run); done {
+		return res, err
+	}
+	if res, err, done := r.reconcileConnection(ctx, run); done {
+		return res, err
+	}
+	return r.reconcileImport(ctx, run)
+}
+
+// reconcileCredentials reads the link's Secrets and the accounts' clients.
+// Sets Stalled (SecretNotFound, InvalidSecret) when a Secret needs a person;
+// the Secret watch wakes the link when it is fixed.
+func (r *ShareLinkReconciler) reconcileCredentials(ctx context.Context, run *linkRun) (ctrl.Result, error, bool) {
+	creds, err := readCredentials(ctx, r.APIReader, run.link)
+	if err != nil {
+		var se *secretError
+		if errors.As(err, &se) {
+			stall(run.link, se.reason, se.msg)
+			return ctrl.Result{}, nil, true
+		}
+		return ctrl.Result{}, err, true
+	}
+	run.creds = creds
+	if run.provider, err = r.Accounts.Get(run.link.Spec.Provider.URL); err != nil {
+		stall(run.link, sharev1.ReasonRefused, "provider.url: "+err.Error())
+		return ctrl.Result{}, nil, true
+	}
+	if run.vendor, err = r.Accounts.Get(run.link.Spec.Account.URL); err != nil {
+		stall(run.link, sharev1.ReasonRefused, "account.url: "+err.Error())
+		return ctrl.Result{}, nil, true
+	}
+	unstall(run.link)
+	return ctrl.Result{}, nil, false
+}
+
+// reconcileConnection validates both logins, once per set of credentials:
+// the provider's with validate, the push key by reading the item feed.
+// Sets ProviderReady and AccountReady.
+func (r *ShareLinkReconciler) reconcileConnection(ctx context.Context, run *linkRun) (ctrl.Result, error, bool) {
+	fp := run.creds.fingerprint()
+	if run.mem.validated == fp &&
+		sharev1.IsConditionTrue(run.link, sharev1.ConditionProviderReady) &&
+		sharev1.IsConditionTrue(run.link, sharev1.ConditionAccountReady) {
+		return ctrl.Result{}, nil, false
+	}
+	err := r.call(ctx, run.provider, func(ctx context.Context) error {
+		return run.provider.Validate(ctx, run.creds.Provider, "")
+	})
+	if err != nil {
+		res, err := r.fail(run, sharev1.ConditionProviderReady, "provider account", err)
+		return res, err, true
+	}
+	sharev1.SetCondition(run.link, sharev1.ConditionProviderReady, metav1.ConditionTrue, sharev1.ReasonSucceeded, "the provider account accepts the login")
+	err = r.call(ctx, run.vendor, func(ctx context.Context) error {
+		_, err := run.vendor.ListItems(ctx, run.creds.PushKey, run.link.Status.Relay.Cursor, 1)
+		return err
+	})
+	if err != nil {
+		res, err := r.fail(run, sharev1.ConditionAccountReady, "vendor account", err)
+		return res, err, true
+	}
+	sharev1.SetCondition(run.link, sharev1.ConditionAccountReady, metav1.ConditionTrue, sharev1.ReasonSucceeded, "the vendor account accepts the push key")
+	run.mem.validated = fp
+	return ctrl.Result{}, nil, false
+}
+
+// call passes the account's gate, bounds the call with a timeout, and records
+// Retry-After for every caller of the account.
+func (r *ShareLinkReconciler) call(ctx context.Context, acc *Account, f func(context.Context) error) error {
+	if wait, err := acc.Wait(ctx); err != nil {
+		return err
+	} else if wait > 0 {
+		return &protocol.APIError{Call: "gate", StatusCode: 429, Message: "the account asked us to wait", RetryAfter: wait, Kind: protocol.KindThrottled}
+	}
+	ctx, cancel := context.WithTimeout(ctx, r.CallTimeout)
+	defer cancel()
+	err := f(ctx)
+	acc.Observe(err)
+	return err
+}
+
+// fail records a failed call on a condition and says how to go on, in the
+// three ways of Flux: stall (needs a person), wait (Retry-After), or return
+// the error so the rate limiter backs off.
+func (r *ShareLinkReconciler) fail(run *linkRun, condType, what string, err error) (ctrl.Result, error) {
+	link := run.link
+	msg := what + ": " + err.Error()
+	link.Status.LastError = msg
+	link.Status.IntegrationState = sharev1.IntegrationError
+	kind := protocol.KindOf(err)
+	reason := reasonOf(kind)
+	sharev1.SetCondition(link, condType, metav1.ConditionFalse, reason, msg)
+	link.Status.RecentFailures = pushFailure(link.Status.RecentFailures, sharev1.Failure{
+		Time: metav1.NewTime(run.now), Reason: reason, Message: msg,
+	})
+	switch {
+	case kind == protocol.KindInvalidCredentials || kind == protocol.KindRefused:
+		stall(link, reason, msg)
+		return ctrl.Result{}, nil
+	case kind == protocol.KindThrottled:
+		d, _ := protocol.RetryAfter(err)
+		return ctrl.Result{RequeueAfter: max(d, time.Second)}, nil
+	default:
+		sharev1.SetCondition(link, sharev1.ConditionReconciling, metav1.ConditionTrue, reason, "retrying with backoff")
+		return ctrl.Result{}, err
+	}
+}
+
+func reasonOf(kind protocol.ErrorKind) string {
+	switch kind {
+	case protocol.KindInvalidCredentials:
+		return sharev1.ReasonInvalidCredentials
+	case protocol.KindRefused:
+		return sharev1.ReasonRefused
+	case protocol.KindThrottled:
+		return sharev1.ReasonThrottled
+	default:
+		return sharev1.ReasonUnreachable
+	}
+}
+
+func stall(obj sharev1.Conditioned, reason, msg string) {
+	sharev1.SetCondition(obj, sharev1.ConditionStalled, metav1.ConditionTrue, reason, msg)
+}
+
+func unstall(obj sharev1.Conditioned) {
+	sharev1.RemoveCondition(obj, sharev1.ConditionStalled)
+}
+
+// jitter spreads periodic work by up to a tenth of its period, so links
+// created together do not poll together.
+func jitter(d time.Duration) time.Duration {
+	if d <= 0 {
+		return d
+	}
+	return d + rand.N(d/10+1)
+}
