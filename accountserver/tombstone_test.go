@@ -115,7 +115,10 @@ func TestTombstonesEndToEnd(t *testing.T) {
 		f.createOrder(t, provider, assigned(order(n), "vendor1"))
 	}
 	f.createOrder(t, provider, assigned(order("never"), "~all~"))
-	f.must(t, func() error { _, err := f.ts.CreateUser(f.ctx, provider, NewUser{Username: "other", Password: "x"}); return err })
+	f.must(t, func() error {
+		_, err := f.ts.CreateUser(f.ctx, provider, NewUser{Username: "other", Password: "x"})
+		return err
+	})
 
 	clock.Advance(time.Minute)
 	mark := clock.Now().Unix()
