@@ -170,7 +170,7 @@ func (s *Server) adminRoutes() http.Handler {
 		}
 		defer rc.Close()
 		w.Header().Set("Content-Type", "application/octet-stream")
-		io.Copy(w, rc)
+		_, _ = io.Copy(w, rc) // the client went away: nothing to tell it
 	})))
 
 	h("GET /faults", func(w http.ResponseWriter, r *http.Request) (any, error) {
@@ -353,7 +353,7 @@ func writeAdminJSON(w http.ResponseWriter, status int, v any) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
+	_, _ = w.Write(append(body, '\n'))
 }
 
 func (s *Server) adminFail(w http.ResponseWriter, r *http.Request, err error) {
@@ -364,5 +364,5 @@ func (s *Server) adminFail(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	body, _ := json.Marshal(adminError{Error: publicMessage(err)})
-	w.Write(append(body, '\n'))
+	_, _ = w.Write(append(body, '\n'))
 }

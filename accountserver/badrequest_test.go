@@ -2,6 +2,7 @@ package accountserver
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -56,7 +57,7 @@ func TestBadRequests(t *testing.T) {
 	pushURL := vbase + protocol.PathPush + "?" + url.Values{protocol.QueryAPIKey: {f.link.PushKey}}.Encode()
 	pushWorkOrders := func(orders ...any) *http.Request {
 		b, _ := json.Marshal(map[string]any{"workOrders": orders})
-		return formRequest(t, http.MethodPost, pushURL, url.Values{protocol.FieldWorkOrders: {string(b)}})
+		return formRequest(t, pushURL, url.Values{protocol.FieldWorkOrders: {string(b)}})
 	}
 	minimal := func(mod func(m map[string]any)) map[string]any {
 		m := map[string]any{"workOrderNumber": "3001", "address1": "1 Main", "city": "Round Rock", "state": "TX", "zip": "78664",
@@ -87,7 +88,7 @@ func TestBadRequests(t *testing.T) {
 			405, envWorkOrders, "use POST"},
 		{"getWorkOrders: JSON body instead of a form", jsonRequest(t, base+protocol.PathGetWorkOrders, `{"username":"vendor1"}`),
 			415, envWorkOrders, "application/x-www-form-urlencoded"},
-		{"getWorkOrders: no payload field", formRequest(t, http.MethodPost, base+protocol.PathGetWorkOrders, url.Values{"other": {"1"}}),
+		{"getWorkOrders: no payload field", formRequest(t, base+protocol.PathGetWorkOrders, url.Values{"other": {"1"}}),
 			400, envWorkOrders, `missing form field "payload"`},
 		{"getWorkOrders: malformed JSON", payloadRequest(t, base+protocol.PathGetWorkOrders, `{"username": "vendor1",`),
 			400, envWorkOrders, "not valid JSON"},
@@ -152,15 +153,15 @@ func TestBadRequests(t *testing.T) {
 			401, envPush, protocol.PushKeyInvalid},
 		{"push GET: the key of another account's integration", mustRequest(t, http.MethodGet, base+protocol.PathPush+"?apiKey="+f.link.PushKey, nil),
 			401, envPush, protocol.PushKeyInvalid},
-		{"push POST: wrong key", formRequest(t, http.MethodPost, vbase+protocol.PathPush+"?apiKey=nope", url.Values{"workOrders": {`{"workOrders":[]}`}}),
+		{"push POST: wrong key", formRequest(t, vbase+protocol.PathPush+"?apiKey=nope", url.Values{"workOrders": {`{"workOrders":[]}`}}),
 			401, envPush, protocol.PushKeyInvalid},
 		{"push: PUT", mustRequest(t, http.MethodPut, pushURL, nil),
 			405, envPush, "POST"},
-		{"push: no workOrders field", formRequest(t, http.MethodPost, pushURL, url.Values{"orders": {"[]"}}),
+		{"push: no workOrders field", formRequest(t, pushURL, url.Values{"orders": {"[]"}}),
 			400, envPush, `missing form field "workOrders"`},
-		{"push: malformed JSON", formRequest(t, http.MethodPost, pushURL, url.Values{"workOrders": {`{"workOrders":[{"workOrderNumber":`}}),
+		{"push: malformed JSON", formRequest(t, pushURL, url.Values{"workOrders": {`{"workOrders":[{"workOrderNumber":`}}),
 			400, envPush, "not valid JSON"},
-		{"push: no workOrders array", formRequest(t, http.MethodPost, pushURL, url.Values{"workOrders": {`{"orders":[]}`}}),
+		{"push: no workOrders array", formRequest(t, pushURL, url.Values{"workOrders": {`{"orders":[]}`}}),
 			400, envPush, `missing "workOrders" array`},
 		{"push: an option that is an object", pushWorkOrders(minimal(func(m map[string]any) { m["options"] = map[string]any{"a": map[string]any{}} })),
 			400, envPush, "workOrders"},
@@ -255,9 +256,9 @@ func mustRequest(t testing.TB, method, u string, body *strings.Reader) *http.Req
 	var req *http.Request
 	var err error
 	if body == nil {
-		req, err = http.NewRequest(method, u, nil)
+		req, err = http.NewRequestWithContext(context.Background(), method, u, nil)
 	} else {
-		req, err = http.NewRequest(method, u, body)
+		req, err = http.NewRequestWithContext(context.Background(), method, u, body)
 	}
 	if err != nil {
 		t.Fatal(err)

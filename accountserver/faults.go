@@ -239,7 +239,7 @@ func applyFault(w http.ResponseWriter, r *http.Request, spec *callSpec, f *Fault
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(garbageBody)))
 		w.WriteHeader(http.StatusOK)
-		w.Write([]byte(garbageBody))
+		_, _ = w.Write([]byte(garbageBody))
 		return w, false
 	case FaultDrop:
 		if hj, ok := w.(http.Hijacker); ok {
@@ -308,7 +308,7 @@ func (t *truncatingWriter) finish() {
 	}
 	t.Header().Set("Content-Length", strconv.Itoa(len(t.buf)))
 	t.ResponseWriter.WriteHeader(t.status)
-	t.ResponseWriter.Write(t.buf[:len(t.buf)/2])
+	_, _ = t.ResponseWriter.Write(t.buf[:len(t.buf)/2])
 }
 
 type faultJSON struct {

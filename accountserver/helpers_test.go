@@ -3,7 +3,6 @@ package accountserver
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -118,9 +117,9 @@ func do(t testing.TB, req *http.Request) rawResponse {
 	return rawResponse{status: resp.StatusCode, header: resp.Header, body: body}
 }
 
-func formRequest(t testing.TB, method, u string, form url.Values) *http.Request {
+func formRequest(t testing.TB, u string, form url.Values) *http.Request {
 	t.Helper()
-	req, err := http.NewRequest(method, u, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, u, strings.NewReader(form.Encode()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +140,7 @@ func payloadRequest(t testing.TB, u string, payload any) *http.Request {
 		}
 		s = string(b)
 	}
-	return formRequest(t, http.MethodPost, u, url.Values{protocol.FieldPayload: {s}})
+	return formRequest(t, u, url.Values{protocol.FieldPayload: {s}})
 }
 
 // part is one part of a multipart body.
@@ -165,10 +164,12 @@ func multipartRequest(t testing.TB, u string, parts ...part) *http.Request {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Write(p.body)
+		if _, err := w.Write(p.body); err != nil {
+			t.Fatal(err)
+		}
 	}
 	mw.Close()
-	req, err := http.NewRequest(http.MethodPost, u, &buf)
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, u, &buf)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,20 +192,23 @@ func dump(t testing.TB, ts *TestServer) string {
 	t.Helper()
 	var b strings.Builder
 	db := ts.db.w
-	rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
+	ctx := context.Background()
+	rows, err := db.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var tables []string
 	for rows.Next() {
 		var n string
-		rows.Scan(&n)
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
 		tables = append(tables, n)
 	}
 	rows.Close()
 	for _, tb := range tables {
 		fmt.Fprintf(&b, "== %s\n", tb)
-		rs, err := db.Query(`SELECT * FROM ` + tb + ` ORDER BY rowid`)
+		rs, err := db.QueryContext(ctx, `SELECT * FROM `+tb+` ORDER BY rowid`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,7 +232,7 @@ func dump(t testing.TB, ts *TestServer) string {
 		rs.Close()
 	}
 	var files []string
-	filepath.WalkDir(ts.cfg.DataDir, func(p string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(ts.cfg.DataDir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && !d.IsDir() && !strings.HasPrefix(d.Name(), dbFile) {
 			files = append(files, strings.TrimPrefix(p, ts.cfg.DataDir))
 		}
@@ -242,7 +246,7 @@ func dump(t testing.TB, ts *TestServer) string {
 func count(t testing.TB, ts *TestServer, table string) int {
 	t.Helper()
 	var n int
-	if err := ts.db.r.QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n); err != nil && err != sql.ErrNoRows {
+	if err := ts.db.r.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM `+table).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -99,7 +99,7 @@ func (b *blobStore) put(r io.Reader, limit, want int64) (sum string, size int64,
 		return "", 0, err
 	}
 	if d, derr := os.Open(filepath.Dir(final)); derr == nil {
-		d.Sync()
+		_ = d.Sync() // best effort: not every file system syncs directories
 		d.Close()
 	}
 	return sum, size, nil
@@ -186,16 +186,16 @@ func (s *Server) itemExists(ctx context.Context, q querier, accountID int64, uui
 }
 
 // commitItem records an item whose content is stored (sum, size; sum "" for
-// none). A uuid the account holds already is a success that stores nothing
-// (dup true). Under Auto Relay the item is released at once.
-func (s *Server) commitItem(ctx context.Context, req itemRequest, sum string, size int64) (dup bool, err error) {
+// none). A uuid the account holds already is a success that stores nothing.
+// Under Auto Relay the item is released at once.
+func (s *Server) commitItem(ctx context.Context, req itemRequest, sum string, size int64) error {
 	req.meta.Size = size
 	meta, err := json.Marshal(req.meta)
 	if err != nil {
-		return false, err
+		return err
 	}
-	err = s.db.write(ctx, func(tx *sql.Tx, now time.Time) error {
-		if dup, err = s.itemExists(ctx, tx, req.account.id, req.meta.UUID); err != nil || dup {
+	return s.db.write(ctx, func(tx *sql.Tx, now time.Time) error {
+		if dup, err := s.itemExists(ctx, tx, req.account.id, req.meta.UUID); err != nil || dup {
 			return err
 		}
 		o, err := itemOrder(ctx, tx, req.account, req.user, req.meta.WorkOrderNumber)
@@ -210,7 +210,7 @@ func (s *Server) commitItem(ctx context.Context, req itemRequest, sum string, si
 				return err
 			}
 			if auto {
-				seq, err := next(tx, "release_seq")
+				seq, err := next(ctx, tx, "release_seq")
 				if err != nil {
 					return err
 				}
@@ -223,12 +223,10 @@ func (s *Server) commitItem(ctx context.Context, req itemRequest, sum string, si
 			req.account.id, o.id, o.integrationID, req.meta.UUID, req.meta.FileType, string(meta), req.user.username,
 			sum, size, protocol.RelayPendingQA, release, unixNano(now), released)
 		if isUniqueViolation(err) {
-			dup = true
-			return nil
+			return nil // the same uuid, uploaded concurrently: stored once
 		}
 		return err
 	})
-	return dup, err
 }
 
 // UploadItem adds an item to a project as the field crew does, acting as
@@ -281,7 +279,7 @@ func (s *Server) UploadItem(ctx context.Context, account, project, username stri
 			return Item{}, err
 		}
 	}
-	if _, err := s.commitItem(ctx, req, sum, size); err != nil {
+	if err := s.commitItem(ctx, req, sum, size); err != nil {
 		return Item{}, err
 	}
 	return s.GetItem(ctx, account, meta.UUID)
@@ -407,7 +405,7 @@ func (s *Server) PublishItems(ctx context.Context, account, project string) (int
 			return err
 		}
 		for _, id := range ids {
-			seq, err := next(tx, "release_seq")
+			seq, err := next(ctx, tx, "release_seq")
 			if err != nil {
 				return err
 			}

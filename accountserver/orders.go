@@ -251,7 +251,7 @@ func (w *orderWriter) update(o *orderRow, patch protocol.WorkOrder, withWorkType
 // save stores o with its assignee and status, gives it the next change
 // sequence and moves the assignment rows that tombstones are made of.
 func (w *orderWriter) save(o *orderRow, prevAssignee, assignee, status string, creating bool) error {
-	seq, err := next(w.tx, "order_seq")
+	seq, err := next(w.ctx, w.tx, "order_seq")
 	if err != nil {
 		return err
 	}
@@ -323,7 +323,7 @@ func (w *orderWriter) moveAssignment(orderID int64, from, to string, seq int64) 
 // delete marks a project deleted; it stays in the database so that pulls
 // answer a Deleted tombstone for it.
 func (w *orderWriter) delete(o *orderRow) error {
-	seq, err := next(w.tx, "order_seq")
+	seq, err := next(w.ctx, w.tx, "order_seq")
 	if err != nil {
 		return err
 	}

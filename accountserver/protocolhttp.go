@@ -174,7 +174,7 @@ func (s *Server) handleUploadPictures(w http.ResponseWriter, r *http.Request, a 
 			return uploadReadError(err)
 		}
 	}
-	if _, err := s.commitItem(ctx, itemRequest{account: a, user: u, meta: item}, sum, size); err != nil {
+	if err := s.commitItem(ctx, itemRequest{account: a, user: u, meta: item}, sum, size); err != nil {
 		return err
 	}
 	return protocol.WriteJSON(w, http.StatusOK, protocol.StatusResponse{Status: true, Error: ""})

@@ -86,19 +86,23 @@ func (s *Server) pull(ctx context.Context, w io.Writer, a *accountRow, u *userRo
 		}
 		defer rows.Close()
 
+		// bufio.Writer keeps the first write error and Flush returns it.
 		bw := bufio.NewWriterSize(w, 64<<10)
-		bw.WriteString(`{"workOrders":[`)
 		n := 0
+		put := func(b []byte) {
+			if n > 0 {
+				_ = bw.WriteByte(',')
+			}
+			_, _ = bw.Write(b)
+			n++
+		}
+		_, _ = bw.WriteString(`{"workOrders":[`)
 		var doc sql.RawBytes
 		for rows.Next() {
 			if err := rows.Scan(&doc); err != nil {
 				return err
 			}
-			if n > 0 {
-				bw.WriteByte(',')
-			}
-			bw.Write(doc)
-			n++
+			put(doc)
 		}
 		if err := rows.Err(); err != nil {
 			return err
@@ -108,15 +112,9 @@ func (s *Server) pull(ctx context.Context, w io.Writer, a *accountRow, u *userRo
 			if err != nil {
 				return err
 			}
-			if n > 0 {
-				bw.WriteByte(',')
-			}
-			bw.Write(b)
-			n++
+			put(b)
 		}
-		bw.WriteString(`],"error":"","serverTime":`)
-		bw.WriteString(strconv.FormatInt(mark.Unix(), 10))
-		bw.WriteString("}")
+		_, _ = bw.WriteString(`],"error":"","serverTime":` + strconv.FormatInt(mark.Unix(), 10) + "}")
 		return bw.Flush()
 	})
 }

@@ -132,27 +132,27 @@ func envelope(call string) *callSpec {
 	switch call {
 	case CallGetWorkOrders:
 		f = func(w http.ResponseWriter, st int, msg string) {
-			protocol.WriteJSON(w, st, protocol.GetWorkOrdersResponse{WorkOrders: []protocol.WorkOrder{}, Error: msg})
+			_ = protocol.WriteJSON(w, st, protocol.GetWorkOrdersResponse{WorkOrders: []protocol.WorkOrder{}, Error: msg})
 		}
 	case CallValidate:
 		f = func(w http.ResponseWriter, st int, msg string) {
-			protocol.WriteJSON(w, st, protocol.ValidateResponse{Validated: false, Error: msg})
+			_ = protocol.WriteJSON(w, st, protocol.ValidateResponse{Validated: false, Error: msg})
 		}
 	case CallUploadPictures, CallStatus, CallItemResult:
 		f = func(w http.ResponseWriter, st int, msg string) {
-			protocol.WriteJSON(w, st, protocol.StatusResponse{Status: false, Error: msg})
+			_ = protocol.WriteJSON(w, st, protocol.StatusResponse{Status: false, Error: msg})
 		}
 	case CallPush, CallTrigger:
 		f = func(w http.ResponseWriter, st int, msg string) {
-			protocol.WriteJSON(w, st, protocol.PushResponse{Response: false, Error: msg})
+			_ = protocol.WriteJSON(w, st, protocol.PushResponse{Response: false, Error: msg})
 		}
 	case CallItems:
 		f = func(w http.ResponseWriter, st int, msg string) {
-			protocol.WriteJSON(w, st, protocol.ItemFeedResponse{Items: []protocol.FeedItem{}, Error: msg})
+			_ = protocol.WriteJSON(w, st, protocol.ItemFeedResponse{Items: []protocol.FeedItem{}, Error: msg})
 		}
 	default: // CallItemContent: the answer is content; errors are JSON.
 		f = func(w http.ResponseWriter, st int, msg string) {
-			protocol.WriteJSON(w, st, struct {
+			_ = protocol.WriteJSON(w, st, struct {
 				Error string `json:"error"`
 			}{msg})
 		}
@@ -166,7 +166,7 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
-		io.WriteString(w, "ok\n")
+		_, _ = io.WriteString(w, "ok\n")
 	})
 
 	// Web services of a provider account (sub-user credentials).

@@ -44,7 +44,7 @@ func openStore(dir string, now func() time.Time) (*store, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	if err := w.Ping(); err != nil {
+	if err := w.PingContext(context.Background()); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -69,14 +69,15 @@ func (s *store) close() error {
 // migrate brings the schema up to the last migration, each step in its own
 // transaction together with its schema_migrations row.
 func migrate(db *sql.DB, now func() time.Time) error {
-	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,
 		name       TEXT NOT NULL,
 		applied_at INTEGER NOT NULL)`); err != nil {
 		return fmt.Errorf("schema_migrations: %w", err)
 	}
 	var current int
-	if err := db.QueryRow(`SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
 		return err
 	}
 	last := migrations[len(migrations)-1].version
@@ -90,17 +91,17 @@ func migrate(db *sql.DB, now func() time.Time) error {
 		if m.version <= current {
 			continue
 		}
-		tx, err := db.Begin()
+		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(m.sql); err != nil {
-			tx.Rollback()
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			_ = tx.Rollback()
 			return fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
 		}
-		if _, err := tx.Exec(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
 			m.version, m.name, now().UnixNano()); err != nil {
-			tx.Rollback()
+			_ = tx.Rollback()
 			return err
 		}
 		if err := tx.Commit(); err != nil {
@@ -132,7 +133,7 @@ func (s *store) write(ctx context.Context, fn func(tx *sql.Tx, now time.Time) er
 		return err
 	}
 	if err := fn(tx, now); err != nil {
-		tx.Rollback()
+		_ = tx.Rollback()
 		return err
 	}
 	return tx.Commit()
@@ -144,7 +145,7 @@ func (s *store) read(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	defer func() { _ = tx.Rollback() }() // a read-only snapshot: nothing to keep
 	return fn(tx)
 }
 
@@ -165,8 +166,8 @@ func (s *store) watermark() time.Time {
 }
 
 // next increments a counter of the counters table and returns its new value.
-func next(tx *sql.Tx, name string) (int64, error) {
+func next(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
 	var v int64
-	err := tx.QueryRow(`UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value`, name).Scan(&v)
+	err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value`, name).Scan(&v)
 	return v, err
 }

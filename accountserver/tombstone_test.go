@@ -11,7 +11,7 @@ import (
 
 func TestSelectTombstones(t *testing.T) {
 	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	at := func(d time.Duration) time.Time { return t0.Add(d) }
+	at := t0.Add
 	tomb := func(name, status string) protocol.WorkOrder {
 		return protocol.WorkOrder{WorkOrderNumber: name, ClientStatus: protocol.String(status)}
 	}

@@ -350,7 +350,7 @@ a new push key for an existing integration (the old key stops working).`,
 	create.Flags().StringVar(&code, "code", "", "client code, e.g. ACME (required)")
 	create.Flags().BoolVar(&autoRelay, "auto-relay", false, "QA Auto Relay: items relay on arrival (else staff publish them)")
 	create.Flags().BoolVar(&recreate, "recreate", false, "make a new push key for an existing integration")
-	create.MarkFlagRequired("code")
+	mustMarkRequired(create, "code")
 
 	set := &cobra.Command{
 		Use:     "set ACCOUNT CODE --auto-relay=true|false",
@@ -716,7 +716,7 @@ func listItemsCmd(g *globals, use string) *cobra.Command {
 // ---- field crew ----
 
 type crewFlags struct {
-	user, uuid, task, evidence, gps, notes, createdBy string
+	user, uuid, task, evidence, gps, notes string
 }
 
 func (c *crewFlags) register(f *pflag.FlagSet) {
@@ -738,7 +738,7 @@ func (c *crewFlags) item() (protocol.Item, error) {
 		for i, p := range parts {
 			f, err := strconv.ParseFloat(strings.TrimSpace(p), 64)
 			if err != nil {
-				return it, fmt.Errorf("--gps %q: %v", c.gps, err)
+				return it, fmt.Errorf("--gps %q: %w", c.gps, err)
 			}
 			v[i] = f
 		}
@@ -790,7 +790,7 @@ func newCrewCmd(g *globals) *cobra.Command {
 	upload.Flags().StringVar(&up.evidence, "evidence", "", "evidence type: before, during or after")
 	upload.Flags().StringVar(&file, "file", "", "the photo (required)")
 	upload.Flags().StringVar(&fileType, "file-type", protocol.FileTypePicture, "file type")
-	upload.MarkFlagRequired("file")
+	mustMarkRequired(upload, "file")
 
 	var ci crewFlags
 	var id string
@@ -882,7 +882,7 @@ requests (0: until cleared). Calls: ` + strings.Join(accountserver.Calls, ", ") 
 	fl.DurationVar(&f.RetryAfter, "retry-after", 0, "Retry-After of a status fault")
 	fl.DurationVar(&f.Latency, "latency", 0, "delay before answering")
 	fl.IntVar(&f.Times, "times", 0, "number of requests to fail; 0 until cleared")
-	inject.MarkFlagRequired("call")
+	mustMarkRequired(inject, "call")
 
 	list := &cobra.Command{
 		Use:     "list",
@@ -959,6 +959,12 @@ func newCountersCmd(g *globals) *cobra.Command {
 }
 
 // ---- helpers ----
+
+func mustMarkRequired(cmd *cobra.Command, flag string) {
+	if err := cmd.MarkFlagRequired(flag); err != nil {
+		panic(err) // a flag of that name is always defined just above
+	}
+}
 
 func keyValues(kvs []string) (map[string]string, error) {
 	if len(kvs) == 0 {

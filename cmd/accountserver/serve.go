@@ -51,7 +51,8 @@ where the other commands find it when given the same --data-dir.`,
 				}
 				log.Info("admin token in file", "path", filepath.Join(g.dataDir, tokenFileName))
 			}
-			ln, err := net.Listen("tcp", addr)
+			var lc net.ListenConfig
+			ln, err := lc.Listen(cmd.Context(), "tcp", addr)
 			if err != nil {
 				return err
 			}
