@@ -1,0 +1,182 @@
+package controllers
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+)
+
+var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+func linkWith(mut func(*sharev1.ShareLink)) *sharev1.ShareLink {
+	l := &sharev1.ShareLink{ObjectMeta: metav1.ObjectMeta{Name: "acme", Generation: 2}}
+	l.Spec.ClientCode = "ACME"
+	if mut != nil {
+		mut(l)
+	}
+	return l
+}
+
+func TestPlanImport(t *testing.T) {
+	lastFull := metav1.NewTime(t0.Add(-time.Hour))
+	recent := func(l *sharev1.ShareLink) { l.Status.LastFullImportTime = &lastFull }
+	off := false
+	tests := []struct {
+		name       string
+		link       *sharev1.ShareLink
+		mem        linkMemory
+		pull, full bool
+	}{
+		{"never imported: full", linkWith(nil), linkMemory{}, true, true},
+		{"refresh due", linkWith(recent), linkMemory{watermark: 100, lastRefresh: t0.Add(-6 * time.Minute)}, true, false},
+		{"nothing due", linkWith(recent), linkMemory{watermark: 100, lastRefresh: t0.Add(-time.Minute)}, false, false},
+		{"full import due", linkWith(func(l *sharev1.ShareLink) {
+			old := metav1.NewTime(t0.Add(-25 * time.Hour))
+			l.Status.LastFullImportTime = &old
+		}), linkMemory{watermark: 100, lastRefresh: t0}, true, true},
+		{"refresh annotation", linkWith(func(l *sharev1.ShareLink) {
+			recent(l)
+			l.Annotations = map[string]string{sharev1.AnnotationRefreshRequestedAt: "1"}
+		}), linkMemory{watermark: 100, lastRefresh: t0}, true, false},
+		{"annotation already handled", linkWith(func(l *sharev1.ShareLink) {
+			recent(l)
+			l.Annotations = map[string]string{sharev1.AnnotationRefreshRequestedAt: "1"}
+			l.Status.LastHandledRefreshAt = "1"
+		}), linkMemory{watermark: 100, lastRefresh: t0}, false, false},
+		{"full import annotation", linkWith(func(l *sharev1.ShareLink) {
+			recent(l)
+			l.Annotations = map[string]string{sharev1.AnnotationFullImportRequestedAt: "x"}
+		}), linkMemory{watermark: 100, lastRefresh: t0}, true, true},
+		{"auto-import off: nothing periodic", linkWith(func(l *sharev1.ShareLink) { l.Spec.AutoImport = &off }), linkMemory{}, false, false},
+		{"auto-import off: annotations still work", linkWith(func(l *sharev1.ShareLink) {
+			l.Spec.AutoImport = &off
+			l.Annotations = map[string]string{sharev1.AnnotationRefreshRequestedAt: "1"}
+		}), linkMemory{watermark: 100}, true, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			p := planImport(tc.link, &tc.mem, t0)
+			g.Expect(p.pull).To(Equal(tc.pull), "pull")
+			g.Expect(p.full).To(Equal(tc.full), "full")
+		})
+	}
+}
+
+func TestNextWake(t *testing.T) {
+	g := NewWithT(t)
+	last := metav1.NewTime(t0)
+	l := linkWith(func(l *sharev1.ShareLink) { l.Status.LastFullImportTime = &last })
+	d := nextWake(l, &linkMemory{lastRefresh: t0}, t0)
+	g.Expect(d).To(BeNumerically(">=", sharev1.DefaultInterval))
+	g.Expect(d).To(BeNumerically("<=", sharev1.DefaultInterval*11/10+1))
+	off := false
+	l.Spec.AutoImport = &off
+	g.Expect(nextWake(l, &linkMemory{lastRefresh: t0}, t0)).To(BeZero())
+}
+
+func TestTransition(t *testing.T) {
+	p := func(created bool, cs string, gen, observed int64) *sharev1.SharedProject {
+		return &sharev1.SharedProject{
+			ObjectMeta: metav1.ObjectMeta{Generation: gen},
+			Status:     sharev1.SharedProjectStatus{Created: created, ClientStatus: cs, ObservedGeneration: observed},
+		}
+	}
+	tests := []struct {
+		name   string
+		before *sharev1.SharedProject
+		now    string
+		want   string
+	}{
+		{"new", p(false, "", 1, 0), "Open", sharev1.ReasonImported},
+		{"changed", p(true, "Open", 2, 1), "Open", sharev1.ReasonUpdated},
+		{"re-sent unchanged", p(true, "Open", 1, 1), "Open", ""},
+		{"unassigned", p(true, "Open", 2, 1), "Cancelled", sharev1.ReasonCancelled},
+		{"deleted", p(true, "Cancelled", 2, 1), "Deleted", sharev1.ReasonDeleted},
+		{"reassigned", p(true, "Cancelled", 2, 1), "", sharev1.ReasonReactivated},
+	}
+	for _, tc := range tests {
+		NewWithT(t).Expect(transition(tc.before, tc.now)).To(Equal(tc.want), tc.name)
+	}
+}
+
+func TestCountProjects(t *testing.T) {
+	g := NewWithT(t)
+	mk := func(cs string, failed bool) sharev1.SharedProject {
+		p := sharev1.SharedProject{Status: sharev1.SharedProjectStatus{ClientStatus: cs}}
+		if failed {
+			sharev1.SetCondition(&p, sharev1.ConditionApplied, metav1.ConditionFalse, sharev1.ReasonRefused, "no")
+		}
+		return p
+	}
+	c := countProjects([]sharev1.SharedProject{mk("", false), mk("Open", true), mk("Cancelled", false), mk("Deleted", false)})
+	g.Expect(c).To(Equal(sharev1.ProjectCounts{Total: 4, Active: 2, Cancelled: 1, Deleted: 1, Failed: 1}))
+	g.Expect(projectSummary(c)).To(Equal("4 projects: 2 active, 1 cancelled, 1 deleted, 1 failed"))
+}
+
+func TestSummarizeLink(t *testing.T) {
+	ok := func(l *sharev1.ShareLink, typ string) {
+		sharev1.SetCondition(l, typ, metav1.ConditionTrue, sharev1.ReasonSucceeded, "ok")
+	}
+	t.Run("all concerns true: Ready with the counts", func(t *testing.T) {
+		g := NewWithT(t)
+		l := linkWith(nil)
+		for _, c := range linkConcerns {
+			ok(l, c)
+		}
+		l.Status.Projects = sharev1.ProjectCounts{Total: 2, Active: 2}
+		summarizeLink(l, nil)
+		g.Expect(l.IsReady()).To(BeTrue())
+		g.Expect(readyCondition(l.Status.Conditions).Message).To(Equal("2 projects: 2 active"))
+		g.Expect(l.Status.ObservedGeneration).To(Equal(int64(2)))
+	})
+	t.Run("a failing concern makes Ready false with its reason", func(t *testing.T) {
+		g := NewWithT(t)
+		l := linkWith(nil)
+		ok(l, sharev1.ConditionProviderReady)
+		sharev1.SetCondition(l, sharev1.ConditionAccountReady, metav1.ConditionFalse, sharev1.ReasonUnreachable, "vendor account: timeout")
+		sharev1.SetCondition(l, sharev1.ConditionReconciling, metav1.ConditionTrue, sharev1.ReasonUnreachable, "retrying")
+		summarizeLink(l, errors.New("timeout"))
+		r := readyCondition(l.Status.Conditions)
+		g.Expect(r.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(r.Reason).To(Equal(sharev1.ReasonUnreachable))
+		g.Expect(l.Status.ObservedGeneration).To(BeZero(), "a transient failure does not finish the generation")
+		g.Expect(meta.FindStatusCondition(l.Status.Conditions, sharev1.ConditionReconciling)).NotTo(BeNil())
+	})
+	t.Run("stalled wins and the generation counts as handled", func(t *testing.T) {
+		g := NewWithT(t)
+		l := linkWith(nil)
+		stall(l, sharev1.ReasonInvalidCredentials, "provider account: invalid credentials")
+		summarizeLink(l, nil)
+		r := readyCondition(l.Status.Conditions)
+		g.Expect(r.Reason).To(Equal(sharev1.ReasonInvalidCredentials))
+		g.Expect(l.Status.ObservedGeneration).To(Equal(int64(2)))
+		unstall(l)
+		g.Expect(sharev1.IsConditionTrue(l, sharev1.ConditionStalled)).To(BeFalse())
+	})
+	t.Run("suspended", func(t *testing.T) {
+		g := NewWithT(t)
+		l := linkWith(func(l *sharev1.ShareLink) { l.Spec.Suspend = true })
+		markSuspended(l, "suspended")
+		summarizeLink(l, nil)
+		g.Expect(readyCondition(l.Status.Conditions).Reason).To(Equal(sharev1.ReasonSuspended))
+		g.Expect(l.Status.ObservedGeneration).To(Equal(int64(2)))
+	})
+}
+
+func TestPushFailureIsBounded(t *testing.T) {
+	g := NewWithT(t)
+	var list []sharev1.Failure
+	for i := range 9 {
+		list = pushFailure(list, sharev1.Failure{Message: fmt.Sprint(i)})
+	}
+	g.Expect(list).To(HaveLen(sharev1.MaxRecentFailures))
+	g.Expect(list[0].Message).To(Equal("8"), "newest first")
+}
