@@ -184,6 +184,7 @@ type request struct {
 	path    string
 	pushKey string     // sent as ?apiKey= when set
 	form    url.Values // url-encoded POST body when set
+	body    string     // or the body, already url-encoded
 	secrets []string   // values to redact from any error text
 }
 
@@ -226,15 +227,18 @@ func (c *HTTPClient) doJSON(ctx context.Context, r request, out any) error {
 		ctx, cancel = context.WithTimeoutCause(ctx, c.timeout, &timeoutError{what: "no complete answer within", d: c.timeout})
 		defer cancel()
 	}
-	var body io.Reader
 	if r.form != nil {
-		body = strings.NewReader(r.form.Encode())
+		r.body = r.form.Encode()
+	}
+	var body io.Reader
+	if r.method == http.MethodPost {
+		body = strings.NewReader(r.body)
 	}
 	req, err := c.newRequest(ctx, r, body)
 	if err != nil {
 		return err
 	}
-	if r.form != nil {
+	if body != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
 	start := time.Now()
@@ -557,48 +561,59 @@ func (c *HTTPClient) ReportStatus(ctx context.Context, creds Credentials, workOr
 }
 
 // Push creates or updates orders through the push key, in POSTs of at most
-// MaxPushOrders orders. The answer merges the per-order results of every
-// POST. On failure it returns the merged answer of the POSTs that went
-// through (nil when none did) with the error, so that the caller can log
-// what was applied. Pushing no orders sends nothing.
+// MaxPushOrders orders and MaxPushBodyBytes bytes. The answer merges the
+// per-order results of every POST. On failure it returns the merged answer
+// of the POSTs that went through (nil when none did) with the error, so that
+// the caller can log what was applied. Pushing no orders sends nothing.
 func (c *HTTPClient) Push(ctx context.Context, pushKey string, orders []WorkOrder) (*PushResponse, error) {
 	if len(orders) == 0 {
 		return &PushResponse{Response: true}, nil
 	}
-	var merged *PushResponse
+	merged := &PushResponse{Response: true}
+	sent := 0
 	for chunk := range slices.Chunk(orders, MaxPushOrders) {
-		ans, err := c.pushChunk(ctx, pushKey, chunk)
-		if err != nil {
+		if err := c.pushSplit(ctx, pushKey, chunk, merged, &sent); err != nil {
+			if sent == 0 {
+				return nil, err
+			}
 			return merged, err
 		}
-		if merged == nil {
-			merged = &PushResponse{Response: true}
-		}
-		merged.Results = append(merged.Results, ans.Results...)
 	}
 	return merged, nil
 }
 
-func (c *HTTPClient) pushChunk(ctx context.Context, pushKey string, orders []WorkOrder) (*PushResponse, error) {
-	secrets := []string{pushKey}
+// pushSplit posts orders, halving the list until its body fits
+// MaxPushBodyBytes: a push is an upsert, so how it is split changes nothing.
+// One order larger than that is sent alone, and the account may refuse it.
+func (c *HTTPClient) pushSplit(ctx context.Context, pushKey string, orders []WorkOrder, merged *PushResponse, sent *int) error {
 	b, err := json.Marshal(PushRequest{WorkOrders: orders})
 	if err != nil {
-		return nil, &APIError{Call: CallPush, Kind: KindRefused, Message: "cannot encode the orders: " + err.Error()}
+		return &APIError{Call: CallPush, Kind: KindRefused, Message: sanitizeMessage("cannot encode the orders: "+err.Error(), []string{pushKey})}
+	}
+	body := url.Values{FieldWorkOrders: {string(b)}}.Encode()
+	if int64(len(body)) > MaxPushBodyBytes && len(orders) > 1 {
+		half := len(orders) / 2
+		if err := c.pushSplit(ctx, pushKey, orders[:half], merged, sent); err != nil {
+			return err
+		}
+		return c.pushSplit(ctx, pushKey, orders[half:], merged, sent)
 	}
 	var ans struct {
 		Response *bool           `json:"response"`
 		Error    json.RawMessage `json:"error"`
 		Results  []PushResult    `json:"results"`
 	}
-	r := request{call: CallPush, method: http.MethodPost, path: PathPush, pushKey: pushKey,
-		form: url.Values{FieldWorkOrders: {string(b)}}, secrets: secrets}
+	secrets := []string{pushKey}
+	r := request{call: CallPush, method: http.MethodPost, path: PathPush, pushKey: pushKey, body: body, secrets: secrets}
 	if err := c.doJSON(ctx, r, &ans); err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkEnvelope(CallPush, http.StatusOK, ans.Response, "response", ans.Error, secrets); err != nil {
-		return nil, err
+		return err
 	}
-	return &PushResponse{Response: true, Error: errorText(ans.Error), Results: ans.Results}, nil
+	*sent++
+	merged.Results = append(merged.Results, ans.Results...)
+	return nil
 }
 
 // Trigger opens the push-key URL with a GET, as a browser bookmark does: the

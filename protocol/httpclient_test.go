@@ -30,7 +30,7 @@ var testCreds = NewCredentials("crew1", testPassword, testToken)
 // newTestClient starts an httptest server with handler and a client of it.
 func newTestClient(t *testing.T, handler http.HandlerFunc, opts ...Option) *HTTPClient {
 	t.Helper()
-	srv := httptest.NewServer(handler)
+	srv := newServer(handler)
 	t.Cleanup(srv.Close)
 	c, err := NewClient(srv.URL+"/v2/", opts...)
 	if err != nil {
@@ -38,6 +38,8 @@ func newTestClient(t *testing.T, handler http.HandlerFunc, opts ...Option) *HTTP
 	}
 	return c
 }
+
+func newServer(h http.HandlerFunc) *httptest.Server { return httptest.NewServer(h) }
 
 // readPayload decodes the payload field of a web-service request the way a
 // receiver does.
@@ -580,4 +582,32 @@ func TestRetryAfterParsing(t *testing.T) {
 		g.Expect(ok).To(Equal(tt.ok), tt.in)
 		g.Expect(d).To(Equal(tt.want), tt.in)
 	}
+}
+
+func TestPushSplitsLargeBodies(t *testing.T) {
+	g := NewWithT(t)
+	var sizes []int64
+	var counts []int
+	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
+		sizes = append(sizes, r.ContentLength)
+		orders, err := DecodePushForm(r, MaxFormBytes)
+		g.Expect(err).NotTo(HaveOccurred())
+		counts = append(counts, len(orders))
+		_, _ = io.WriteString(w, `{"response":true,"error":"success"}`)
+	})
+	// 600 orders of some 40 KB each: 24 MB in all, under MaxPushOrders.
+	big := strings.Repeat("lorem ipsum ", 3500)
+	orders := make([]WorkOrder, 600)
+	for i := range orders {
+		orders[i] = WorkOrder{WorkOrderNumber: fmt.Sprint(i), Instructions: &big}
+	}
+	_, err := c.Push(context.Background(), testPushKey, orders)
+	g.Expect(err).NotTo(HaveOccurred())
+	total := 0
+	for i := range sizes {
+		g.Expect(sizes[i]).To(BeNumerically("<=", MaxPushBodyBytes))
+		total += counts[i]
+	}
+	g.Expect(total).To(Equal(600))
+	g.Expect(len(sizes)).To(BeNumerically(">=", 3))
 }

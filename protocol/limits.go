@@ -23,9 +23,12 @@ const (
 	// splits longer lists into several POSTs; a push is an upsert, so the
 	// split changes nothing but the number of requests.
 	MaxPushOrders = 1000
-	// MaxFormBytes bounds a url-encoded request body (a web-service payload
-	// or a push of MaxPushOrders orders).
-	MaxFormBytes int64 = 32 << 20
+	// MaxPushBodyBytes is the most bytes one push POST body carries:
+	// HTTPClient.Push splits a list of orders further to stay under it.
+	MaxPushBodyBytes int64 = 8 << 20
+	// MaxFormBytes bounds a url-encoded request body that a receiver should
+	// accept: a web-service payload or a push of MaxPushBodyBytes.
+	MaxFormBytes int64 = 16 << 20
 	// MaxUploadPayloadBytes bounds the payload part of uploadPictures: item
 	// metadata, not content.
 	MaxUploadPayloadBytes int64 = 1 << 20
