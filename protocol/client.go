@@ -7,6 +7,11 @@ import (
 
 // Provider is what the operator asks of a provider account (the Delegator):
 // calls authenticated by a sub-user's credentials.
+//
+// Implementations fail with errors that match one of ErrInvalidCredentials,
+// ErrRefused, ErrNotFound, ErrThrottled or ErrTransient (HTTPClient returns
+// *APIError), so that callers decide with IsPermanent, RetryAfter and KindOf
+// whatever the implementation.
 type Provider interface {
 	// Validate checks the login; pushKey, when set, tells the provider the key
 	// of the integration that validates.
@@ -23,7 +28,8 @@ type Provider interface {
 }
 
 // Vendor is what the operator asks of the vendor's own account (the
-// Recipient): calls authenticated by the integration's push key.
+// Recipient): calls authenticated by the integration's push key. Errors are
+// classified as for Provider.
 type Vendor interface {
 	// Push creates or updates orders (an upsert on workOrderNumber).
 	Push(ctx context.Context, pushKey string, orders []WorkOrder) (*PushResponse, error)

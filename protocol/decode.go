@@ -20,9 +20,11 @@ import (
 // status to answer with (400, 405, 413 or 415) and Message a text safe to
 // send back: it never quotes the request.
 type RequestError struct {
+	// StatusCode is the HTTP status to answer with.
 	StatusCode int
-	Message    string
-	cause      error
+	// Message says what is wrong, for the answer's error member.
+	Message string
+	cause   error
 }
 
 // Error returns the message.
@@ -164,6 +166,7 @@ func PushKeyFromRequest(r *http.Request) string {
 
 // UploadRequest is an uploadPictures request as a receiver reads it.
 type UploadRequest struct {
+	// Credentials and Item come from the payload part.
 	Credentials Credentials
 	Item        Item
 	// FileName and ContentType are those of the file part.

@@ -13,6 +13,7 @@ import (
 // notices a call it did not plan for. Fake counts calls and is safe for
 // concurrent use (the functions must be too).
 type Fake struct {
+	// The functions standing in for the methods of the same names.
 	ValidateFunc      func(ctx context.Context, creds Credentials, pushKey string) error
 	GetWorkOrdersFunc func(ctx context.Context, creds Credentials, since *int64) (*GetWorkOrdersResponse, error)
 	UploadItemFunc    func(ctx context.Context, creds Credentials, item Item, content io.Reader) error

@@ -9,9 +9,12 @@ import (
 // Credentials travel in every web-service payload. Password is the SHA-1 hex
 // digest of the sub-user's password (see PasswordDigest), never the password.
 type Credentials struct {
+	// Username is the sub-user's login name.
 	Username string `json:"username"`
+	// Password is the SHA-1 hex digest of the password.
 	Password string `json:"password"`
-	Token    string `json:"token"`
+	// Token is the integration's shared secret, in UUID form.
+	Token string `json:"token"`
 }
 
 // GetWorkOrdersRequest is the payload of getWorkOrders. A nil Timestamp asks
@@ -87,25 +90,36 @@ type StatusResponse struct {
 // Item is the metadata of a photo, survey, report or check-in. UUID is
 // globally unique and is what receivers deduplicate on.
 type Item struct {
-	UUID            string  `json:"uuid"`
-	WorkOrderNumber string  `json:"workOrderNumber"`
-	ServiceName     string  `json:"serviceName,omitempty"`
-	EvidenceType    string  `json:"evidenceType,omitempty"`
-	FileName        string  `json:"fileName,omitempty"`
-	FileExt         string  `json:"fileExt,omitempty"`
-	FileType        string  `json:"fileType,omitempty"`
-	Notes           string  `json:"notes,omitempty"`
-	Timestamp       int64   `json:"timestamp,omitempty"`
-	GPSLatitude     float64 `json:"gpsLatitude,omitempty"`
-	GPSLongitude    float64 `json:"gpsLongitude,omitempty"`
-	GPSAccuracy     float64 `json:"gpsAccuracy,omitempty"`
-	GPSTimestamp    int64   `json:"gpsTimestamp,omitempty"`
-	CreatedBy       string  `json:"createdBy,omitempty"`
+	// UUID identifies the item globally; required.
+	UUID string `json:"uuid"`
+	// WorkOrderNumber and ServiceName say which project and task it is of.
+	WorkOrderNumber string `json:"workOrderNumber"`
+	ServiceName     string `json:"serviceName,omitempty"`
+	// EvidenceType is before, during or after.
+	EvidenceType string `json:"evidenceType,omitempty"`
+	// FileName, FileExt and FileType (FileTypePicture, FileTypeCheckIn…)
+	// describe the content.
+	FileName string `json:"fileName,omitempty"`
+	FileExt  string `json:"fileExt,omitempty"`
+	FileType string `json:"fileType,omitempty"`
+	// Notes are the crew's notes on the item.
+	Notes string `json:"notes,omitempty"`
+	// Timestamp is when the item was taken, Unix seconds.
+	Timestamp int64 `json:"timestamp,omitempty"`
+	// GPSLatitude, GPSLongitude, GPSAccuracy (metres) and GPSTimestamp
+	// (Unix seconds) say where it was taken.
+	GPSLatitude  float64 `json:"gpsLatitude,omitempty"`
+	GPSLongitude float64 `json:"gpsLongitude,omitempty"`
+	GPSAccuracy  float64 `json:"gpsAccuracy,omitempty"`
+	GPSTimestamp int64   `json:"gpsTimestamp,omitempty"`
+	// CreatedBy is the username of the crew member who took it.
+	CreatedBy string `json:"createdBy,omitempty"`
 	// CheckInID is the ID number a crew member gives at a check-in.
 	CheckInID string `json:"checkInId,omitempty"`
 	// Size is the content length in bytes, when known.
 	Size int64 `json:"size,omitempty"`
 
+	// Extra holds attributes this type does not know, verbatim.
 	Extra map[string]json.RawMessage `json:"-"`
 }
 

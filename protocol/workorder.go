@@ -13,30 +13,48 @@ import (
 // Attributes the type does not know are kept in Extra and sent back unchanged,
 // because providers add their own.
 type WorkOrder struct {
-	WorkOrderNumber    string    `json:"workOrderNumber"`
-	WorkOrderInfo      *string   `json:"workOrderInfo,omitempty"`
-	Address1           *string   `json:"address1,omitempty"`
-	Address2           *string   `json:"address2,omitempty"`
-	City               *string   `json:"city,omitempty"`
-	State              *string   `json:"state,omitempty"`
-	Zip                *string   `json:"zip,omitempty"`
-	Country            *string   `json:"country,omitempty"`
-	AssignedTo         *string   `json:"assignedTo,omitempty"`
-	Status             *string   `json:"status,omitempty"`
-	DueDate            *string   `json:"dueDate,omitempty"`
-	Instructions       *string   `json:"instructions,omitempty"`
-	Description        *string   `json:"description,omitempty"`
-	Reference          *string   `json:"reference,omitempty"`
-	Options            Options   `json:"options,omitempty"`
-	StartDate          *string   `json:"startDate,omitempty"`
-	ClientStatus       *string   `json:"clientStatus,omitempty"`
-	ClientDueDate      *string   `json:"clientDueDate,omitempty"`
-	ClientInstructions *string   `json:"clientInstructions,omitempty"`
-	WorkType           *string   `json:"workType,omitempty"`
-	Services           []Service `json:"services,omitempty"`
-	SourceWONumber     *string   `json:"source_wo_number,omitempty"`
-	SourceWOID         *string   `json:"source_wo_id,omitempty"`
-	SourceWOProvider   *string   `json:"source_wo_provider,omitempty"`
+	// WorkOrderNumber is the project number, text; required. The vendor
+	// account names the project "{client code}::{workOrderNumber}".
+	WorkOrderNumber string `json:"workOrderNumber"`
+	// WorkOrderInfo is shown to the field crew (lockbox codes). Shared field.
+	WorkOrderInfo *string `json:"workOrderInfo,omitempty"`
+	// Address1, City, State and Zip are required to create; the address is
+	// always updatable by the integration.
+	Address1 *string `json:"address1,omitempty"`
+	Address2 *string `json:"address2,omitempty"`
+	City     *string `json:"city,omitempty"`
+	State    *string `json:"state,omitempty"`
+	Zip      *string `json:"zip,omitempty"`
+	Country  *string `json:"country,omitempty"`
+	// AssignedTo is a sub-user username, or AssignAll.
+	AssignedTo *string `json:"assignedTo,omitempty"`
+	// Status is the service status; a remote system sends only RUSH or
+	// REWORK. Shared field.
+	Status *string `json:"status,omitempty"`
+	// DueDate is the field due date (see ParseDate). Shared field.
+	DueDate *string `json:"dueDate,omitempty"`
+	// Instructions, Description and Reference are texts. Shared fields.
+	Instructions *string `json:"instructions,omitempty"`
+	Description  *string `json:"description,omitempty"`
+	Reference    *string `json:"reference,omitempty"`
+	// Options are project configuration options. Shared field.
+	Options Options `json:"options,omitempty"`
+	// StartDate in the future shows the project as Upcoming.
+	StartDate *string `json:"startDate,omitempty"`
+	// ClientStatus, ClientDueDate and ClientInstructions are owned by the
+	// remote system: always updatable, whatever Auto Admin says.
+	ClientStatus       *string `json:"clientStatus,omitempty"`
+	ClientDueDate      *string `json:"clientDueDate,omitempty"`
+	ClientInstructions *string `json:"clientInstructions,omitempty"`
+	// WorkType names a work type to apply to the project.
+	WorkType *string `json:"workType,omitempty"`
+	// Services are the tasks; at least one to create.
+	Services []Service `json:"services,omitempty"`
+	// SourceWONumber, SourceWOID and SourceWOProvider are the order's
+	// identity at its origin, used by check-in providers.
+	SourceWONumber   *string `json:"source_wo_number,omitempty"`
+	SourceWOID       *string `json:"source_wo_id,omitempty"`
+	SourceWOProvider *string `json:"source_wo_provider,omitempty"`
 
 	// Extra holds attributes this type does not know, verbatim.
 	Extra map[string]json.RawMessage `json:"-"`
@@ -44,11 +62,15 @@ type WorkOrder struct {
 
 // Service is a task of a work order.
 type Service struct {
-	ServiceName   string          `json:"serviceName"`
-	Instructions  *string         `json:"instructions,omitempty"`
-	Options       Options         `json:"options,omitempty"`
+	// ServiceName is the task name; required. Shared field, as are the
+	// instructions and options.
+	ServiceName  string  `json:"serviceName"`
+	Instructions *string `json:"instructions,omitempty"`
+	Options      Options `json:"options,omitempty"`
+	// SurveyDynamic is the task's survey, any JSON, kept as it is.
 	SurveyDynamic json.RawMessage `json:"surveyDynamic,omitempty"`
 
+	// Extra holds attributes this type does not know, verbatim.
 	Extra map[string]json.RawMessage `json:"-"`
 }
 
