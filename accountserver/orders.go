@@ -115,7 +115,7 @@ func validateOrder(wo protocol.WorkOrder, creating bool) error {
 // usernames exist so a push of many orders asks once per name.
 type orderWriter struct {
 	ctx       context.Context
-	tx        *sql.Tx
+	tx        *stmtCache
 	now       time.Time
 	accountID int64
 	users     map[string]bool
@@ -123,7 +123,7 @@ type orderWriter struct {
 }
 
 func newOrderWriter(ctx context.Context, tx *sql.Tx, now time.Time, accountID int64) *orderWriter {
-	return &orderWriter{ctx: ctx, tx: tx, now: now, accountID: accountID, users: map[string]bool{}, workTypes: map[string]*WorkType{}}
+	return &orderWriter{ctx: ctx, tx: newStmtCache(tx), now: now, accountID: accountID, users: map[string]bool{}, workTypes: map[string]*WorkType{}}
 }
 
 func (w *orderWriter) userExists(name string) (bool, error) {

@@ -166,8 +166,57 @@ func (s *store) watermark() time.Time {
 }
 
 // next increments a counter of the counters table and returns its new value.
-func next(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
+func next(ctx context.Context, tx querier, name string) (int64, error) {
 	var v int64
 	err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = ? RETURNING value`, name).Scan(&v)
 	return v, err
+}
+
+// stmtCache prepares each statement of a transaction once: a push of 1,000
+// orders runs the same dozen statements thousands of times, and parsing
+// them again each time was a fifth of its cost.
+type stmtCache struct {
+	tx    *sql.Tx
+	stmts map[string]*sql.Stmt
+}
+
+func newStmtCache(tx *sql.Tx) *stmtCache {
+	return &stmtCache{tx: tx, stmts: map[string]*sql.Stmt{}}
+}
+
+// stmt returns the prepared statement of query; the transaction closes it.
+func (c *stmtCache) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := c.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := c.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.stmts[query] = st
+	return st, nil
+}
+
+func (c *stmtCache) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return c.tx.QueryRowContext(ctx, query, args...) // answers the same error
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+func (c *stmtCache) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (c *stmtCache) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := c.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
 }
