@@ -192,7 +192,7 @@ func (r *ShareLinkReconciler) applySpec(ctx context.Context, link *sharev1.Share
 			"upstream":        upstream,
 		},
 	}}
-	if err := r.Patch(ctx, u, client.Apply, client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
+	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
 		return nil, err
 	}
 	p := &sharev1.SharedProject{}

@@ -27,8 +27,8 @@ type linkRun struct {
 // cannot go on.
 func (r *ShareLinkReconciler) reconcileSteps(ctx context.Context, link *sharev1.ShareLink) (ctrl.Result, error) {
 	run := &linkRun{link: link, mem: r.memory(link), now: r.Clock.Now()}
-	if res, err, done := r.reconcileCredentials(ctx, run); done {
-		return res, err
+	if ok, err := r.reconcileCredentials(ctx, run); !ok {
+		return ctrl.Result{}, err
 	}
 	if res, err, done := r.reconcileConnection(ctx, run); done {
 		return res, err
@@ -38,28 +38,33 @@ func (r *ShareLinkReconciler) reconcileSteps(ctx context.Context, link *sharev1.
 
 // reconcileCredentials reads the link's Secrets and the accounts' clients.
 // Sets Stalled (SecretNotFound, InvalidSecret) when a Secret needs a person;
-// the Secret watch wakes the link when it is fixed.
-func (r *ShareLinkReconciler) reconcileCredentials(ctx context.Context, run *linkRun) (ctrl.Result, error, bool) {
+// the Secret watch wakes the link when it is fixed. It reports whether the
+// run can go on.
+func (r *ShareLinkReconciler) reconcileCredentials(ctx context.Context, run *linkRun) (bool, error) {
 	creds, err := readCredentials(ctx, r.APIReader, run.link)
-	if err != nil {
-		var se *secretError
-		if errors.As(err, &se) {
-			stall(run.link, se.reason, se.msg)
-			return ctrl.Result{}, nil, true
-		}
-		return ctrl.Result{}, err, true
+	var se *secretError
+	switch {
+	case errors.As(err, &se):
+		stall(run.link, se.reason, se.msg)
+		return false, nil
+	case err != nil:
+		return false, err
 	}
 	run.creds = creds
-	if run.provider, err = r.Accounts.Get(run.link.Spec.Provider.URL); err != nil {
-		stall(run.link, sharev1.ReasonRefused, "provider.url: "+err.Error())
-		return ctrl.Result{}, nil, true
-	}
-	if run.vendor, err = r.Accounts.Get(run.link.Spec.Account.URL); err != nil {
-		stall(run.link, sharev1.ReasonRefused, "account.url: "+err.Error())
-		return ctrl.Result{}, nil, true
+	for _, a := range []struct {
+		field string
+		url   string
+		dst   **Account
+	}{{"provider.url", run.link.Spec.Provider.URL, &run.provider}, {"account.url", run.link.Spec.Account.URL, &run.vendor}} {
+		acc, accErr := r.Accounts.Get(a.url)
+		if accErr != nil {
+			stall(run.link, sharev1.ReasonRefused, a.field+": "+accErr.Error())
+			return false, nil //nolint:nilerr // a URL the client refuses needs a person: stall, do not retry
+		}
+		*a.dst = acc
 	}
 	unstall(run.link)
-	return ctrl.Result{}, nil, false
+	return true, nil
 }
 
 // reconcileConnection validates both logins, once per set of credentials:
@@ -122,11 +127,11 @@ func (r *ShareLinkReconciler) fail(run *linkRun, condType, what string, err erro
 	link.Status.RecentFailures = pushFailure(link.Status.RecentFailures, sharev1.Failure{
 		Time: metav1.NewTime(run.now), Reason: reason, Message: msg,
 	})
-	switch {
-	case kind == protocol.KindInvalidCredentials || kind == protocol.KindRefused:
+	switch kind {
+	case protocol.KindInvalidCredentials, protocol.KindRefused:
 		stall(link, reason, msg)
 		return ctrl.Result{}, nil
-	case kind == protocol.KindThrottled:
+	case protocol.KindThrottled:
 		d, _ := protocol.RetryAfter(err)
 		return ctrl.Result{RequeueAfter: max(d, time.Second)}, nil
 	default:
