@@ -147,7 +147,10 @@ func BenchmarkGetWorkOrdersServer10000(b *testing.B) {
 
 type countingWriter int
 
-func (c *countingWriter) Write(p []byte) (int, error) { *c += countingWriter(len(p)); return len(p), nil }
+func (c *countingWriter) Write(p []byte) (int, error) {
+	*c += countingWriter(len(p))
+	return len(p), nil
+}
 
 // BenchmarkUpload50MB is an uploadPictures of a 50 MB item, streamed to
 // disk and fsynced.
