@@ -69,6 +69,10 @@ if command -v flock >/dev/null 2>&1; then
 	fi
 	# Holding the lock: leftovers of killed builds are safe to remove.
 	rm -rf "${DIR}"/.build.*
+	if all_present; then # built by the invocation we waited for
+		printf '%s\n' "${DIR}"
+		exit 0
+	fi
 fi
 
 TMP="$(mktemp -d "${DIR}/.build.XXXXXX")"
