@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/pruvan-share/share-operator/protocol"
 )
 
 // Config configures a Server. The zero value of every field but DataDir is
@@ -40,12 +42,15 @@ type Config struct {
 // Limits are the documented bounds of requests. A request over a limit is
 // refused with 413 (bodies) or 400 (counts) and writes nothing.
 type Limits struct {
-	// PushOrders is the most orders one push may carry (default 1,000).
+	// PushOrders is the most orders one push may carry (default 1,000,
+	// protocol.MaxPushOrders).
 	PushOrders int
-	// PushBytes bounds the body of a push POST (default 16 MiB).
+	// PushBytes bounds the url-encoded body of a push POST (default 32 MiB,
+	// protocol.MaxFormBytes).
 	PushBytes int64
-	// PayloadBytes bounds the payload form field or multipart part of the web
-	// services (default 1 MiB).
+	// PayloadBytes bounds the url-encoded body of a web-service or item feed
+	// call, and the payload part of an upload (default 1 MiB,
+	// protocol.MaxUploadPayloadBytes).
 	PayloadBytes int64
 	// ItemBytes bounds the content of one item (default 1 GiB).
 	ItemBytes int64
@@ -58,9 +63,9 @@ type Limits struct {
 
 // DefaultLimits are the limits docs/accountserver.md documents.
 var DefaultLimits = Limits{
-	PushOrders:   1000,
-	PushBytes:    16 << 20,
-	PayloadBytes: 1 << 20,
+	PushOrders:   protocol.MaxPushOrders,
+	PushBytes:    protocol.MaxFormBytes,
+	PayloadBytes: protocol.MaxUploadPayloadBytes,
 	ItemBytes:    1 << 30,
 	AdminBytes:   16 << 20,
 	FeedPage:     1000,

@@ -440,6 +440,12 @@ func decodeCursor(c string) (int64, error) {
 	return 0, errorf(ErrInvalid, "invalid cursor")
 }
 
+// feedQuery reads a page of the item feed: an index range on
+// (integration_id, release_seq).
+const feedQuery = `SELECT it.release_seq, it.meta, it.size, it.relay_status, o.name, COALESCE(o.remote_number, o.name)
+	FROM items it JOIN orders o ON o.id = it.order_id
+	WHERE it.integration_id = ? AND it.release_seq > ? ORDER BY it.release_seq LIMIT ?`
+
 // feed answers one page of the item feed of an integration.
 func (s *Server) feed(ctx context.Context, in *integrationRow, cursor string, limit int) (*protocol.ItemFeedResponse, error) {
 	after, err := decodeCursor(cursor)
@@ -454,9 +460,7 @@ func (s *Server) feed(ctx context.Context, in *integrationRow, cursor string, li
 	case limit > s.limits.FeedPage:
 		limit = s.limits.FeedPage
 	}
-	rows, err := s.db.r.QueryContext(ctx, `SELECT it.release_seq, it.meta, it.size, it.relay_status, o.name, COALESCE(o.remote_number, o.name)
-		FROM items it JOIN orders o ON o.id = it.order_id
-		WHERE it.integration_id = ? AND it.release_seq > ? ORDER BY it.release_seq LIMIT ?`, in.id, after, limit+1)
+	rows, err := s.db.r.QueryContext(ctx, feedQuery, in.id, after, limit+1)
 	if err != nil {
 		return nil, err
 	}

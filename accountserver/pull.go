@@ -13,6 +13,16 @@ import (
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
+// The queries of a pull. Each is an index range (TestQueriesUseIndexes):
+// the cost of an incremental pull grows with the changes, not the orders.
+const (
+	pullQuery      = `SELECT doc FROM orders WHERE account_id = ? AND assigned_to IN (?, ?) AND deleted_at IS NULL`
+	pullSinceQuery = pullQuery + ` AND updated_at >= ?`
+	tombstoneQuery = `SELECT o.name, a.username, a.ended_at, o.assigned_to, o.deleted_at IS NOT NULL
+		FROM assignments a JOIN orders o ON o.id = a.order_id
+		WHERE a.account_id = ? AND a.username IN (?, ?) AND a.active = 0 AND a.ended_at >= ?`
+)
+
 // tombstoneCandidate is an assignment of a project to a sub-user (or to
 // "~all~") that has ended, with the project's state now.
 type tombstoneCandidate struct {
@@ -74,10 +84,10 @@ func (s *Server) pull(ctx context.Context, w io.Writer, a *accountRow, u *userRo
 		if err != nil {
 			return err
 		}
-		q := `SELECT doc FROM orders WHERE account_id = ? AND assigned_to IN (?, ?) AND deleted_at IS NULL`
+		q := pullQuery
 		args := []any{a.id, u.username, protocol.AssignAll}
 		if since != nil {
-			q += ` AND updated_at >= ?`
+			q = pullSinceQuery
 			args = append(args, unixNano(from))
 		}
 		rows, err := tx.QueryContext(ctx, q, args...)
@@ -120,10 +130,7 @@ func (s *Server) pull(ctx context.Context, w io.Writer, a *accountRow, u *userRo
 }
 
 func (s *Server) tombstones(ctx context.Context, tx *sql.Tx, a *accountRow, u *userRow, from time.Time) ([]protocol.WorkOrder, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT o.name, a.username, a.ended_at, o.assigned_to, o.deleted_at IS NOT NULL
-		FROM assignments a JOIN orders o ON o.id = a.order_id
-		WHERE a.account_id = ? AND a.username IN (?, ?) AND a.active = 0 AND a.ended_at >= ?`,
-		a.id, u.username, protocol.AssignAll, unixNano(from))
+	rows, err := tx.QueryContext(ctx, tombstoneQuery, a.id, u.username, protocol.AssignAll, unixNano(from))
 	if err != nil {
 		return nil, err
 	}

@@ -389,3 +389,35 @@ func TestAdminAPIDisabledWithoutToken(t *testing.T) {
 	srv.Handler().ServeHTTP(rec, req)
 	g.Expect(rec.Code).To(Equal(401))
 }
+
+// TestQueriesUseIndexes keeps pulls, tombstones and the feed index ranges,
+// never scans: their cost must follow the changes, not the data.
+func TestQueriesUseIndexes(t *testing.T) {
+	ts := NewTestServer(t)
+	for name, q := range map[string]struct {
+		sql   string
+		args  []any
+		index string
+	}{
+		"full pull":        {pullQuery, []any{1, "u", "~all~"}, "orders_by_assignee"},
+		"incremental pull": {pullSinceQuery, []any{1, "u", "~all~", 5}, "orders_by_assignee (account_id=? AND assigned_to=? AND updated_at>?)"},
+		"tombstones":       {tombstoneQuery, []any{1, "u", "~all~", 5}, "assignments_ended (account_id=? AND username=? AND ended_at>?)"},
+		"item feed":        {feedQuery, []any{1, 0, 10}, "items_feed (integration_id=? AND release_seq>?)"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			g := NewWithT(t)
+			rows, err := ts.db.r.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+q.sql, q.args...)
+			g.Expect(err).NotTo(HaveOccurred())
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				g.Expect(rows.Scan(&id, &parent, &unused, &detail)).To(Succeed())
+				plan = append(plan, detail)
+			}
+			g.Expect(plan).To(ContainElement(ContainSubstring("USING INDEX " + q.index)))
+			g.Expect(plan).NotTo(ContainElement(HavePrefix("SCAN")))
+		})
+	}
+}
