@@ -145,6 +145,8 @@ func TestBadRequests(t *testing.T) {
 			400, envStatus, "evidenceType"},
 		{"uploadPictures: content over the item limit", upload(creds, item(func(*protocol.Item) {}), bytes.Repeat([]byte("x"), 1<<20+1)),
 			413, envStatus, "item content exceeds"},
+		{"uploadPictures: a declared size over the item limit", upload(creds, item(func(it *protocol.Item) { it.Size = 2 << 20 }), []byte("jpeg")),
+			413, envStatus, "item content exceeds"},
 		{"uploadPictures: payload part over the limit", upload(creds, item(func(it *protocol.Item) { it.Notes = strings.Repeat("n", 9<<10) }), []byte("jpeg")),
 			413, envStatus, "payload part larger than"},
 		{"push GET: wrong key", mustRequest(t, http.MethodGet, vbase+protocol.PathPush+"?apiKey=nope", nil),

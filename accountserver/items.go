@@ -105,6 +105,42 @@ func (b *blobStore) put(r io.Reader, limit, want int64) (sum string, size int64,
 	return sum, size, nil
 }
 
+// collect removes the blobs no item refers to: content whose upload failed
+// after it reached the disk, or that a crash left behind. It runs when the
+// server starts, before any upload can be between put and commit.
+func (b *blobStore) collect(ctx context.Context, db *sql.DB) (int, error) {
+	rows, err := db.QueryContext(ctx, `SELECT DISTINCT blob FROM items WHERE blob != ''`)
+	if err != nil {
+		return 0, err
+	}
+	used := map[string]bool{}
+	for rows.Next() {
+		var sum string
+		if err := rows.Scan(&sum); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		used[sum] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	files, err := filepath.Glob(filepath.Join(b.dir, "??", "*"))
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, f := range files {
+		if !used[filepath.Base(f)] {
+			if err := os.Remove(f); err == nil {
+				n++
+			}
+		}
+	}
+	return n, nil
+}
+
 func (b *blobStore) open(sum string) (*os.File, error) {
 	p, err := b.path(sum)
 	if err != nil {

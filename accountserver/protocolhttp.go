@@ -141,6 +141,9 @@ func (s *Server) handleUploadPictures(w http.ResponseWriter, r *http.Request, a 
 	if err := checkItem(&item); err != nil {
 		return err
 	}
+	if item.Size > s.limits.ItemBytes {
+		return errorf(ErrTooLarge, "item content exceeds %d bytes", s.limits.ItemBytes)
+	}
 	if _, err := itemOrder(ctx, s.db.r, a, u, item.WorkOrderNumber); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package accountserver
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -80,6 +81,12 @@ func New(cfg Config) (*Server, error) {
 	if s.blobs, err = newBlobStore(cfg.DataDir); err != nil {
 		s.db.close()
 		return nil, fmt.Errorf("accountserver: %w", err)
+	}
+	if n, err := s.blobs.collect(context.Background(), s.db.r); err != nil {
+		s.db.close()
+		return nil, fmt.Errorf("accountserver: %w", err)
+	} else if n > 0 {
+		s.log.Info("removed item content no item refers to", "files", n)
 	}
 	s.handler = s.routes()
 	return s, nil

@@ -421,3 +421,31 @@ func TestQueriesUseIndexes(t *testing.T) {
 		})
 	}
 }
+
+func TestUnreferencedContentIsCollectedAtStart(t *testing.T) {
+	g := NewWithT(t)
+	dir := t.TempDir()
+	ctx := context.Background()
+	srv, err := New(Config{DataDir: dir, PasswordHashing: FastPasswordHashing})
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = srv.CreateAccount(ctx, provider)
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = srv.CreateUser(ctx, provider, NewUser{Username: "vendor1", Password: "pw"})
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = srv.CreateOrder(ctx, provider, assigned(order("1001"), "vendor1"))
+	g.Expect(err).NotTo(HaveOccurred())
+	kept, err := srv.UploadItem(ctx, provider, "1001", "vendor1", protocol.Item{}, strings.NewReader("kept"))
+	g.Expect(err).NotTo(HaveOccurred())
+	// Content that reached the disk but whose item was never recorded.
+	orphan, _, err := srv.blobs.put(strings.NewReader("orphan"), 1<<20, -1)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(srv.Close()).To(Succeed())
+
+	srv, err = New(Config{DataDir: dir})
+	g.Expect(err).NotTo(HaveOccurred())
+	defer srv.Close()
+	p, _ := srv.blobs.path(orphan)
+	g.Expect(p).NotTo(BeAnExistingFile())
+	p, _ = srv.blobs.path(kept.SHA256)
+	g.Expect(p).To(BeAnExistingFile())
+}
