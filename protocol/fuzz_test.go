@@ -345,3 +345,36 @@ func FuzzParseDate(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSplitKnown checks the fast path of splitKnown against the plain one
+// (a map of every attribute): same known fields, same extra attributes,
+// byte for byte.
+func FuzzSplitKnown(f *testing.F) {
+	for _, s := range orderSeeds {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(` { "a" : [ "}" , { "b" : "\"]" } ] , "workOrderNumber" : "1" , "n" : -1.5e3 } `))
+	f.Add([]byte(`{"a\u0062":1,"zip":"x"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var fast, slow workOrderFields
+		ef, errF := splitKnown(data, &fast, workOrderKeys)
+		es, errS := splitKnownSlow(data, &slow, workOrderKeys)
+		if (errF == nil) != (errS == nil) {
+			t.Fatalf("fast error %v, slow error %v", errF, errS)
+		}
+		if errF != nil {
+			return
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("known fields differ:\n%#v\n%#v", fast, slow)
+		}
+		if len(ef) != len(es) {
+			t.Fatalf("extra differ:\n%q\n%q", ef, es)
+		}
+		for k, v := range es {
+			if !bytes.Equal(ef[k], v) {
+				t.Fatalf("extra %q: %q vs %q", k, ef[k], v)
+			}
+		}
+	})
+}

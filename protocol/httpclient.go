@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,6 +36,7 @@ type HTTPClient struct {
 	transferTimeout time.Duration
 	idleTimeout     time.Duration
 	maxResponse     int64
+	maxPushBody     int64
 	userAgent       string
 	metrics         *clientMetrics
 	now             func() time.Time
@@ -171,6 +171,7 @@ func NewClient(baseURL string, opts ...Option) (*HTTPClient, error) {
 		transferTimeout: o.transferTimeout,
 		idleTimeout:     o.idleTimeout,
 		maxResponse:     o.maxResponse,
+		maxPushBody:     MaxPushBodyBytes,
 		userAgent:       o.userAgent,
 		metrics:         m,
 		now:             time.Now,
@@ -571,33 +572,75 @@ func (c *HTTPClient) Push(ctx context.Context, pushKey string, orders []WorkOrde
 	}
 	merged := &PushResponse{Response: true}
 	sent := 0
-	for chunk := range slices.Chunk(orders, MaxPushOrders) {
-		if err := c.pushSplit(ctx, pushKey, chunk, merged, &sent); err != nil {
-			if sent == 0 {
-				return nil, err
-			}
-			return merged, err
+	err := packPush(orders, MaxPushOrders, c.maxPushBody, func(body string) error {
+		results, err := c.postPush(ctx, pushKey, body)
+		if err != nil {
+			return err
 		}
+		sent++
+		merged.Results = append(merged.Results, results...)
+		return nil
+	})
+	if err != nil {
+		var ae *APIError
+		if !errors.As(err, &ae) {
+			err = &APIError{Call: CallPush, Kind: KindRefused, Message: sanitizeMessage("cannot encode the orders: "+err.Error(), []string{pushKey})}
+		}
+		if sent == 0 {
+			return nil, err
+		}
+		return merged, err
 	}
 	return merged, nil
 }
 
-// pushSplit posts orders, halving the list until its body fits
-// MaxPushBodyBytes: a push is an upsert, so how it is split changes nothing.
-// One order larger than that is sent alone, and the account may refuse it.
-func (c *HTTPClient) pushSplit(ctx context.Context, pushKey string, orders []WorkOrder, merged *PushResponse, sent *int) error {
-	b, err := json.Marshal(PushRequest{WorkOrders: orders})
-	if err != nil {
-		return &APIError{Call: CallPush, Kind: KindRefused, Message: sanitizeMessage("cannot encode the orders: "+err.Error(), []string{pushKey})}
+// packPush encodes each order once and groups them into url-encoded push
+// bodies of at most maxOrders orders and maxBytes bytes, calling post with
+// each as soon as it is full, so that only one body is held at a time. A
+// push is an upsert, so how the list is split changes nothing but the number
+// of requests. One order larger than maxBytes goes alone, and the account
+// may refuse it. url.QueryEscape works byte by byte, so the length of a body
+// is the sum of the lengths of its escaped pieces.
+func packPush(orders []WorkOrder, maxOrders int, maxBytes int64, post func(body string) error) error {
+	prefix := FieldWorkOrders + "=" + url.QueryEscape(`{"workOrders":[`)
+	suffix := url.QueryEscape(`]}`)
+	comma := url.QueryEscape(",")
+	var b strings.Builder
+	n := 0
+	flush := func() error {
+		b.WriteString(suffix)
+		body := b.String()
+		b.Reset()
+		n = 0
+		return post(body)
 	}
-	body := url.Values{FieldWorkOrders: {string(b)}}.Encode()
-	if int64(len(body)) > MaxPushBodyBytes && len(orders) > 1 {
-		half := len(orders) / 2
-		if err := c.pushSplit(ctx, pushKey, orders[:half], merged, sent); err != nil {
+	for _, o := range orders {
+		j, err := json.Marshal(o)
+		if err != nil {
 			return err
 		}
-		return c.pushSplit(ctx, pushKey, orders[half:], merged, sent)
+		e := url.QueryEscape(string(j))
+		if n > 0 && (n >= maxOrders || int64(b.Len()+len(comma)+len(e)+len(suffix)) > maxBytes) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if n == 0 {
+			b.WriteString(prefix)
+		} else {
+			b.WriteString(comma)
+		}
+		b.WriteString(e)
+		n++
 	}
+	if n > 0 {
+		return flush()
+	}
+	return nil
+}
+
+// postPush sends one push body and returns its per-order results.
+func (c *HTTPClient) postPush(ctx context.Context, pushKey, body string) ([]PushResult, error) {
 	var ans struct {
 		Response *bool           `json:"response"`
 		Error    json.RawMessage `json:"error"`
@@ -606,14 +649,12 @@ func (c *HTTPClient) pushSplit(ctx context.Context, pushKey string, orders []Wor
 	secrets := []string{pushKey}
 	r := request{call: CallPush, method: http.MethodPost, path: PathPush, pushKey: pushKey, body: body, secrets: secrets}
 	if err := c.doJSON(ctx, r, &ans); err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkEnvelope(CallPush, http.StatusOK, ans.Response, "response", ans.Error, secrets); err != nil {
-		return err
+		return nil, err
 	}
-	*sent++
-	merged.Results = append(merged.Results, ans.Results...)
-	return nil
+	return ans.Results, nil
 }
 
 // Trigger opens the push-key URL with a GET, as a browser bookmark does: the

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -587,27 +588,51 @@ func TestRetryAfterParsing(t *testing.T) {
 func TestPushSplitsLargeBodies(t *testing.T) {
 	g := NewWithT(t)
 	var sizes []int64
-	var counts []int
+	var numbers []string
 	c := newTestClient(t, func(w http.ResponseWriter, r *http.Request) {
 		sizes = append(sizes, r.ContentLength)
 		orders, err := DecodePushForm(r, MaxFormBytes)
 		g.Expect(err).NotTo(HaveOccurred())
-		counts = append(counts, len(orders))
+		for _, o := range orders {
+			numbers = append(numbers, o.WorkOrderNumber)
+		}
 		_, _ = io.WriteString(w, `{"response":true,"error":"success"}`)
 	})
-	// 600 orders of some 40 KB each: 24 MB in all, under MaxPushOrders.
-	big := strings.Repeat("lorem ipsum ", 3500)
-	orders := make([]WorkOrder, 600)
+	const limit = 64 << 10
+	c.maxPushBody = limit
+	// 60 orders of some 5 KB each, url-encoded: 300 KB in all.
+	text := strings.Repeat("lorem ipsum & co. ", 250)
+	orders := make([]WorkOrder, 60)
+	want := make([]string, len(orders))
 	for i := range orders {
-		orders[i] = WorkOrder{WorkOrderNumber: fmt.Sprint(i), Instructions: &big}
+		want[i] = fmt.Sprint(i)
+		orders[i] = WorkOrder{WorkOrderNumber: want[i], Instructions: &text}
 	}
+	// One order over the limit goes alone.
+	huge := strings.Repeat("x", limit)
+	orders = append(orders, WorkOrder{WorkOrderNumber: "huge", Instructions: &huge})
+	want = append(want, "huge")
+
 	_, err := c.Push(context.Background(), testPushKey, orders)
 	g.Expect(err).NotTo(HaveOccurred())
-	total := 0
-	for i := range sizes {
-		g.Expect(sizes[i]).To(BeNumerically("<=", MaxPushBodyBytes))
-		total += counts[i]
+	g.Expect(numbers).To(Equal(want))
+	g.Expect(len(sizes)).To(BeNumerically(">=", 5))
+	for _, n := range sizes[:len(sizes)-1] {
+		g.Expect(n).To(BeNumerically("<=", limit))
+		g.Expect(n).To(BeNumerically(">", limit/2))
 	}
-	g.Expect(total).To(Equal(600))
-	g.Expect(len(sizes)).To(BeNumerically(">=", 3))
+	g.Expect(sizes[len(sizes)-1]).To(BeNumerically(">", limit))
+}
+
+func TestPackPushMatchesTheEncoder(t *testing.T) {
+	g := NewWithT(t)
+	orders := []WorkOrder{{WorkOrderNumber: "a&b"}, {WorkOrderNumber: "ü", Extra: map[string]json.RawMessage{"x": json.RawMessage(`[1, 2]`)}}}
+	var bodies []string
+	g.Expect(packPush(orders, 10, 1<<20, func(b string) error { bodies = append(bodies, b); return nil })).To(Succeed())
+	want, _ := json.Marshal(PushRequest{WorkOrders: orders})
+	g.Expect(bodies).To(Equal([]string{url.Values{FieldWorkOrders: {string(want)}}.Encode()}))
+
+	bodies = nil
+	g.Expect(packPush(orders, 1, 1<<20, func(b string) error { bodies = append(bodies, b); return nil })).To(Succeed())
+	g.Expect(bodies).To(HaveLen(2))
 }

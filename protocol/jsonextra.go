@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"unicode/utf8"
 )
 
 // jsonKeys lists the JSON names of a struct's encoded fields.
@@ -30,7 +31,24 @@ func jsonKeys(v any) map[string]bool {
 // Zip and also stay in the extra attributes, and a round trip would send two
 // zips. The protocol's names are case-sensitive (its reference receivers are
 // PHP), so "ZIP" is just an attribute this type does not know.
+//
+// The common case costs one decode and a scan of the top-level keys; a full
+// import holds thousands of orders. Names with escapes, or that fold to a
+// known name, and anything the fast path does not expect take the slow path.
 func splitKnown(data []byte, known any, keys map[string]bool) (map[string]json.RawMessage, error) {
+	if json.Unmarshal(data, known) == nil {
+		if extra, ok := scanExtra(data, keys); ok {
+			return extra, nil
+		}
+	}
+	// The slow path decides, errors included: the case-insensitive decode
+	// may have failed on an attribute such as "ZIP" that is not ours.
+	reflect.ValueOf(known).Elem().SetZero()
+	return splitKnownSlow(data, known, keys)
+}
+
+// splitKnownSlow is splitKnown by way of a map of every attribute.
+func splitKnownSlow(data []byte, known any, keys map[string]bool) (map[string]json.RawMessage, error) {
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(data, &all); err != nil {
 		return nil, err
@@ -50,7 +68,7 @@ func splitKnown(data []byte, known any, keys map[string]bool) (map[string]json.R
 		}
 	}
 	if folded {
-		// Slow path, rare: decode the known fields from the exact names only.
+		// Decode the known fields from the exact names only.
 		exact := make(map[string]json.RawMessage, len(all))
 		for k, v := range all {
 			if keys[k] {
@@ -66,6 +84,137 @@ func splitKnown(data []byte, known any, keys map[string]bool) (map[string]json.R
 		return nil, err
 	}
 	return extra, nil
+}
+
+// scanExtra walks the top-level attributes of a JSON object that
+// json.Unmarshal has just accepted, and copies out those whose names are not
+// in keys. ok is false when the fast path cannot decide: a name with an
+// escape, a name that folds to a known one, or input it does not expect.
+func scanExtra(data []byte, keys map[string]bool) (extra map[string]json.RawMessage, ok bool) {
+	i := skipSpace(data, 0)
+	if i >= len(data) {
+		return nil, false
+	}
+	if data[i] == 'n' {
+		return nil, true // null
+	}
+	if data[i] != '{' {
+		return nil, false
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return nil, true
+	}
+	for {
+		if i >= len(data) || data[i] != '"' {
+			return nil, false
+		}
+		end := skipString(data, i)
+		if end < 0 {
+			return nil, false
+		}
+		name := data[i+1 : end-1]
+		if bytes.IndexByte(name, '\\') >= 0 || !utf8.Valid(name) {
+			// encoding/json unescapes and repairs names; let it.
+			return nil, false
+		}
+		i = skipSpace(data, end)
+		if i >= len(data) || data[i] != ':' {
+			return nil, false
+		}
+		start := skipSpace(data, i+1)
+		i = skipValue(data, start)
+		if i < 0 {
+			return nil, false
+		}
+		if k := string(name); !keys[k] {
+			if foldsToKnown(k, keys) {
+				return nil, false
+			}
+			if extra == nil {
+				extra = map[string]json.RawMessage{}
+			}
+			// Copy: the decoder may reuse data after UnmarshalJSON.
+			extra[k] = bytes.Clone(data[start:i])
+		}
+		i = skipSpace(data, i)
+		if i >= len(data) {
+			return nil, false
+		}
+		switch data[i] {
+		case ',':
+			i = skipSpace(data, i+1)
+		case '}':
+			return extra, true
+		default:
+			return nil, false
+		}
+	}
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index after the string that starts at data[i], or
+// -1.
+func skipString(data []byte, i int) int {
+	for j := i + 1; j < len(data); j++ {
+		switch data[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
+	}
+	return -1
+}
+
+// skipValue returns the index after the value that starts at data[i], or -1.
+func skipValue(data []byte, i int) int {
+	if i >= len(data) {
+		return -1
+	}
+	switch data[i] {
+	case '"':
+		return skipString(data, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(data); j++ {
+			switch data[j] {
+			case '"':
+				end := skipString(data, j)
+				if end < 0 {
+					return -1
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return -1
+	default:
+		j := i
+	literal:
+		for ; j < len(data); j++ {
+			switch data[j] {
+			case ',', '}', ']', ' ', '\t', '\r', '\n':
+				break literal
+			}
+		}
+		if j == i {
+			return -1
+		}
+		return j
+	}
 }
 
 // foldsToKnown reports whether name is a known key in another case.
