@@ -84,23 +84,31 @@ func (r *ShareLinkReconciler) forget(uid types.UID) {
 // Reconcile runs the link's steps in order and writes its status once.
 func (r *ShareLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	link := &sharev1.ShareLink{}
-	if err := r.Get(ctx, req.NamespacedName, link); err != nil {
+	// The link is read from the API server, not the cache: the reconcile
+	// that follows our own status write (a project's event wakes the link
+	// at once) would see the old status in the cache and run again a
+	// refresh or full import it has already handled.
+	if err := r.APIReader.Get(ctx, req.NamespacedName, link); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !link.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.reconcileDelete(ctx, link)
 	}
 	if !controllerutil.ContainsFinalizer(link, sharev1.Finalizer) {
+		// Go on in the same run: adding a finalizer changes no generation,
+		// so no new event would bring the link back.
 		patch := client.MergeFrom(link.DeepCopy())
 		controllerutil.AddFinalizer(link, sharev1.Finalizer)
-		return ctrl.Result{}, r.Patch(ctx, link, patch)
+		if err := r.Patch(ctx, link, patch); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 
 	before := link.DeepCopy()
 	defer func() {
 		summarizeLink(link, retErr)
 		if err := r.patchStatus(ctx, before, link); err != nil && retErr == nil {
-			retErr = err
+			res, retErr = ctrl.Result{}, err
 		}
 		r.emitLinkTransition(before, link)
 	}()

@@ -224,11 +224,14 @@ type SharedProjectStatus struct {
 // ProjectRelayStatus is the relay progress of one project's items.
 type ProjectRelayStatus struct {
 	// relayed counts items relayed to the provider.
-	Relayed int32 `json:"relayed"`
+	// +optional
+	Relayed int32 `json:"relayed,omitempty"`
 	// pending counts items ready and not yet relayed.
-	Pending int32 `json:"pending"`
+	// +optional
+	Pending int32 `json:"pending,omitempty"`
 	// failed counts items the provider refused.
-	Failed int32 `json:"failed"`
+	// +optional
+	Failed int32 `json:"failed,omitempty"`
 	// lastRelayTime is when an item last relayed.
 	// +optional
 	LastRelayTime *metav1.Time `json:"lastRelayTime,omitempty"`
@@ -241,9 +244,11 @@ type ProjectRelayStatus struct {
 // CheckInStatus is the check-in state of a project.
 type CheckInStatus struct {
 	// required says the project asks the crew to check in.
-	Required bool `json:"required"`
+	// +optional
+	Required bool `json:"required,omitempty"`
 	// count of check-ins relayed to the provider.
-	Count int32 `json:"count"`
+	// +optional
+	Count int32 `json:"count,omitempty"`
 	// lastCheckInTime is when the last check-in relayed.
 	// +optional
 	LastCheckInTime *metav1.Time `json:"lastCheckInTime,omitempty"`

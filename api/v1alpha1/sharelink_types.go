@@ -264,25 +264,33 @@ type ShareLinkStatus struct {
 // ProjectCounts counts projects by client status.
 type ProjectCounts struct {
 	// total is the number of SharedProjects of the link.
-	Total int32 `json:"total"`
+	// +optional
+	Total int32 `json:"total,omitempty"`
 	// active counts projects still assigned upstream.
-	Active int32 `json:"active"`
+	// +optional
+	Active int32 `json:"active,omitempty"`
 	// cancelled counts projects the provider unassigned.
-	Cancelled int32 `json:"cancelled"`
+	// +optional
+	Cancelled int32 `json:"cancelled,omitempty"`
 	// deleted counts projects the provider deleted.
-	Deleted int32 `json:"deleted"`
+	// +optional
+	Deleted int32 `json:"deleted,omitempty"`
 	// failed counts projects whose last apply failed.
-	Failed int32 `json:"failed"`
+	// +optional
+	Failed int32 `json:"failed,omitempty"`
 }
 
 // LinkRelayStatus sums up the relay of a link's items.
 type LinkRelayStatus struct {
 	// relayed counts items relayed to the provider.
-	Relayed int64 `json:"relayed"`
+	// +optional
+	Relayed int64 `json:"relayed,omitempty"`
 	// failed counts items the provider refused.
-	Failed int64 `json:"failed"`
+	// +optional
+	Failed int64 `json:"failed,omitempty"`
 	// pending counts items read from the feed and not yet relayed.
-	Pending int32 `json:"pending"`
+	// +optional
+	Pending int32 `json:"pending,omitempty"`
 	// oldestPendingTime is when the oldest pending item became ready.
 	// +optional
 	OldestPendingTime *metav1.Time `json:"oldestPendingTime,omitempty"`

@@ -1,0 +1,391 @@
+// Command demo runs the share-operator's story on one machine: a local
+// control plane (kube-apiserver and etcd built from Go modules), the
+// reference account server with a provider and a vendor account, the
+// operator, and the sample ShareLink. With --once it checks each step and
+// exits 0 only when every step held.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+	corev1 "k8s.io/api/core/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/yaml"
+
+	"github.com/pruvan-share/share-operator/accountserver"
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/controllers"
+	"github.com/pruvan-share/share-operator/internal/testenv"
+	"github.com/pruvan-share/share-operator/protocol"
+)
+
+const (
+	provider = "acme"
+	vendor   = "fieldco"
+	subUser  = "fieldco"
+	password = "demo-password-fieldco"
+	ns       = "default"
+)
+
+func main() {
+	once := flag.Bool("once", false, "run the story unattended, check each step, and exit")
+	addr := flag.String("accounts-addr", "127.0.0.1:8090", "address of the reference account server")
+	dir := flag.String("dir", ".demo", "directory for the kubeconfig and the account data")
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseDevMode(false), zap.Level(zapcore.Level(zapLevel()))))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, *once, *addr, *dir); err != nil {
+		fmt.Fprintln(os.Stderr, "demo: FAILED:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, once bool, addr, dir string) error {
+	step("starting the local control plane (kube-apiserver and etcd built from Go modules)")
+	env := &envtest.Environment{
+		CRDDirectoryPaths:     []string{filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+	}
+	cfg, err := env.Start()
+	if err != nil {
+		return fmt.Errorf("control plane: %w (KUBEBUILDER_ASSETS=%q)", err, os.Getenv("KUBEBUILDER_ASSETS"))
+	}
+	defer func() { _ = env.Stop() }()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	kubeconfig, _ := filepath.Abs(filepath.Join(dir, "kubeconfig"))
+	if err := testenv.WriteKubeconfig(cfg, kubeconfig); err != nil {
+		return err
+	}
+	fmt.Printf("   kubeconfig: export KUBECONFIG=%s; kubectl is in %s\n", kubeconfig, os.Getenv("KUBEBUILDER_ASSETS"))
+
+	step("starting the reference account server on " + addr)
+	accounts, stopAccounts, err := startAccounts(addr, filepath.Join(dir, "accounts"))
+	if err != nil {
+		return err
+	}
+	defer stopAccounts()
+	seed, err := seedAccounts(ctx, accounts)
+	if err != nil {
+		return fmt.Errorf("seeding the accounts: %w", err)
+	}
+
+	step("starting the operator")
+	scheme := testenv.Scheme()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                 scheme,
+		Metrics:                metricsserver.Options{BindAddress: "127.0.0.1:8080"},
+		HealthProbeBindAddress: "0",
+		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+	})
+	if err != nil {
+		return err
+	}
+	if err := controllers.Setup(mgr, controllers.Config{}); err != nil {
+		return err
+	}
+	mgrCtx, stopMgr := context.WithCancel(ctx)
+	defer stopMgr()
+	go func() { _ = mgr.Start(mgrCtx) }()
+	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	if err != nil {
+		return err
+	}
+
+	step("applying config/samples (the ShareLink and its Secrets) with the seeded push key")
+	if err := applySamples(ctx, c, seed); err != nil {
+		return err
+	}
+	story := &story{c: c, kubeconfig: kubeconfig, accounts: accounts}
+	if err := story.tell(ctx); err != nil {
+		return err
+	}
+	fmt.Println()
+	fmt.Println("Where to look:")
+	fmt.Printf("   kubectl --kubeconfig %s get sharelinks,sharedprojects -o wide\n", kubeconfig)
+	fmt.Printf("   provider account: %s   vendor account: %s\n", accounts.AccountURL(provider), accounts.AccountURL(vendor))
+	fmt.Println("   metrics: http://127.0.0.1:8080/metrics")
+	fmt.Println("Not yet in this demo: photo and check-in relay, the push-key bookmark, the account web pages (open issues).")
+	if once {
+		fmt.Println("demo: every step held")
+		return nil
+	}
+	fmt.Println("Running until Ctrl-C.")
+	<-ctx.Done()
+	return nil
+}
+
+func step(s string) { fmt.Printf("==> %s\n", s) }
+
+func zapLevel() int8 {
+	if os.Getenv("DEMO_VERBOSE") != "" {
+		return 0
+	}
+	return 2 // errors only: the story is the output
+}
+
+func startAccounts(addr, dataDir string) (*accountserver.Server, func(), error) {
+	_ = os.RemoveAll(dataDir) // a fresh story each run
+	srv, err := accountserver.New(accountserver.Config{DataDir: dataDir, AdminToken: "demo-admin-token", PublicURL: "http://" + addr})
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	return srv, func() { _ = hs.Close(); _ = srv.Close() }, nil
+}
+
+type seeded struct{ pushKey, providerToken, providerURL, vendorURL string }
+
+// seedAccounts makes a provider with staff, a sub-user for the vendor and
+// orders (some assigned to the vendor), and a vendor with crews, a work type
+// and the link's integration.
+func seedAccounts(ctx context.Context, s *accountserver.Server) (seeded, error) {
+	acme, err := s.CreateAccount(ctx, provider)
+	if err != nil {
+		return seeded{}, err
+	}
+	if _, err := s.CreateAccount(ctx, vendor); err != nil {
+		return seeded{}, err
+	}
+	users := []struct {
+		account, name string
+		role          accountserver.Role
+		password      string
+	}{
+		{provider, "office", accountserver.RoleStaff, "demo-password-office"},
+		{provider, subUser, accountserver.RoleCrew, password},
+		{provider, "othervendor", accountserver.RoleCrew, "demo-password-other"},
+		{vendor, "crew1", accountserver.RoleCrew, "demo-password-crew1"},
+		{vendor, "crew2", accountserver.RoleCrew, "demo-password-crew2"},
+	}
+	for _, u := range users {
+		if _, err := s.CreateUser(ctx, u.account, accountserver.NewUser{Username: u.name, Role: u.role, Password: u.password}); err != nil {
+			return seeded{}, err
+		}
+	}
+	if err := s.PutWorkType(ctx, vendor, accountserver.WorkType{
+		Name: "Grass Cut", Reference: protocol.String("GC-STD"), Description: protocol.String("Standard grass cut"),
+		Services: []protocol.Service{{ServiceName: "Before photos"}, {ServiceName: "After photos"}},
+	}); err != nil {
+		return seeded{}, err
+	}
+	in, err := s.CreateIntegration(ctx, vendor, accountserver.NewIntegration{Code: "ACME", AutoRelay: true})
+	if err != nil {
+		return seeded{}, err
+	}
+	for i, n := range []string{"1001", "1002", "1003", "1004"} {
+		wo := protocol.WorkOrder{
+			WorkOrderNumber: n, Address1: protocol.String(fmt.Sprintf("%d East Main Street", 100+i)),
+			City: protocol.String("Round Rock"), State: protocol.String("TX"), Zip: protocol.String("78664"),
+			DueDate: protocol.String("2026-12-15"), ClientStatus: protocol.String("Open"),
+			Instructions: protocol.String("Cut front and back, photos before and after"),
+			Services:     []protocol.Service{{ServiceName: "Grass Cut"}},
+		}
+		if _, err := s.CreateOrder(ctx, provider, wo); err != nil {
+			return seeded{}, err
+		}
+		assignee := subUser
+		if n == "1004" {
+			assignee = "othervendor" // not the vendor's: never imported
+		}
+		if _, err := s.AssignOrder(ctx, provider, n, assignee); err != nil {
+			return seeded{}, err
+		}
+	}
+	return seeded{pushKey: in.PushKey, providerToken: acme.Token, providerURL: s.AccountURL(provider), vendorURL: s.AccountURL(vendor)}, nil
+}
+
+// applySamples applies config/samples, with the seeded accounts' URLs, the
+// integration's push key and the provider's token in place of the sample's.
+func applySamples(ctx context.Context, c client.Client, seed seeded) error {
+	dir := filepath.Join(testenv.RepoRoot(), "config", "samples")
+	var login, key corev1.Secret
+	var link sharev1.ShareLink
+	for file, obj := range map[string]any{
+		"provider_credentials_secret.yaml": &login, "account_pushkey_secret.yaml": &key, "share_v1alpha1_sharelink.yaml": &link,
+	} {
+		b, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			return err
+		}
+		if err := yaml.Unmarshal(b, obj); err != nil {
+			return fmt.Errorf("%s: %w", file, err)
+		}
+	}
+	key.StringData[sharev1.SecretKeyPushKey] = seed.pushKey
+	login.StringData[sharev1.SecretKeyToken] = seed.providerToken
+	link.Spec.Provider.URL, link.Spec.Account.URL = seed.providerURL, seed.vendorURL
+	for _, o := range []client.Object{&login, &key, &link} {
+		o.SetNamespace(ns)
+		if err := c.Create(ctx, o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type story struct {
+	c          client.Client
+	kubeconfig string
+	accounts   *accountserver.Server
+}
+
+func (s *story) tell(ctx context.Context) error {
+	step("the link imports the orders assigned to the vendor (with the default work type and assignee)")
+	if err := s.waitFor(ctx, "3 projects applied, ACME::1001..1003 in the vendor account", func() (bool, error) {
+		return s.vendorHas(ctx, map[string]string{"ACME::1001": "Open", "ACME::1002": "Open", "ACME::1003": "Open"})
+	}); err != nil {
+		return err
+	}
+	s.show()
+
+	step("the provider changes the due date of 1001 (Auto Admin on: the vendor's copy follows)")
+	if _, err := s.accounts.EditOrder(ctx, provider, "1001", protocol.WorkOrder{DueDate: protocol.String("2026-12-20")}); err != nil {
+		return err
+	}
+	if err := s.refresh(ctx); err != nil {
+		return err
+	}
+	if err := s.waitFor(ctx, "ACME::1001 due 2026-12-20", func() (bool, error) {
+		o, err := s.accounts.GetOrder(ctx, vendor, "ACME::1001")
+		return err == nil && protocol.Value(o.WorkOrder.DueDate) == "2026-12-20", nil
+	}); err != nil {
+		return err
+	}
+	s.show()
+
+	step("the provider unassigns 1002 (Cancelled) and deletes 1003 (Deleted)")
+	if _, err := s.accounts.UnassignOrder(ctx, provider, "1002"); err != nil {
+		return err
+	}
+	if err := s.accounts.DeleteOrder(ctx, provider, "1003"); err != nil {
+		return err
+	}
+	if err := s.refresh(ctx); err != nil {
+		return err
+	}
+	if err := s.waitFor(ctx, "ACME::1002 Cancelled, ACME::1003 Deleted", func() (bool, error) {
+		return s.vendorHas(ctx, map[string]string{"ACME::1001": "Open", "ACME::1002": "Cancelled", "ACME::1003": "Deleted"})
+	}); err != nil {
+		return err
+	}
+	s.show()
+
+	step("the provider reassigns 1002 to the vendor (active again, the same project)")
+	if _, err := s.accounts.AssignOrder(ctx, provider, "1002", subUser); err != nil {
+		return err
+	}
+	if err := s.refresh(ctx); err != nil {
+		return err
+	}
+	if err := s.waitFor(ctx, "ACME::1002 Open again, still 3 projects", func() (bool, error) {
+		return s.vendorHas(ctx, map[string]string{"ACME::1001": "Open", "ACME::1002": "Open", "ACME::1003": "Deleted"})
+	}); err != nil {
+		return err
+	}
+	s.show()
+	return nil
+}
+
+// refresh asks for an incremental refresh the way a person does, with the
+// requested-at annotation, and waits until status acknowledges it.
+func (s *story) refresh(ctx context.Context) error {
+	value := time.Now().Format(time.RFC3339Nano)
+	var link sharev1.ShareLink
+	if err := s.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "acme"}, &link); err != nil {
+		return err
+	}
+	patch := client.MergeFrom(link.DeepCopy())
+	if link.Annotations == nil {
+		link.Annotations = map[string]string{}
+	}
+	link.Annotations[sharev1.AnnotationRefreshRequestedAt] = value
+	if err := s.c.Patch(ctx, &link, patch); err != nil {
+		return err
+	}
+	fmt.Printf("   kubectl annotate sharelink acme %s=%s --overwrite\n", sharev1.AnnotationRefreshRequestedAt, value)
+	return s.waitFor(ctx, "the refresh acknowledged in status", func() (bool, error) {
+		var l sharev1.ShareLink
+		err := s.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "acme"}, &l)
+		return err == nil && l.Status.LastHandledRefreshAt == value, err
+	})
+}
+
+// vendorHas checks the vendor account holds exactly these projects with
+// these client statuses.
+func (s *story) vendorHas(ctx context.Context, want map[string]string) (bool, error) {
+	orders, err := s.accounts.ListOrders(ctx, vendor, accountserver.ListOrdersOptions{})
+	if err != nil {
+		return false, err
+	}
+	got := map[string]string{}
+	for _, o := range orders {
+		got[o.Name] = o.ClientStatus
+	}
+	if !maps.Equal(got, want) {
+		return false, fmt.Errorf("the vendor account holds %v", got)
+	}
+	return true, nil
+}
+
+func (s *story) waitFor(ctx context.Context, what string, cond func() (bool, error)) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ok, err := cond()
+		if ok {
+			fmt.Printf("   ok: %s\n", what)
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("step did not hold within 60s: %s (last error: %v)", what, err)
+		}
+		select {
+		case <-ctx.Done():
+			return errors.New("interrupted")
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// show prints what `kubectl get sharelinks,sharedprojects` prints.
+func (s *story) show() {
+	kubectl := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
+	out, err := exec.Command(kubectl, "--kubeconfig", s.kubeconfig, "get", "sharelinks,sharedprojects", "-n", ns).CombinedOutput()
+	if err != nil {
+		fmt.Printf("   (kubectl: %v)\n", err)
+	}
+	fmt.Printf("   $ kubectl get sharelinks,sharedprojects\n%s", indent(string(out)))
+}
+
+func indent(s string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		b.WriteString("   " + line + "\n")
+	}
+	return b.String()
+}
