@@ -1,0 +1,604 @@
+package controllers_test
+
+// The envtest suites of the controllers: the whole import loop against a real
+// kube-apiserver and etcd, and the in-process reference account server.
+//
+// One control plane serves the whole test binary (started on first use,
+// stopped by TestMain); each test gets its own namespace, its own account
+// server and its own manager, whose cache sees only that namespace, so tests
+// cannot disturb each other. Everything is read through the direct client,
+// and every wait is an Eventually.
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/pruvan-share/share-operator/accountserver"
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/controllers"
+	"github.com/pruvan-share/share-operator/internal/testenv"
+	"github.com/pruvan-share/share-operator/protocol"
+)
+
+// The accounts of every test: the provider "acme" assigns work to its Crew
+// sub-user "fieldco", which stands for the vendor; the vendor's own account
+// "fieldco" holds the link's integration "ACME", two crew users and two work
+// types.
+const (
+	providerAccount = "acme"
+	vendorAccount   = "fieldco"
+	vendorLogin     = "fieldco" // the vendor's sub-user in the provider account
+	clientCode      = "ACME"
+	workType        = "Grass Cut"
+	otherWorkType   = "Snow Removal"
+	crew1, crew2    = "crew1", "crew2"
+	linkName        = "acme"
+	loginSecret     = "acme-login"
+	keySecret       = "fieldco-key"
+)
+
+// Waits. Generous, because the suites run under -race on small machines;
+// a passing wait returns as soon as its condition holds.
+const (
+	timeout = 45 * time.Second
+	poll    = 50 * time.Millisecond
+)
+
+// --- the shared control plane ---
+
+var controlPlane struct {
+	once sync.Once
+	te   *envtest.Environment
+	env  *testenv.Env
+	err  error
+}
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if os.Getenv("ENVTEST_MANAGER_LOG") != "" {
+		ctrl.SetLogger(zap.New(zap.UseDevMode(true), zap.WriteTo(os.Stderr)))
+	} else {
+		ctrl.SetLogger(logr.Discard())
+	}
+	code := m.Run()
+	if controlPlane.te != nil {
+		if err := controlPlane.te.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping envtest:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+// sharedEnv starts the control plane on first use. Like testenv.Start it
+// skips under -short and fails without KUBEBUILDER_ASSETS, but it serves
+// every test of the binary: starting kube-apiserver and etcd is the slowest
+// part of a suite.
+func sharedEnv(t *testing.T) *testenv.Env {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("envtest suite skipped under -short")
+	}
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		t.Fatal("KUBEBUILDER_ASSETS is not set: run `make test`, or `KUBEBUILDER_ASSETS=$(hack/control-plane.sh) go test ./...`")
+	}
+	controlPlane.once.Do(func() {
+		te := &envtest.Environment{
+			CRDDirectoryPaths:     []string{filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")},
+			ErrorIfCRDPathMissing: true,
+			BinaryAssetsDirectory: assets,
+		}
+		cfg, err := te.Start()
+		if err != nil {
+			controlPlane.err = fmt.Errorf("starting envtest: %w", err)
+			return
+		}
+		controlPlane.te = te
+		scheme := testenv.Scheme()
+		c, err := client.New(cfg, client.Options{Scheme: scheme})
+		if err != nil {
+			controlPlane.err = fmt.Errorf("client: %w", err)
+			return
+		}
+		controlPlane.env = &testenv.Env{Config: cfg, Client: c, Scheme: scheme, AssetsDir: assets}
+	})
+	if controlPlane.err != nil {
+		t.Fatal(controlPlane.err)
+	}
+	return controlPlane.env
+}
+
+// --- one test's world: a namespace, the accounts, the Secrets ---
+
+type world struct {
+	t   *testing.T
+	g   *WithT
+	ctx context.Context
+	env *testenv.Env
+	c   client.Client // direct: no cache
+	ns  string
+	srv *accountserver.TestServer
+
+	password      string // the vendor's clear password in the provider account
+	providerToken string
+	pushKey       string
+}
+
+var nsCounter atomic.Int64
+
+var nonDNS = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// newWorld makes a namespace, an account server with both accounts seeded,
+// and the link's two Secrets.
+func newWorld(t *testing.T, opts ...accountserver.Option) *world {
+	t.Helper()
+	env := sharedEnv(t)
+	g := NewWithT(t)
+	g.SetDefaultEventuallyTimeout(timeout)
+	g.SetDefaultEventuallyPollingInterval(poll)
+	g.SetDefaultConsistentlyPollingInterval(poll)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+
+	name := strings.Trim(nonDNS.ReplaceAllString(strings.ToLower(t.Name()), "-"), "-")
+	if len(name) > 40 {
+		name = strings.Trim(name[:40], "-")
+	}
+	w := &world{t: t, g: g, ctx: ctx, env: env, c: env.Client,
+		ns: fmt.Sprintf("%s-%d", name, nsCounter.Add(1))}
+	g.Expect(w.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: w.ns}})).To(Succeed())
+
+	w.srv = accountserver.NewTestServer(t, opts...)
+	w.seedAccounts()
+	t.Cleanup(w.dumpOnFailure)
+	g.Expect(w.c.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: loginSecret, Namespace: w.ns},
+		StringData: map[string]string{
+			sharev1.SecretKeyUsername: vendorLogin,
+			sharev1.SecretKeyPassword: w.password,
+			sharev1.SecretKeyToken:    w.providerToken,
+		},
+	})).To(Succeed())
+	g.Expect(w.c.Create(ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: keySecret, Namespace: w.ns},
+		StringData: map[string]string{sharev1.SecretKeyPushKey: w.pushKey},
+	})).To(Succeed())
+	return w
+}
+
+func (w *world) seedAccounts() {
+	g, ctx, srv := w.g, w.ctx, w.srv
+	provider, err := srv.CreateAccount(ctx, providerAccount)
+	g.Expect(err).NotTo(HaveOccurred())
+	w.providerToken = provider.Token
+	_, err = srv.CreateAccount(ctx, vendorAccount)
+	g.Expect(err).NotTo(HaveOccurred())
+
+	w.password = "pw-" + w.ns + "-Zq7"
+	_, err = srv.CreateUser(ctx, providerAccount, accountserver.NewUser{Username: vendorLogin, Role: accountserver.RoleCrew, Password: w.password})
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, u := range []string{crew1, crew2} {
+		_, err = srv.CreateUser(ctx, vendorAccount, accountserver.NewUser{Username: u, Role: accountserver.RoleCrew, Password: "crew-" + u})
+		g.Expect(err).NotTo(HaveOccurred())
+	}
+	g.Expect(srv.PutWorkType(ctx, vendorAccount, accountserver.WorkType{
+		Name:        workType,
+		Reference:   protocol.String("WT-GRASS"),
+		Description: protocol.String("Grass cut per vendor standard"),
+		Options:     protocol.Options{"photo_min": "6"},
+		Services: []protocol.Service{
+			{ServiceName: "Grass Cut", Instructions: protocol.String("work type's grass cut")},
+			{ServiceName: "Before Photos", Instructions: protocol.String("4 angles")},
+		},
+	})).To(Succeed())
+	g.Expect(srv.PutWorkType(ctx, vendorAccount, accountserver.WorkType{
+		Name:        otherWorkType,
+		Reference:   protocol.String("WT-SNOW"),
+		Description: protocol.String("Snow removal per vendor standard"),
+		Services:    []protocol.Service{{ServiceName: "Salt Walkways"}},
+	})).To(Succeed())
+	in, err := srv.CreateIntegration(ctx, vendorAccount, accountserver.NewIntegration{Code: clientCode})
+	g.Expect(err).NotTo(HaveOccurred())
+	w.pushKey = in.PushKey
+}
+
+// dumpOnFailure logs the links and the server's counters when the test
+// failed, to tell why.
+func (w *world) dumpOnFailure() {
+	if !w.t.Failed() {
+		return
+	}
+	var links sharev1.ShareLinkList
+	if err := w.c.List(context.Background(), &links, client.InNamespace(w.ns)); err != nil {
+		w.t.Logf("listing links: %v", err)
+	}
+	for _, l := range links.Items {
+		b, _ := json.MarshalIndent(struct {
+			Meta   metav1.ObjectMeta
+			Status sharev1.ShareLinkStatus
+		}{l.ObjectMeta, l.Status}, "", "  ")
+		w.t.Logf("ShareLink %s:\n%s", l.Name, b)
+	}
+	w.t.Logf("account server requests: %v", w.srv.RequestCounts())
+}
+
+// secrets are the strings that must never appear in status or events.
+func (w *world) secrets() []string {
+	return []string{w.password, protocol.PasswordDigest(w.password), w.providerToken, w.pushKey}
+}
+
+// --- provider orders ---
+
+// order is a provider order with every field the protocol names, assigned
+// to the vendor's sub-user.
+func order(number string) protocol.WorkOrder {
+	return protocol.WorkOrder{
+		WorkOrderNumber:    number,
+		WorkOrderInfo:      protocol.String("Lockbox 4321 for " + number),
+		Address1:           protocol.String(number + " Elm St"),
+		Address2:           protocol.String("Unit 2"),
+		City:               protocol.String("Springfield"),
+		State:              protocol.String("IL"),
+		Zip:                protocol.String("62701"),
+		Country:            protocol.String("US"),
+		AssignedTo:         protocol.String(vendorLogin),
+		DueDate:            protocol.String("2030-05-01"),
+		StartDate:          protocol.String("2030-04-01"),
+		Instructions:       protocol.String("Cut front and back yard"),
+		Description:        protocol.String("Provider's description"),
+		Reference:          protocol.String("PO-" + number),
+		Options:            protocol.Options{"lockbox": "true"},
+		ClientStatus:       protocol.String("Open"),
+		ClientDueDate:      protocol.String("2030-04-30"),
+		ClientInstructions: protocol.String("Call the office before leaving"),
+		Services: []protocol.Service{
+			{ServiceName: "Grass Cut", Instructions: protocol.String("provider's grass cut"), Options: protocol.Options{"height": "3in"}},
+			{ServiceName: "Trim Hedges"},
+		},
+		SourceWONumber:   protocol.String("SRC-" + number),
+		SourceWOID:       protocol.String("ID-" + number),
+		SourceWOProvider: protocol.String("origin-co"),
+	}
+}
+
+func (w *world) createOrders(orders ...protocol.WorkOrder) {
+	w.t.Helper()
+	for _, o := range orders {
+		_, err := w.srv.CreateOrder(w.ctx, providerAccount, o)
+		w.g.Expect(err).NotTo(HaveOccurred(), "creating provider order %s", o.WorkOrderNumber)
+	}
+}
+
+// createNumbered creates n plain orders numbered from first.
+func (w *world) createNumbered(first, n int) []string {
+	w.t.Helper()
+	numbers := make([]string, n)
+	for i := range n {
+		numbers[i] = fmt.Sprintf("%d", first+i)
+		o := order(numbers[i])
+		o.Options, o.Services = nil, []protocol.Service{{ServiceName: "Grass Cut"}}
+		o.WorkOrderInfo, o.Description, o.Reference, o.Address2 = nil, nil, nil, nil
+		o.SourceWONumber, o.SourceWOID, o.SourceWOProvider, o.StartDate = nil, nil, nil, nil
+		w.createOrders(o)
+	}
+	return numbers
+}
+
+func (w *world) editUpstream(number string, patch protocol.WorkOrder) {
+	w.t.Helper()
+	_, err := w.srv.EditOrder(w.ctx, providerAccount, number, patch)
+	w.g.Expect(err).NotTo(HaveOccurred())
+}
+
+// --- the vendor account ---
+
+func projectName(number string) string { return clientCode + "::" + number }
+
+func (w *world) vendorOrder(number string) accountserver.Order {
+	w.t.Helper()
+	o, err := w.srv.GetOrder(w.ctx, vendorAccount, projectName(number))
+	w.g.Expect(err).NotTo(HaveOccurred())
+	return o
+}
+
+// vendorOrders lists the link's projects in the vendor account, deleted
+// ones included, and checks that no order is there twice.
+func vendorOrders(g Gomega, w *world) []accountserver.Order {
+	orders, err := w.srv.ListOrders(w.ctx, vendorAccount, accountserver.ListOrdersOptions{IncludeDeleted: true})
+	g.Expect(err).NotTo(HaveOccurred())
+	seen := map[string]bool{}
+	for _, o := range orders {
+		g.Expect(o.Integration).To(Equal(clientCode), "project %s", o.Name)
+		g.Expect(seen[o.RemoteNumber]).To(BeFalse(), "order %s is in the vendor account twice", o.RemoteNumber)
+		seen[o.RemoteNumber] = true
+	}
+	return orders
+}
+
+// --- the link ---
+
+// newLink is the link of the world's accounts, refreshing every 10s.
+func (w *world) newLink(name string, mutate ...func(*sharev1.ShareLink)) *sharev1.ShareLink {
+	l := &sharev1.ShareLink{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns},
+		Spec: sharev1.ShareLinkSpec{
+			Provider:        sharev1.ProviderAccount{URL: w.srv.AccountURL(providerAccount), SecretRef: sharev1.LocalSecretReference{Name: loginSecret}},
+			Account:         sharev1.VendorAccount{URL: w.srv.AccountURL(vendorAccount), SecretRef: sharev1.LocalSecretReference{Name: keySecret}},
+			ClientCode:      clientCode,
+			DefaultWorkType: workType,
+			DefaultAssignTo: crew1,
+			Interval:        &metav1.Duration{Duration: 10 * time.Second},
+		},
+	}
+	for _, m := range mutate {
+		m(l)
+	}
+	return l
+}
+
+func (w *world) createLink(name string, mutate ...func(*sharev1.ShareLink)) *sharev1.ShareLink {
+	w.t.Helper()
+	l := w.newLink(name, mutate...)
+	w.g.Expect(w.c.Create(w.ctx, l)).To(Succeed())
+	return l
+}
+
+// manualImport turns auto-import off and asks for a first full import, so
+// that every pull of the test is one the test asked for.
+func manualImport(l *sharev1.ShareLink) {
+	l.Spec.AutoImport = ptr.To(false)
+	metav1.SetMetaDataAnnotation(&l.ObjectMeta, sharev1.AnnotationFullImportRequestedAt, "initial")
+}
+
+func (w *world) link(name string) *sharev1.ShareLink {
+	w.t.Helper()
+	return getLink(w.g, w, name)
+}
+
+func getLink(g Gomega, w *world, name string) *sharev1.ShareLink {
+	l := &sharev1.ShareLink{}
+	g.Expect(w.c.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: name}, l)).To(Succeed())
+	return l
+}
+
+func (w *world) updateLink(name string, change func(*sharev1.ShareLink)) {
+	w.t.Helper()
+	w.g.Eventually(func(g Gomega) {
+		l := getLink(g, w, name)
+		change(l)
+		g.Expect(w.c.Update(w.ctx, l)).To(Succeed())
+	}).Should(Succeed())
+}
+
+func (w *world) annotate(name, key, value string) {
+	w.t.Helper()
+	w.updateLink(name, func(l *sharev1.ShareLink) {
+		if value == "" {
+			delete(l.Annotations, key)
+			return
+		}
+		metav1.SetMetaDataAnnotation(&l.ObjectMeta, key, value)
+	})
+}
+
+// refresh asks for an incremental refresh and waits until it is handled.
+func (w *world) refresh(name, value string) {
+	w.t.Helper()
+	w.annotate(name, sharev1.AnnotationRefreshRequestedAt, value)
+	w.g.Eventually(func(g Gomega) {
+		l := getLink(g, w, name)
+		g.Expect(l.Status.LastHandledRefreshAt).To(Equal(value), "Ready: %v", readyOf(l))
+	}).Should(Succeed())
+}
+
+// fullImport asks for a full import and waits until it is handled.
+func (w *world) fullImport(name, value string) {
+	w.t.Helper()
+	w.annotate(name, sharev1.AnnotationFullImportRequestedAt, value)
+	w.g.Eventually(func(g Gomega) {
+		l := getLink(g, w, name)
+		g.Expect(l.Status.LastHandledFullImportAt).To(Equal(value), "Ready: %v", readyOf(l))
+	}).Should(Succeed())
+}
+
+// waitReady waits until the link is Ready for its generation.
+func (w *world) waitReady(name string) *sharev1.ShareLink {
+	w.t.Helper()
+	var l *sharev1.ShareLink
+	w.g.Eventually(func(g Gomega) {
+		l = getLink(g, w, name)
+		g.Expect(l.IsReady()).To(BeTrue(), "Ready: %v", readyOf(l))
+		g.Expect(l.Status.ObservedGeneration).To(Equal(l.Generation))
+	}).Should(Succeed())
+	return l
+}
+
+func readyOf(o sharev1.Conditioned) string {
+	c := meta.FindStatusCondition(o.GetConditions(), sharev1.ConditionReady)
+	if c == nil {
+		return "<none>"
+	}
+	return fmt.Sprintf("%s %s: %s", c.Status, c.Reason, c.Message)
+}
+
+// --- SharedProjects ---
+
+func (w *world) projects(g Gomega, link string) []sharev1.SharedProject {
+	var list sharev1.SharedProjectList
+	g.Expect(w.c.List(w.ctx, &list, client.InNamespace(w.ns), client.MatchingLabels{sharev1.LabelLink: link})).To(Succeed())
+	return list.Items
+}
+
+func (w *world) project(g Gomega, link, number string) *sharev1.SharedProject {
+	p := &sharev1.SharedProject{}
+	g.Expect(w.c.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: sharev1.SharedProjectName(link, number)}, p)).To(Succeed())
+	return p
+}
+
+// applied says the project is applied, as its status shows it, for the
+// generation it has.
+func applied(g Gomega, p *sharev1.SharedProject) {
+	g.Expect(p.Status.Created).To(BeTrue(), "project %s not created", p.Name)
+	g.Expect(p.Status.ObservedGeneration).To(Equal(p.Generation), "project %s", p.Name)
+	g.Expect(meta.IsStatusConditionTrue(p.Status.Conditions, sharev1.ConditionApplied)).To(BeTrue(), "project %s: %v", p.Name, p.Status.Conditions)
+	g.Expect(meta.IsStatusConditionTrue(p.Status.Conditions, sharev1.ConditionReady)).To(BeTrue(), "project %s: %v", p.Name, p.Status.Conditions)
+}
+
+// waitImported waits until the link has exactly the numbers as SharedProjects,
+// each applied, and the vendor account holds each exactly once.
+func (w *world) waitImported(link string, numbers []string) {
+	w.t.Helper()
+	w.g.Eventually(func(g Gomega) {
+		ps := w.projects(g, link)
+		g.Expect(ps).To(HaveLen(len(numbers)))
+		for i := range ps {
+			applied(g, &ps[i])
+		}
+		orders := vendorOrders(g, w)
+		g.Expect(orders).To(HaveLen(len(numbers)))
+	}).Should(Succeed())
+}
+
+// resourceVersions maps each SharedProject of the namespace to its
+// resourceVersion.
+func (w *world) resourceVersions(g Gomega) map[string]string {
+	var list sharev1.SharedProjectList
+	g.Expect(w.c.List(w.ctx, &list, client.InNamespace(w.ns))).To(Succeed())
+	out := make(map[string]string, len(list.Items))
+	for _, p := range list.Items {
+		out[p.Name] = p.ResourceVersion
+	}
+	return out
+}
+
+func changedKeys(before, after map[string]string) []string {
+	var out []string
+	for k, v := range after {
+		if before[k] != v {
+			out = append(out, k)
+		}
+	}
+	for k := range before {
+		if _, ok := after[k]; !ok {
+			out = append(out, k+" (gone)")
+		}
+	}
+	return out
+}
+
+// --- events ---
+
+// eventTexts returns every Event of the namespace, both APIs, as JSON.
+func (w *world) eventTexts(g Gomega) []string {
+	var out []string
+	var ev eventsv1.EventList
+	g.Expect(w.c.List(w.ctx, &ev, client.InNamespace(w.ns))).To(Succeed())
+	for _, e := range ev.Items {
+		b, err := json.Marshal(e)
+		g.Expect(err).NotTo(HaveOccurred())
+		out = append(out, string(b))
+	}
+	var core corev1.EventList
+	g.Expect(w.c.List(w.ctx, &core, client.InNamespace(w.ns))).To(Succeed())
+	for _, e := range core.Items {
+		b, err := json.Marshal(e)
+		g.Expect(err).NotTo(HaveOccurred())
+		out = append(out, string(b))
+	}
+	return out
+}
+
+// linkEvents lists the events.k8s.io Events about an object by reason.
+func (w *world) eventReasons(g Gomega, kind, name string) []string {
+	var ev eventsv1.EventList
+	g.Expect(w.c.List(w.ctx, &ev, client.InNamespace(w.ns))).To(Succeed())
+	var out []string
+	for _, e := range ev.Items {
+		if e.Regarding.Kind == kind && e.Regarding.Name == name {
+			out = append(out, e.Reason)
+		}
+	}
+	return out
+}
+
+// --- the operator ---
+
+type operator struct {
+	mgr    manager.Manager
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+}
+
+// startOperator starts a manager with the reconcilers, watching only the
+// world's namespace, and stops it when the test ends.
+func (w *world) startOperator(mutate ...func(*controllers.Config)) *operator {
+	w.t.Helper()
+	mgr, err := ctrl.NewManager(w.env.Config, ctrl.Options{
+		Scheme:                 w.env.Scheme,
+		Logger:                 ctrl.Log.WithName(w.ns),
+		Metrics:                metricsserver.Options{BindAddress: "0"},
+		HealthProbeBindAddress: "0",
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
+		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{w.ns: {}}},
+		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
+		GracefulShutdownTimeout: ptr.To(30 * time.Second),
+	})
+	w.g.Expect(err).NotTo(HaveOccurred())
+	cfg := controllers.Config{
+		CallTimeout: 3 * time.Second,
+		PushKeyAddr: "0",
+		Clients:     controllers.HTTPClientFactory(),
+	}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	w.g.Expect(controllers.Setup(mgr, cfg)).To(Succeed())
+	ctx, cancel := context.WithCancel(context.Background())
+	op := &operator{mgr: mgr, cancel: cancel, done: make(chan error, 1)}
+	go func() { op.done <- mgr.Start(ctx) }()
+	w.t.Cleanup(func() { op.stop(w.t) })
+	return op
+}
+
+// stop stops the manager and waits until it has.
+func (op *operator) stop(t *testing.T) {
+	op.once.Do(func() {
+		op.cancel()
+		if err := <-op.done; err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	})
+}
+
+// withClock gives the reconcilers a clock the test moves.
+func withClock(c clock.Clock) func(*controllers.Config) {
+	return func(cfg *controllers.Config) { cfg.Clock = c }
+}
