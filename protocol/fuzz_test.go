@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -241,8 +242,8 @@ func FuzzEnvelope(f *testing.F) {
 			if err == nil {
 				continue
 			}
-			ae, ok := err.(*APIError)
-			if !ok {
+			var ae *APIError
+			if !errors.As(err, &ae) {
 				t.Fatalf("%s: not an *APIError: %T %v", call, err, err)
 			}
 			if ae.Kind.sentinel() == nil || ae.Call != call {
@@ -303,7 +304,7 @@ func FuzzSanitizeMessage(f *testing.F) {
 		// Real secrets are hex, UUIDs or URL-safe keys; others could be
 		// made of the spaces and brackets sanitizing itself introduces.
 		urlSafe := strings.IndexFunc(secret, func(r rune) bool {
-			return !(r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("-_.~", r)))
+			return r >= utf8.RuneSelf || (!unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("-_.~", r))
 		}) < 0
 		if len(secret) >= minSecretLen && urlSafe && strings.Contains(out, secret) {
 			t.Fatalf("secret %q kept in %q", secret, out)

@@ -52,8 +52,9 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseDevMode(false), zap.Level(zapcore.Level(zapLevel()))))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, *once, *addr, *dir); err != nil {
+	err := run(ctx, *once, *addr, *dir)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo: FAILED:", err)
 		os.Exit(1)
 	}
@@ -150,7 +151,7 @@ func startAccounts(addr, dataDir string) (*accountserver.Server, func(), error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listening on %s: %w", addr, err)
 	}
@@ -362,7 +363,7 @@ func (s *story) waitFor(ctx context.Context, what string, cond func() (bool, err
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("step did not hold within 60s: %s (last error: %v)", what, err)
+			return fmt.Errorf("step did not hold within 60s: %s (last: %w)", what, err)
 		}
 		select {
 		case <-ctx.Done():
@@ -375,7 +376,7 @@ func (s *story) waitFor(ctx context.Context, what string, cond func() (bool, err
 // show prints what `kubectl get sharelinks,sharedprojects` prints.
 func (s *story) show() {
 	kubectl := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
-	out, err := exec.Command(kubectl, "--kubeconfig", s.kubeconfig, "get", "sharelinks,sharedprojects", "-n", ns).CombinedOutput()
+	out, err := exec.CommandContext(context.Background(), kubectl, "--kubeconfig", s.kubeconfig, "get", "sharelinks,sharedprojects", "-n", ns).CombinedOutput()
 	if err != nil {
 		fmt.Printf("   (kubectl: %v)\n", err)
 	}
