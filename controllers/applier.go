@@ -74,8 +74,10 @@ func (r *ShareLinkReconciler) pushBatch(ctx context.Context, im *importRun, apps
 		return err
 	})
 	if err != nil {
+		pushes.WithLabelValues("error").Inc()
 		return err
 	}
+	pushes.WithLabelValues("ok").Inc()
 	results := make(map[string]protocol.PushResult, len(resp.Results))
 	for _, res := range resp.Results {
 		results[res.WorkOrderNumber] = res
@@ -95,6 +97,7 @@ func (r *ShareLinkReconciler) markApplied(ctx context.Context, im *importRun, a 
 	before := p.DeepCopy()
 	if refusal != "" {
 		im.failures++
+		pushedOrders.WithLabelValues("refused").Inc()
 		msg := "the vendor account refused the order: " + truncate(refusal, 300)
 		sharev1.SetCondition(p, sharev1.ConditionApplied, metav1.ConditionFalse, sharev1.ReasonRefused, msg)
 		sharev1.SetCondition(p, sharev1.ConditionReady, metav1.ConditionFalse, sharev1.ReasonRefused, msg)
@@ -130,6 +133,7 @@ func (r *ShareLinkReconciler) markApplied(ctx context.Context, im *importRun, a 
 	sharev1.SetCondition(p, sharev1.ConditionReady, metav1.ConditionTrue, sharev1.ReasonSucceeded, msg)
 	sharev1.RemoveCondition(p, sharev1.ConditionStalled)
 	sharev1.RemoveCondition(p, sharev1.ConditionReconciling)
+	pushedOrders.WithLabelValues(transitionLabel(reason)).Inc()
 	if reason != "" {
 		im.counts[reason]++
 		r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, reason, "Apply", "%s", msg)
@@ -181,6 +185,7 @@ func (r *ShareLinkReconciler) finishImport(im *importRun) {
 		projects = append(projects, *p)
 	}
 	link.Status.Projects = countProjects(projects)
+	recordProjectCounts(link)
 	link.Status.LastError = ""
 	link.Status.IntegrationState = sharev1.IntegrationIdle
 	sharev1.SetCondition(link, sharev1.ConditionImported, metav1.ConditionTrue, sharev1.ReasonSucceeded, "the provider's orders are imported")
@@ -188,6 +193,11 @@ func (r *ShareLinkReconciler) finishImport(im *importRun) {
 		return
 	}
 	im.mem.lastRefresh, im.mem.watermark = im.now, im.watermark
+	mode := "incremental"
+	if im.plan.full {
+		mode = "full"
+	}
+	refreshDuration.WithLabelValues(mode).Observe(r.Clock.Since(im.now).Seconds())
 	now := metav1.NewTime(im.now)
 	if im.plan.full {
 		link.Status.LastFullImportTime = &now
@@ -218,4 +228,11 @@ func summarizeCounts(counts map[string]int) string {
 		parts = append(parts, fmt.Sprintf("%s %d", strings.ToLower(k), counts[k]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+func transitionLabel(reason string) string {
+	if reason == "" {
+		return "resent"
+	}
+	return strings.ToLower(reason)
 }

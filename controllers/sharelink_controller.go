@@ -129,6 +129,7 @@ func (r *ShareLinkReconciler) reconcileDelete(ctx context.Context, link *sharev1
 		return fmt.Errorf("deleting the link's SharedProjects: %w", err)
 	}
 	r.forget(link.UID)
+	forgetLinkMetrics(link.Namespace, link.Name)
 	if !controllerutil.ContainsFinalizer(link, sharev1.Finalizer) {
 		return nil
 	}

@@ -122,6 +122,7 @@ func (r *ShareLinkReconciler) fail(run *linkRun, condType, what string, err erro
 	link.Status.LastError = msg
 	link.Status.IntegrationState = sharev1.IntegrationError
 	kind := protocol.KindOf(err)
+	reconcileErrors.WithLabelValues(string(kind)).Inc()
 	reason := reasonOf(kind)
 	sharev1.SetCondition(link, condType, metav1.ConditionFalse, reason, msg)
 	link.Status.RecentFailures = pushFailure(link.Status.RecentFailures, sharev1.Failure{
