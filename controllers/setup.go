@@ -10,6 +10,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	"github.com/pruvan-share/share-operator/internal/pushkey"
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
@@ -67,14 +68,28 @@ func (c *Config) defaults() {
 // Setup registers the reconcilers with the manager.
 func Setup(mgr ctrl.Manager, cfg Config) error {
 	cfg.defaults()
+	var registry *pushkey.Registry
+	if cfg.PushKeyAddr != "" && cfg.PushKeyAddr != "0" {
+		registry = pushkey.NewRegistry()
+		listener := &pushkey.Listener{
+			Addr: cfg.PushKeyAddr, Registry: registry, Limits: pushkey.DefaultLimits,
+			Trigger: RequestRefresh(mgr.GetClient(), cfg.Clock.Now),
+			Log:     mgr.GetLogger().WithName("pushkey"),
+		}
+		if err := mgr.Add(listener); err != nil {
+			return err
+		}
+	}
 	links := &ShareLinkReconciler{
-		Client:      mgr.GetClient(),
-		APIReader:   mgr.GetAPIReader(),
-		Recorder:    mgr.GetEventRecorder("share-operator"),
-		Accounts:    NewAccounts(cfg.Clients, cfg.AccountQPS, cfg.AccountBurst, cfg.Clock),
-		Clock:       cfg.Clock,
-		Overlap:     cfg.Overlap,
-		CallTimeout: cfg.CallTimeout,
+		Client:         mgr.GetClient(),
+		APIReader:      mgr.GetAPIReader(),
+		Recorder:       mgr.GetEventRecorder("share-operator"),
+		Accounts:       NewAccounts(cfg.Clients, cfg.AccountQPS, cfg.AccountBurst, cfg.Clock),
+		Clock:          cfg.Clock,
+		Overlap:        cfg.Overlap,
+		CallTimeout:    cfg.CallTimeout,
+		PushKeys:       registry,
+		PushKeyBaseURL: cfg.PushKeyBaseURL,
 	}
 	if err := links.SetupWithManager(mgr, cfg.LinkConcurrency); err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/internal/pushkey"
 )
 
 // FieldManager is the server-side apply field manager of the operator: people
@@ -45,6 +46,11 @@ type ShareLinkReconciler struct {
 	Overlap time.Duration
 	// CallTimeout bounds each account call.
 	CallTimeout time.Duration
+	// PushKeys is the push-key listener's registry; nil when the listener is
+	// off.
+	PushKeys *pushkey.Registry
+	// PushKeyBaseURL is the listener's external URL, for bookmarks.
+	PushKeyBaseURL string
 
 	mu    sync.Mutex
 	links map[types.UID]*linkMemory
@@ -129,6 +135,9 @@ func (r *ShareLinkReconciler) reconcileDelete(ctx context.Context, link *sharev1
 		return fmt.Errorf("deleting the link's SharedProjects: %w", err)
 	}
 	r.forget(link.UID)
+	if r.PushKeys != nil {
+		r.PushKeys.Forget(client.ObjectKeyFromObject(link))
+	}
 	forgetLinkMetrics(link.Namespace, link.Name)
 	if !controllerutil.ContainsFinalizer(link, sharev1.Finalizer) {
 		return nil
@@ -183,11 +192,7 @@ func (r *ShareLinkReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int
 }
 
 func referencedSecrets(l *sharev1.ShareLink) []string {
-	names := []string{l.Spec.Provider.SecretRef.Name, l.Spec.Account.SecretRef.Name}
-	if l.Spec.PushKey != nil && l.Spec.PushKey.SecretRef != nil {
-		names = append(names, l.Spec.PushKey.SecretRef.Name)
-	}
-	return names
+	return []string{l.Spec.Provider.SecretRef.Name, l.Spec.Account.SecretRef.Name, l.PushKeySecretName()}
 }
 
 func (r *ShareLinkReconciler) linksOfSecret(ctx context.Context, o client.Object) []reconcile.Request {

@@ -27,6 +27,9 @@ type linkRun struct {
 // cannot go on.
 func (r *ShareLinkReconciler) reconcileSteps(ctx context.Context, link *sharev1.ShareLink) (ctrl.Result, error) {
 	run := &linkRun{link: link, mem: r.memory(link), now: r.Clock.Now()}
+	if ok, err := r.reconcilePushKey(ctx, link); !ok {
+		return ctrl.Result{}, err
+	}
 	if ok, err := r.reconcileCredentials(ctx, run); !ok {
 		return ctrl.Result{}, err
 	}
