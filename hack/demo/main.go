@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"maps"
 	"net"
 	"net/http"
@@ -45,14 +46,26 @@ const (
 	ns       = "default"
 )
 
+// options are the demo's flags.
+type options struct {
+	once         bool
+	accountsAddr string
+	pushKeyAddr  string
+	metricsAddr  string
+	dir          string
+}
+
 func main() {
-	once := flag.Bool("once", false, "run the story unattended, check each step, and exit")
-	addr := flag.String("accounts-addr", "127.0.0.1:8090", "address of the reference account server")
-	dir := flag.String("dir", ".demo", "directory for the kubeconfig and the account data")
+	var o options
+	flag.BoolVar(&o.once, "once", false, "run the story unattended, check each step, and exit")
+	flag.StringVar(&o.accountsAddr, "accounts-addr", "127.0.0.1:8090", "address of the reference account server")
+	flag.StringVar(&o.pushKeyAddr, "pushkey-addr", "127.0.0.1:8082", "address of the operator's push-key listener")
+	flag.StringVar(&o.metricsAddr, "metrics-addr", "127.0.0.1:8080", "address of the operator's metrics endpoint")
+	flag.StringVar(&o.dir, "dir", ".demo", "directory for the kubeconfig and the account data")
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseDevMode(false), zap.Level(zapcore.Level(zapLevel()))))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, *once, *addr, *dir)
+	err := run(ctx, o)
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "demo: FAILED:", err)
@@ -60,7 +73,8 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, once bool, addr, dir string) error {
+func run(ctx context.Context, o options) error {
+	dir := o.dir
 	step("starting the local control plane (kube-apiserver and etcd built from Go modules)")
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")},
@@ -80,8 +94,8 @@ func run(ctx context.Context, once bool, addr, dir string) error {
 	}
 	fmt.Printf("   kubeconfig: export KUBECONFIG=%s; kubectl is in %s\n", kubeconfig, os.Getenv("KUBEBUILDER_ASSETS"))
 
-	step("starting the reference account server on " + addr)
-	accounts, stopAccounts, err := startAccounts(addr, filepath.Join(dir, "accounts"))
+	step("starting the reference account server on " + o.accountsAddr)
+	accounts, stopAccounts, err := startAccounts(o.accountsAddr, filepath.Join(dir, "accounts"))
 	if err != nil {
 		return err
 	}
@@ -95,14 +109,15 @@ func run(ctx context.Context, once bool, addr, dir string) error {
 	scheme := testenv.Scheme()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "127.0.0.1:8080"},
+		Metrics:                metricsserver.Options{BindAddress: o.metricsAddr},
 		HealthProbeBindAddress: "0",
 		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 	})
 	if err != nil {
 		return err
 	}
-	if err := controllers.Setup(mgr, controllers.Config{}); err != nil {
+	pushKeyBase := "http://" + o.pushKeyAddr
+	if err := controllers.Setup(mgr, controllers.Config{PushKeyAddr: o.pushKeyAddr, PushKeyBaseURL: pushKeyBase}); err != nil {
 		return err
 	}
 	mgrCtx, stopMgr := context.WithCancel(ctx)
@@ -125,9 +140,10 @@ func run(ctx context.Context, once bool, addr, dir string) error {
 	fmt.Println("Where to look:")
 	fmt.Printf("   kubectl --kubeconfig %s get sharelinks,sharedprojects -o wide\n", kubeconfig)
 	fmt.Printf("   provider account: %s   vendor account: %s\n", accounts.AccountURL(provider), accounts.AccountURL(vendor))
-	fmt.Println("   metrics: http://127.0.0.1:8080/metrics")
-	fmt.Println("Not yet in this demo: photo and check-in relay, the push-key bookmark, the account web pages (open issues).")
-	if once {
+	fmt.Printf("   metrics: http://%s/metrics\n", o.metricsAddr)
+	fmt.Printf("   push-key bookmark: %s (kubectl get secret acme-push-key -o jsonpath='{.data.url}' | base64 -d)\n", story.bookmark)
+	fmt.Println("Not yet in this demo: photo and check-in relay and the account web pages (open issues).")
+	if o.once {
 		fmt.Println("demo: every step held")
 		return nil
 	}
@@ -147,13 +163,14 @@ func zapLevel() int8 {
 
 func startAccounts(addr, dataDir string) (*accountserver.Server, func(), error) {
 	_ = os.RemoveAll(dataDir) // a fresh story each run
-	srv, err := accountserver.New(accountserver.Config{DataDir: dataDir, AdminToken: "demo-admin-token", PublicURL: "http://" + addr})
-	if err != nil {
-		return nil, nil, err
-	}
 	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	srv, err := accountserver.New(accountserver.Config{DataDir: dataDir, AdminToken: "demo-admin-token", PublicURL: "http://" + ln.Addr().String()})
+	if err != nil {
+		_ = ln.Close()
+		return nil, nil, err
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = hs.Serve(ln) }()
@@ -254,6 +271,7 @@ type story struct {
 	c          client.Client
 	kubeconfig string
 	accounts   *accountserver.Server
+	bookmark   string
 }
 
 func (s *story) tell(ctx context.Context) error {
@@ -306,6 +324,51 @@ func (s *story) tell(ctx context.Context) error {
 	}
 	if err := s.waitFor(ctx, "ACME::1002 Open again, still 3 projects", func() (bool, error) {
 		return s.vendorHas(ctx, map[string]string{"ACME::1001": "Open", "ACME::1002": "Open", "ACME::1003": "Deleted"})
+	}); err != nil {
+		return err
+	}
+	s.show()
+	return s.tapBookmark(ctx)
+}
+
+// tapBookmark opens the link's push-key URL as a browser bookmark would,
+// after the provider assigns a new order, and waits for it to arrive.
+func (s *story) tapBookmark(ctx context.Context) error {
+	step("the provider assigns 1005; the vendor taps the push-key bookmark (a refresh)")
+	if _, err := s.accounts.CreateOrder(ctx, provider, protocol.WorkOrder{
+		WorkOrderNumber: "1005", Address1: protocol.String("500 Oak Avenue"), City: protocol.String("Austin"),
+		State: protocol.String("TX"), Zip: protocol.String("78701"), ClientStatus: protocol.String("Open"),
+		Services: []protocol.Service{{ServiceName: "Grass Cut"}},
+	}); err != nil {
+		return err
+	}
+	if _, err := s.accounts.AssignOrder(ctx, provider, "1005", subUser); err != nil {
+		return err
+	}
+	var secret corev1.Secret
+	if err := s.waitFor(ctx, "the operator made the push-key Secret", func() (bool, error) {
+		err := s.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "acme-push-key"}, &secret)
+		return err == nil && len(secret.Data["url"]) > 0, err
+	}); err != nil {
+		return err
+	}
+	s.bookmark = string(secret.Data["url"])
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.bookmark, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("opening the bookmark: %w", err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	_ = resp.Body.Close()
+	fmt.Printf("   GET %s/api/?apiKey=… -> %d %s", strings.Split(s.bookmark, "/api/")[0], resp.StatusCode, body)
+	if !strings.Contains(string(body), `"response":true`) {
+		return fmt.Errorf("the bookmark answered %s", body)
+	}
+	if err := s.waitFor(ctx, "ACME::1005 arrived in the vendor account", func() (bool, error) {
+		return s.vendorHas(ctx, map[string]string{"ACME::1001": "Open", "ACME::1002": "Open", "ACME::1003": "Deleted", "ACME::1005": "Open"})
 	}); err != nil {
 		return err
 	}
