@@ -1,0 +1,148 @@
+package controllers_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/controllers"
+	"github.com/pruvan-share/share-operator/protocol"
+)
+
+// withPushKey turns the push-key listener on at a free loopback port and
+// returns its base URL.
+func withPushKey(t *testing.T) (func(*controllers.Config), string) {
+	t.Helper()
+	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	base := "http://" + addr
+	return func(c *controllers.Config) { c.PushKeyAddr, c.PushKeyBaseURL = addr, base }, base
+}
+
+func tap(g Gomega, url string) string {
+	resp, err := http.Get(url) //nolint:noctx // a person's browser, in a test
+	g.Expect(err).NotTo(HaveOccurred())
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	g.Expect(err).NotTo(HaveOccurred())
+	return strings.TrimSpace(string(body))
+}
+
+func (w *world) pushKeySecret(g Gomega, name string) *corev1.Secret {
+	var s corev1.Secret
+	g.Expect(w.c.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: name}, &s)).To(Succeed())
+	return &s
+}
+
+func TestPushKeyBookmark(t *testing.T) {
+	w := newWorld(t)
+	opt, base := withPushKey(t)
+	w.startOperator(opt)
+	w.createOrders(order("2001"))
+	w.createLink("acme", manualImport)
+	w.waitImported("acme", []string{"2001"})
+
+	// The operator made and owns a key Secret; status says where, never the key.
+	var key, bookmark string
+	w.g.Eventually(func(g Gomega) {
+		s := w.pushKeySecret(g, "acme-push-key")
+		key, bookmark = string(s.Data[sharev1.SecretKeyPushKey]), string(s.Data["url"])
+		g.Expect(len(key)).To(BeNumerically(">=", 43), "256 bits, base64url")
+		g.Expect(bookmark).To(Equal(base + "/api/?apiKey=" + key))
+		g.Expect(metav1IsControlledBy(s, w.link("acme"))).To(BeTrue())
+	}).Should(Succeed())
+	l := w.link("acme")
+	w.g.Expect(l.Status.PushKey).To(Equal(&sharev1.PushKeyStatus{SecretName: "acme-push-key", Path: "/api/?apiKey="}))
+	w.g.Expect(statusText(w.g, l)).NotTo(ContainSubstring(key))
+
+	// A tap on the bookmark refreshes the link, acknowledged like the annotation.
+	w.createOrders(order("2002"))
+	w.g.Expect(tap(w.g, bookmark)).To(Equal(`{"response":true,"error":"success"}`))
+	w.waitImported("acme", []string{"2001", "2002"})
+	w.g.Eventually(func(g Gomega) {
+		l := getLink(g, w, "acme")
+		g.Expect(l.Status.LastHandledRefreshAt).NotTo(BeEmpty())
+		g.Expect(l.Status.LastHandledRefreshAt).To(Equal(l.Annotations[sharev1.AnnotationRefreshRequestedAt]))
+	}).Should(Succeed())
+
+	// A wrong or truncated key reveals nothing.
+	w.g.Expect(tap(w.g, base+"/api/?apiKey=not-a-key")).To(Equal(`{"response":false,"error":"invalid clientCode"}`))
+	w.g.Expect(tap(w.g, bookmark[:len(bookmark)-1])).To(Equal(`{"response":false,"error":"invalid clientCode"}`))
+
+	// Rotating the key in the Secret invalidates the old one at once.
+	newKey := "rotated-key-0123456789-abcdefghijklmnopqrstu"
+	w.g.Eventually(func(g Gomega) {
+		s := w.pushKeySecret(g, "acme-push-key")
+		s.Data[sharev1.SecretKeyPushKey] = []byte(newKey)
+		g.Expect(w.c.Update(w.ctx, s)).To(Succeed())
+	}).Should(Succeed())
+	w.g.Eventually(func(g Gomega) {
+		g.Expect(tap(g, bookmark)).To(ContainSubstring(`"response":false`))
+	}).Should(Succeed())
+	w.g.Expect(tap(w.g, base+"/api/?apiKey="+newKey)).To(ContainSubstring(`"response":true`))
+}
+
+func TestPushKeyTapsCoalesce(t *testing.T) {
+	w := newWorld(t)
+	opt, base := withPushKey(t)
+	w.startOperator(opt)
+	w.createOrders(order("3001"))
+	w.createLink("acme", manualImport)
+	w.waitImported("acme", []string{"3001"})
+	var bookmark string
+	w.g.Eventually(func(g Gomega) {
+		bookmark = string(w.pushKeySecret(g, "acme-push-key").Data["url"])
+		g.Expect(bookmark).To(HavePrefix(base))
+	}).Should(Succeed())
+
+	before := w.srv.AccountRequests(providerAccount, protocol.CallGetWorkOrders)
+	answers := map[string]int{}
+	for range 5 {
+		answers[tap(w.g, bookmark)]++
+	}
+	// Every tap within the per-key burst is acknowledged; they coalesce into
+	// at most a couple of pulls.
+	w.g.Expect(answers[`{"response":true,"error":"success"}`]).To(Equal(5))
+	w.g.Eventually(func(g Gomega) {
+		l := getLink(g, w, "acme")
+		g.Expect(l.Status.LastHandledRefreshAt).To(Equal(l.Annotations[sharev1.AnnotationRefreshRequestedAt]))
+	}).Should(Succeed())
+	pulls := w.srv.AccountRequests(providerAccount, protocol.CallGetWorkOrders) - before
+	w.g.Expect(pulls).To(BeNumerically(">=", 1))
+	w.g.Expect(pulls).To(BeNumerically("<=", 2))
+
+	// A guessing client is cut off by the per-client limit.
+	limited := false
+	for range 30 {
+		if strings.Contains(tap(w.g, base+"/api/?apiKey=guess"), "too many requests") {
+			limited = true
+			break
+		}
+	}
+	w.g.Expect(limited).To(BeTrue())
+}
+
+// statusText is the link's status as JSON, to look for leaked secrets.
+func statusText(g Gomega, l *sharev1.ShareLink) string {
+	b, err := json.Marshal(l.Status)
+	g.Expect(err).NotTo(HaveOccurred())
+	return string(b)
+}
+
+func metav1IsControlledBy(obj, owner metav1.Object) bool {
+	return metav1.IsControlledBy(obj, owner)
+}
