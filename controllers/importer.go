@@ -27,6 +27,13 @@ func (r *ShareLinkReconciler) reconcileImport(ctx context.Context, run *linkRun)
 		return ctrl.Result{}, err
 	}
 	im := &importRun{linkRun: run, byNumber: indexProjects(projects), plan: plan, counts: map[string]int{}}
+	if plan.full || plan.refreshAt != "" {
+		// Work a person asked for, or a long one, shows as running; an idle
+		// periodic refresh writes nothing.
+		if err := r.markRunning(ctx, link); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	if plan.pull {
 		if res, err, done := r.pull(ctx, im); done {
 			return res, err
@@ -215,4 +222,12 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// markRunning shows the integration as running while an import goes on.
+func (r *ShareLinkReconciler) markRunning(ctx context.Context, link *sharev1.ShareLink) error {
+	before := link.DeepCopy()
+	link.Status.IntegrationState = sharev1.IntegrationRunning
+	sharev1.SetCondition(link, sharev1.ConditionReconciling, metav1.ConditionTrue, sharev1.ReasonProgressing, "importing the provider's orders")
+	return r.patchStatus(ctx, before, link)
 }

@@ -136,6 +136,9 @@ func (r *ShareLinkReconciler) fail(run *linkRun, condType, what string, err erro
 		stall(link, reason, msg)
 		return ctrl.Result{}, nil
 	case protocol.KindThrottled:
+		// Queued behind the account's Retry-After, as the service's
+		// "pending".
+		link.Status.IntegrationState = sharev1.IntegrationPending
 		d, _ := protocol.RetryAfter(err)
 		return ctrl.Result{RequeueAfter: max(d, time.Second)}, nil
 	default:
