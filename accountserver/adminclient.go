@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/pruvan-share/share-operator/protocol"
@@ -296,6 +297,25 @@ func (c *AdminClient) ListItems(ctx context.Context, account, project string) ([
 	}
 	var out []Item
 	return out, c.doJSON(ctx, http.MethodGet, path, nil, &out)
+}
+
+// AddHook makes the server open a URL when an order assigned to
+// h.Username changes (see Server.AddHook).
+func (c *AdminClient) AddHook(ctx context.Context, account string, h Hook) (Hook, error) {
+	var out Hook
+	return out, c.doJSON(ctx, http.MethodPost, "/accounts/"+seg(account)+"/hooks",
+		map[string]string{"username": h.Username, "url": h.URL}, &out)
+}
+
+// ListHooks lists the hooks of an account, URLs masked.
+func (c *AdminClient) ListHooks(ctx context.Context, account string) ([]Hook, error) {
+	var out []Hook
+	return out, c.doJSON(ctx, http.MethodGet, "/accounts/"+seg(account)+"/hooks", nil, &out)
+}
+
+// DeleteHook removes a hook.
+func (c *AdminClient) DeleteHook(ctx context.Context, account string, id int64) error {
+	return c.doJSON(ctx, http.MethodDelete, "/accounts/"+seg(account)+"/hooks/"+strconv.FormatInt(id, 10), nil, nil)
 }
 
 // InjectFault injects a fault.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/pruvan-share/share-operator/protocol"
@@ -172,6 +173,27 @@ func (s *Server) adminRoutes() http.Handler {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		_, _ = io.Copy(w, rc) // the client went away: nothing to tell it
 	})))
+
+	h("GET /accounts/{account}/hooks", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		return s.ListHooks(r.Context(), r.PathValue("account"))
+	})
+	h("POST /accounts/{account}/hooks", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		var req Hook
+		if err := s.readJSON(w, r, &req); err != nil {
+			return nil, err
+		}
+		return created(s.AddHook(r.Context(), r.PathValue("account"), req))
+	})
+	h("DELETE /accounts/{account}/hooks/{id}", func(w http.ResponseWriter, r *http.Request) (any, error) {
+		id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+		if err != nil {
+			return nil, errorf(ErrNotFound, "unknown hook %q", r.PathValue("id"))
+		}
+		if err := s.DeleteHook(r.Context(), r.PathValue("account"), id); err != nil {
+			return nil, err
+		}
+		return map[string]int64{"deleted": id}, nil
+	})
 
 	h("GET /faults", func(w http.ResponseWriter, r *http.Request) (any, error) {
 		return s.Faults(), nil

@@ -37,6 +37,9 @@ type Config struct {
 	// the production cost. Tests that create many users may pass
 	// FastPasswordHashing.
 	PasswordHashing PasswordHashing
+	// Hooks tunes the delivery of event hooks (AddHook); zero fields take
+	// the defaults of DefaultHookOptions.
+	Hooks HookOptions
 }
 
 // Limits are the documented bounds of requests. A request over a limit is

@@ -15,9 +15,8 @@ type migration struct {
 // are an index range on (account_id, assigned_to, updated_at), tombstones an
 // index range on assignments(account_id, username, ended_at). Items get a
 // release_seq (counters.release_seq) when QA lets them go: the item feed is an
-// index range on (integration_id, release_seq). A later issue that calls a
-// URL when an order assigned to a sub-user changes can walk orders.seq and
-// assignments.ended_seq from a remembered position.
+// index range on (integration_id, release_seq). Event hooks (hooks.go) walk
+// orders.seq and assignments.ended_seq from a remembered position.
 var migrations = []migration{
 	{version: 1, name: "initial schema", sql: `
 CREATE TABLE accounts (
@@ -134,5 +133,24 @@ CREATE TABLE counters (
 	value INTEGER NOT NULL
 );
 INSERT INTO counters (name, value) VALUES ('order_seq', 0), ('release_seq', 0);
+`},
+	{version: 2, name: "event hooks", sql: `
+CREATE TABLE hooks (
+	id               INTEGER PRIMARY KEY,
+	account_id       INTEGER NOT NULL REFERENCES accounts(id),
+	username         TEXT NOT NULL,
+	url              TEXT NOT NULL,
+	created_at       INTEGER NOT NULL,
+	deliveries       INTEGER NOT NULL DEFAULT 0,
+	failures         INTEGER NOT NULL DEFAULT 0,
+	last_delivery_at INTEGER,
+	last_status      TEXT NOT NULL DEFAULT '',
+	last_code        INTEGER NOT NULL DEFAULT 0,
+	last_error       TEXT NOT NULL DEFAULT '',
+	last_attempts    INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (account_id, username, url)
+);
+CREATE INDEX orders_by_change ON orders (seq);
+CREATE INDEX assignments_by_end ON assignments (ended_seq) WHERE ended_seq IS NOT NULL;
 `},
 }

@@ -42,7 +42,11 @@ type Server struct {
 	faults  faultSet
 	counts  counters
 	limiter *rateLimiter
+	hooks   *hookDispatcher
 	handler http.Handler
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // New opens (or creates) the data directory and returns a server. Close it.
@@ -88,12 +92,24 @@ func New(cfg Config) (*Server, error) {
 	} else if n > 0 {
 		s.log.Info("removed item content no item refers to", "files", n)
 	}
+	if s.hooks, err = newHookDispatcher(s, cfg.Hooks); err != nil {
+		s.db.close()
+		return nil, fmt.Errorf("accountserver: %w", err)
+	}
+	s.db.committed = s.hooks.notify
 	s.handler = s.routes()
 	return s, nil
 }
 
-// Close closes the database. Stop serving first.
-func (s *Server) Close() error { return s.db.close() }
+// Close stops the delivery of hooks (cancelling deliveries under way) and
+// closes the database. Stop serving first. Closing again does nothing.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		s.hooks.stop()
+		s.closeErr = s.db.close()
+	})
+	return s.closeErr
+}
 
 // Handler serves the protocol, the admin API and /healthz.
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -26,6 +26,10 @@ type store struct {
 	mu       sync.Mutex
 	inflight map[uint64]time.Time
 	nextID   uint64
+
+	// committed is called after every write transaction that committed
+	// (the hook dispatcher's poke); it must not block.
+	committed func()
 }
 
 const dbFile = "accountserver.db"
@@ -136,7 +140,13 @@ func (s *store) write(ctx context.Context, fn func(tx *sql.Tx, now time.Time) er
 		_ = tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if s.committed != nil {
+		s.committed()
+	}
+	return nil
 }
 
 // read runs fn in one read transaction (one snapshot).

@@ -40,6 +40,10 @@ func WithTombstoneRetention(d time.Duration) Option {
 // FastPasswordHashing unless told otherwise).
 func WithPasswordHashing(p PasswordHashing) Option { return func(c *Config) { c.PasswordHashing = p } }
 
+// WithHookOptions tunes the delivery of event hooks (zero fields keep the
+// defaults).
+func WithHookOptions(o HookOptions) Option { return func(c *Config) { c.Hooks = o } }
+
 // WithDataDir stores the data in dir instead of a temporary directory, for
 // tests that restart a server on the same data.
 func WithDataDir(dir string) Option { return func(c *Config) { c.DataDir = dir } }

@@ -836,6 +836,7 @@ func newListCmd(g *globals) *cobra.Command {
 		listIntegrationsCmd(g, "integrations ACCOUNT"),
 		listOrdersCmd(g, "orders ACCOUNT"),
 		listItemsCmd(g, "items ACCOUNT"),
+		listHooksCmd(g, "hooks ACCOUNT"),
 	)
 }
 
@@ -849,6 +850,116 @@ func listWorkTypesAlias(g *globals) *cobra.Command {
 		}
 	}
 	panic("worktype list missing")
+}
+
+// ---- event hooks ----
+
+func newHookCmd(g *globals) *cobra.Command {
+	var user, hookURL string
+	var urlStdin bool
+	add := &cobra.Command{
+		Use:   "add ACCOUNT --user USER --url URL",
+		Short: "Open a URL whenever an order assigned to a sub-user is created, changed, unassigned or deleted",
+		Long: `Make the server open URL (HTTP GET) whenever an order assigned to the sub-user
+USER of ACCOUNT (or to ~all~) is created, changed, assigned to it, unassigned
+or deleted. Changes within 100 ms make one GET; a GET that fails is tried
+again a few times, and the last delivery shows in "hook list".
+
+The URL usually holds a secret (a push key): the server never shows it again
+in full; answers and logs carry it with its query values masked. Pass it on
+standard input (--url-stdin) to keep it out of the process list.`,
+		Example: `  accountserver hook add acme --user vendor1 --url "http://127.0.0.1:8082/api/?apiKey=KEY"
+  echo "$PUSH_URL" | accountserver hook add acme --user vendor1 --url-stdin`,
+		Args: cobra.ExactArgs(1),
+		RunE: g.run(func(cmd *cobra.Command, c *accountserver.AdminClient, args []string) error {
+			if urlStdin {
+				b, err := io.ReadAll(io.LimitReader(os.Stdin, 8192))
+				if err != nil {
+					return err
+				}
+				hookURL = strings.TrimSpace(string(b))
+			}
+			if hookURL == "" {
+				return fmt.Errorf("pass --url or --url-stdin")
+			}
+			h, err := c.AddHook(cmd.Context(), args[0], accountserver.Hook{Username: user, URL: hookURL})
+			if err != nil {
+				return err
+			}
+			return g.show(h, func(w io.Writer) { printHook(w, h) })
+		}),
+	}
+	add.Flags().StringVar(&user, "user", "", "sub-user whose orders the hook follows (required)")
+	add.Flags().StringVar(&hookURL, "url", "", "URL to open (GET)")
+	add.Flags().BoolVar(&urlStdin, "url-stdin", false, "read the URL from standard input")
+	mustMarkRequired(add, "user")
+
+	del := &cobra.Command{
+		Use:     "delete ACCOUNT ID",
+		Short:   "Remove a hook",
+		Example: "  accountserver hook delete acme 1",
+		Args:    cobra.ExactArgs(2),
+		RunE: g.run(func(cmd *cobra.Command, c *accountserver.AdminClient, args []string) error {
+			id, err := strconv.ParseInt(args[1], 10, 64)
+			if err != nil {
+				return fmt.Errorf("hook ID %q: want a number (see hook list)", args[1])
+			}
+			if err := c.DeleteHook(cmd.Context(), args[0], id); err != nil {
+				return err
+			}
+			return g.show(map[string]int64{"deleted": id}, func(w io.Writer) { fmt.Fprintf(w, "deleted:\t%d\n", id) })
+		}),
+	}
+	return group("hook", "Open a URL when the orders of a sub-user change (event-driven auto-import)",
+		add, listHooksCmd(g, "list ACCOUNT"), del)
+}
+
+func printHook(w io.Writer, h accountserver.Hook) {
+	fmt.Fprintf(w, "id:\t%d\n", h.ID)
+	fmt.Fprintf(w, "account:\t%s\n", h.Account)
+	fmt.Fprintf(w, "user:\t%s\n", h.Username)
+	fmt.Fprintf(w, "url:\t%s\n", h.URL)
+	fmt.Fprintf(w, "deliveries:\t%d ok, %d failed\n", h.Deliveries, h.Failures)
+	fmt.Fprintf(w, "last delivery:\t%s\n", lastDelivery(h))
+	if h.LastError != "" {
+		fmt.Fprintf(w, "last error:\t%s\n", h.LastError)
+	}
+}
+
+func lastDelivery(h accountserver.Hook) string {
+	if h.LastDeliveryAt == nil {
+		return "-"
+	}
+	detail := fmt.Sprintf("%d attempt", h.LastAttempts)
+	if h.LastAttempts != 1 {
+		detail += "s"
+	}
+	if h.LastCode != 0 {
+		detail = fmt.Sprintf("HTTP %d, %s", h.LastCode, detail)
+	}
+	return fmt.Sprintf("%s %s (%s)", tsp(h.LastDeliveryAt), h.LastStatus, detail)
+}
+
+func listHooksCmd(g *globals, use string) *cobra.Command {
+	return &cobra.Command{
+		Use:     use,
+		Short:   "List the hooks of an account with their last delivery",
+		Example: "  accountserver hook list acme",
+		Args:    cobra.ExactArgs(1),
+		RunE: g.run(func(cmd *cobra.Command, c *accountserver.AdminClient, args []string) error {
+			hs, err := c.ListHooks(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return g.show(hs, func(w io.Writer) {
+				fmt.Fprintln(w, "ID\tUSER\tURL\tOK\tFAILED\tLAST DELIVERY\tLAST ERROR")
+				for _, h := range hs {
+					fmt.Fprintf(w, "%d\t%s\t%s\t%d\t%d\t%s\t%s\n", h.ID, h.Username, h.URL, h.Deliveries, h.Failures,
+						lastDelivery(h), dash(h.LastError))
+				}
+			})
+		}),
+	}
 }
 
 // ---- faults and counters ----

@@ -6,6 +6,7 @@
 //	accountserver user create acme vendor1 --role Crew --password secret
 //	accountserver integration create fieldco --code ACME --auto-relay
 //	accountserver order create acme 1001 --address1 "1 Main St" --city Springfield --state IL --zip 62701 --service "Lawn Cut" --assigned-to vendor1
+//	accountserver hook add acme --user vendor1 --url "http://127.0.0.1:8082/api/?apiKey=KEY"
 //
 // See docs/accountserver.md for every command.
 package main
@@ -95,6 +96,7 @@ staff, photos and check-ins as a field crew, fault injection for tests.`,
 		newOrderCmd(g),
 		newItemsCmd(g),
 		newCrewCmd(g),
+		newHookCmd(g),
 		newListCmd(g),
 		newFaultCmd(g),
 		newCountersCmd(g),

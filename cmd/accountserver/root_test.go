@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -220,4 +222,70 @@ func TestServe(t *testing.T) {
 	g.Expect(c.ok("account", "list")).To(ContainSubstring("acme"))
 	cancel()
 	g.Eventually(done, 15*time.Second).Should(Receive(BeNil()))
+}
+
+func TestHookCommands(t *testing.T) {
+	g := NewWithT(t)
+	ts := accountserver.NewTestServer(t)
+	c := cli{t: t, flags: []string{"--server", ts.URL, "--admin-token", ts.AdminToken}}
+	var mu sync.Mutex
+	var got []string
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.URL.String())
+		mu.Unlock()
+	}))
+	defer target.Close()
+	gets := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string{}, got...)
+	}
+	const secret = "push-key-0123456789abcdef"
+	hookURL := target.URL + "/api/?apiKey=" + secret
+
+	c.ok("account", "create", "acme")
+	c.ok("user", "create", "acme", "vendor1", "--password", "pw")
+	out := c.ok("hook", "add", "acme", "--user", "vendor1", "--url", hookURL)
+	g.Expect(out).To(MatchRegexp(`id:\s+1\n`))
+	g.Expect(out).To(ContainSubstring(target.URL + "/api/?apiKey=***"))
+	g.Expect(out).NotTo(ContainSubstring(secret))
+	_, err := c.run("hook", "add", "acme", "--user", "vendor1", "--url", hookURL)
+	g.Expect(err).To(MatchError(ContainSubstring("409")))
+	g.Expect(err.Error()).NotTo(ContainSubstring(secret))
+	_, err = c.run("hook", "add", "acme", "--user", "nobody", "--url", hookURL)
+	g.Expect(err).To(MatchError(ContainSubstring(`unknown user "nobody"`)))
+	_, err = c.run("hook", "add", "acme", "--user", "vendor1")
+	g.Expect(err).To(MatchError(ContainSubstring("--url")))
+
+	// --url-stdin keeps the secret out of the process list.
+	r, w, err := os.Pipe()
+	g.Expect(err).NotTo(HaveOccurred())
+	_, _ = w.WriteString(hookURL + "&second=1\n")
+	w.Close()
+	stdin := os.Stdin
+	os.Stdin = r
+	var h accountserver.Hook
+	c.json(&h, "hook", "add", "acme", "--user", "vendor1", "--url-stdin")
+	os.Stdin = stdin
+	r.Close()
+	g.Expect(h.ID).To(Equal(int64(2)))
+	g.Expect(h.URL).To(HaveSuffix("?apiKey=***&second=***"))
+
+	c.ok("order", "create", "acme", "1001", "--address1", "1 Main St", "--city", "Springfield", "--state", "IL", "--zip", "62701",
+		"--service", "Lawn Cut", "--assigned-to", "vendor1")
+	g.Eventually(gets, 2*time.Second, 10*time.Millisecond).Should(ConsistOf(
+		"/api/?apiKey="+secret, "/api/?apiKey="+secret+"&second=1"))
+	g.Eventually(func() string { return c.ok("hook", "list", "acme") }, 2*time.Second, 20*time.Millisecond).
+		Should(MatchRegexp(`1\s+vendor1\s+\S+/api/\?apiKey=\*\*\*\s+1\s+0\s+.* ok \(HTTP 200, 1 attempt\)\s+-`))
+	g.Expect(c.ok("list", "hooks", "acme")).NotTo(ContainSubstring(secret))
+
+	g.Expect(c.ok("hook", "delete", "acme", "2")).To(ContainSubstring("deleted:"))
+	var hs []accountserver.Hook
+	c.json(&hs, "hook", "list", "acme")
+	g.Expect(hs).To(HaveLen(1))
+	_, err = c.run("hook", "delete", "acme", "2")
+	g.Expect(err).To(MatchError(ContainSubstring("unknown hook 2")))
+	_, err = c.run("hook", "delete", "acme", "two")
+	g.Expect(err).To(MatchError(ContainSubstring("want a number")))
 }
