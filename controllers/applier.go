@@ -33,7 +33,7 @@ func (r *ShareLinkReconciler) applyProjects(ctx context.Context, im *importRun) 
 			continue
 		}
 		force := im.plan.full && im.seen[p.Spec.WorkOrderNumber]
-		if !force && p.Generation == p.Status.ObservedGeneration && p.Status.Created {
+		if !force && (p.Generation == p.Status.ObservedGeneration && p.Status.Created || im.mem.isApplied(p)) {
 			continue
 		}
 		w := desiredOrder(applyInput{
@@ -92,8 +92,13 @@ func (r *ShareLinkReconciler) pushBatch(ctx context.Context, im *importRun, apps
 
 // markApplied records a push's result in the project's status, with an
 // event on the project's transition.
-func (r *ShareLinkReconciler) markApplied(ctx context.Context, im *importRun, a application, refusal string) error {
+func (r *ShareLinkReconciler) markApplied(ctx context.Context, im *importRun, a application, refusal string) (err error) {
 	p := a.project
+	defer func() {
+		if err == nil {
+			im.mem.recordApplied(p)
+		}
+	}()
 	before := p.DeepCopy()
 	if refusal != "" {
 		im.failures++

@@ -2,7 +2,9 @@ package controllers
 
 import (
 	"context"
+	"time"
 
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -45,7 +47,14 @@ func (r *SharedProjectReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 	if equalStatus(before.Status, p.Status) {
 		return ctrl.Result{}, nil
 	}
-	return ctrl.Result{}, client.IgnoreNotFound(r.Status().Patch(ctx, p, client.MergeFrom(before)))
+	// The copy may come from a cache that has not yet seen the link's last
+	// status write; without the lock this patch would put back the old
+	// conditions over the link's Applied and Ready.
+	err = r.Status().Patch(ctx, p, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{}))
+	if apierrors.IsConflict(err) {
+		return ctrl.Result{RequeueAfter: time.Second}, nil
+	}
+	return ctrl.Result{}, client.IgnoreNotFound(err)
 }
 
 // SetupWithManager registers the reconciler.

@@ -62,6 +62,24 @@ type linkMemory struct {
 	validated   string // fingerprint of the credentials last validated
 	lastRefresh time.Time
 	watermark   int64
+	// applied is the generation at which this process last applied each
+	// project, by name: the reconcile that follows an import at once reads
+	// projects from a cache that may not have seen their status writes yet,
+	// and must not push them (or announce them) again.
+	applied map[string]int64
+}
+
+// isApplied reports whether this process applied the project at its
+// generation or a later one.
+func (m *linkMemory) isApplied(p *sharev1.SharedProject) bool {
+	return m.applied[p.Name] >= p.Generation
+}
+
+func (m *linkMemory) recordApplied(p *sharev1.SharedProject) {
+	if m.applied == nil {
+		m.applied = map[string]int64{}
+	}
+	m.applied[p.Name] = p.Generation
 }
 
 func (r *ShareLinkReconciler) memory(link *sharev1.ShareLink) *linkMemory {
