@@ -30,7 +30,7 @@ func (r *ShareLinkReconciler) reconcileImport(ctx context.Context, run *linkRun)
 	if plan.full || plan.refreshAt != "" {
 		// Work a person asked for, or a long one, shows as running; an idle
 		// periodic refresh writes nothing.
-		if err := r.markRunning(ctx, link); err != nil {
+		if err := r.markRunning(ctx, run); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -225,9 +225,16 @@ func truncate(s string, n int) string {
 }
 
 // markRunning shows the integration as running while an import goes on.
-func (r *ShareLinkReconciler) markRunning(ctx context.Context, link *sharev1.ShareLink) error {
-	before := link.DeepCopy()
+// What it writes becomes the base of the run's final status patch, which
+// thus sets the state back to idle (or error) even when that equals the
+// state the run started from.
+func (r *ShareLinkReconciler) markRunning(ctx context.Context, run *linkRun) error {
+	link := run.link
 	link.Status.IntegrationState = sharev1.IntegrationRunning
 	sharev1.SetCondition(link, sharev1.ConditionReconciling, metav1.ConditionTrue, sharev1.ReasonProgressing, "importing the provider's orders")
-	return r.patchStatus(ctx, before, link)
+	if err := r.patchStatus(ctx, run.base, link); err != nil {
+		return err
+	}
+	run.base.Status = *link.Status.DeepCopy()
+	return nil
 }

@@ -129,9 +129,13 @@ func (r *ShareLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 
 	before := link.DeepCopy()
+	// base is the status the API server holds: a step that writes status
+	// early (markRunning) moves it on, so that the final patch carries
+	// every difference from what was written.
+	base := before.DeepCopy()
 	defer func() {
 		summarizeLink(link, retErr)
-		if err := r.patchStatus(ctx, before, link); err != nil && retErr == nil {
+		if err := r.patchStatus(ctx, base, link); err != nil && retErr == nil {
 			res, retErr = ctrl.Result{}, err
 		}
 		r.emitLinkTransition(before, link)
@@ -141,7 +145,7 @@ func (r *ShareLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		markSuspended(link, "the link is suspended: no calls to either account")
 		return ctrl.Result{}, nil
 	}
-	return r.reconcileSteps(ctx, link)
+	return r.reconcileSteps(ctx, link, base)
 }
 
 // reconcileDelete removes the link's SharedProjects (the vendor's projects

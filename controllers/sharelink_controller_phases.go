@@ -15,7 +15,10 @@ import (
 
 // linkRun is one reconcile of a link: what the steps share.
 type linkRun struct {
-	link     *sharev1.ShareLink
+	link *sharev1.ShareLink
+	// base is the link as the API server holds it, the base of status
+	// patches.
+	base     *sharev1.ShareLink
 	creds    linkCredentials
 	provider *Account
 	vendor   *Account
@@ -25,8 +28,8 @@ type linkRun struct {
 
 // reconcileSteps runs the named steps in order; each stops the run when it
 // cannot go on.
-func (r *ShareLinkReconciler) reconcileSteps(ctx context.Context, link *sharev1.ShareLink) (ctrl.Result, error) {
-	run := &linkRun{link: link, mem: r.memory(link), now: r.Clock.Now()}
+func (r *ShareLinkReconciler) reconcileSteps(ctx context.Context, link, base *sharev1.ShareLink) (ctrl.Result, error) {
+	run := &linkRun{link: link, base: base, mem: r.memory(link), now: r.Clock.Now()}
 	if ok, err := r.reconcilePushKey(ctx, link); !ok {
 		return ctrl.Result{}, err
 	}
