@@ -16,6 +16,8 @@
 //	{base}/api/?apiKey=KEY               push key: GET = refresh, POST = upsert
 //	{base}/api/items, /api/items/content, /api/items/result
 //	                                     item feed of an integration (push key)
+//	{base}/, {base}/projects/{project}/  the account's read-only web page,
+//	                                     HTTP Basic login of a sub-user (page.go)
 //	{server}/admin/...                   admin API, bearer token
 //	{server}/healthz                     liveness, no authentication
 //
@@ -24,6 +26,10 @@
 // CreateOrder, …), inject faults with InjectFault and count requests with
 // Requests. The admin HTTP API and the command line go through the same
 // methods.
+//
+// Event hooks (AddHook, hooks.go) open a URL whenever an order assigned to a
+// sub-user is created, changed, unassigned or deleted: pointed at a link's
+// push-key URL, they make auto-import event-driven.
 //
 // docs/accountserver.md is the user documentation: limits, the admin API,
 // every command.

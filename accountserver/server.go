@@ -216,8 +216,8 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/a/{account}"+protocol.PathItemContent, s.serveCall(CallItemContent, s.handleItemContent))
 	mux.Handle("/a/{account}"+protocol.PathItemResult, s.serveCall(CallItemResult, s.handleItemResult))
 
-	// GET /a/{account}/{$} is kept for the read-only page of an account (a
-	// later issue): register its handler here, next to the calls.
+	// The read-only page of an account (page.go): GET {base}/ and below.
+	s.pageRoutes(mux)
 
 	mux.Handle("/admin/", http.StripPrefix("/admin", s.adminRoutes()))
 	return s.logRequests(mux)
