@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -21,6 +22,7 @@ import (
 // the default work type and the default assignee; overrides a person set on
 // a SharedProject before the import win.
 func TestFirstImport(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	g := w.g
 
@@ -166,6 +168,7 @@ func managersOf(o metav1.Object) []string {
 // the provider and overwrites the vendor's edits; off, the vendor's edits
 // stay while the fields the provider always owns still follow it.
 func TestAutoAdmin(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	g := w.g
 	w.createOrders(order("2001"))
@@ -234,6 +237,7 @@ func TestAutoAdmin(t *testing.T) {
 // Cancelled in the vendor account, a deleted one Deleted, a reassigned one
 // active again, and the vendor account never holds an order twice.
 func TestUnassignDeleteReassign(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	g := w.g
 	w.createOrders(order("3001"), order("3002"), order("3003"))
@@ -294,6 +298,7 @@ func TestUnassignDeleteReassign(t *testing.T) {
 // once per new value and are acknowledged in status; the same value again
 // runs nothing.
 func TestRequestAnnotations(t *testing.T) {
+	t.Parallel()
 	w := newWorld(t)
 	g := w.g
 	numbers := w.createNumbered(4001, 3)
@@ -312,10 +317,18 @@ func TestRequestAnnotations(t *testing.T) {
 	pushes := func() int { return w.srv.AccountRequests(vendorAccount, accountserver.CallPush) }
 	w.srv.ResetCounters()
 
-	// A refresh with nothing new pulls once and pushes nothing.
+	// A refresh with nothing new pulls once and pushes nothing, and the
+	// link is idle again after it.
 	w.refresh(linkName, "r1")
 	g.Expect(calls()).To(Equal(1))
 	g.Expect(pushes()).To(Equal(0))
+	idle := func(g Gomega) {
+		l := getLink(g, w, linkName)
+		g.Expect(l.Status.IntegrationState).To(Equal(sharev1.IntegrationIdle))
+		g.Expect(meta.FindStatusCondition(l.Status.Conditions, sharev1.ConditionReconciling)).To(BeNil())
+		g.Expect(l.IsReady()).To(BeTrue(), "Ready: %v", readyOf(l))
+	}
+	idle(g)
 
 	// The same value again, after the annotation was removed, or beside an
 	// unrelated change, runs nothing.
@@ -340,6 +353,7 @@ func TestRequestAnnotations(t *testing.T) {
 	g.Expect(calls()).To(Equal(3))
 	g.Expect(pushes()).To(Equal(2))
 	g.Expect(protocol.Value(w.vendorOrder("4001").WorkOrder.Instructions)).To(Equal("Cut front and back yard"))
+	idle(g)
 	l = w.link(linkName)
 	g.Expect(l.Status.LastFullImportTime.Time).To(BeTemporally(">=", firstFull.Time))
 	g.Expect(l.Status.LastHandledRefreshAt).To(Equal("r2"))
