@@ -59,7 +59,12 @@ test: verify vet ## Run every test, envtest suites included (builds the control 
 	KUBEBUILDER_ASSETS="$$assets" go test $(TEST_FLAGS) ./...
 
 .PHONY: bench
-bench: ## Run the benchmarks and print their figures.
+bench: ## Measure the operator at scale (test/bench): print the tables, write docs/benchmarks.md and its plot (BENCH_SIZES=1000: short run).
+	@assets="$$($(CONTROL_PLANE))"; \
+	BENCH=1 BENCH_SIZES="$(BENCH_SIZES)" KUBEBUILDER_ASSETS="$$assets" go test -v -count=1 -timeout 60m -run '^TestBench$$' ./test/bench
+
+.PHONY: bench-micro
+bench-micro: ## Run the packages' Go micro-benchmarks (protocol, account server, relay).
 	@assets="$$($(CONTROL_PLANE))"; \
 	KUBEBUILDER_ASSETS="$$assets" go test -run '^$$' -bench . -benchmem -timeout 60m ./...
 

@@ -1,0 +1,536 @@
+// Package bench measures the share-operator at scale against the local
+// control plane and the in-process reference account server: a full import
+// beside a bare client making the same writes, the cost of incremental and
+// idle refreshes, memory, and trigger latency. Each figure is measured in the
+// same run; nothing is assumed.
+//
+// It runs only with BENCH=1 (`make bench`), so `go test ./...` stays fast:
+//
+//	BENCH=1 BENCH_SIZES=1000 KUBEBUILDER_ASSETS=$(hack/control-plane.sh) \
+//	  go test -v -count=1 -timeout 60m -run '^TestBench$' ./test/bench
+//
+// Settings (environment): BENCH_SIZES (orders, comma-separated; default
+// 1000,5000,10000), BENCH_TRIGGERS (triggers of each kind for the latency,
+// default 100), BENCH_IDLE_WINDOW (how long the timer-driven idle cost is
+// watched, default 31s), BENCH_KUBE_QPS and BENCH_KUBE_BURST (the
+// Kubernetes client limits of the operator and the bare client, default the
+// manager's own 50 and 100), BENCH_OUT (the Markdown report, default
+// docs/benchmarks.md, "-" for none), BENCH_MANAGER (a prebuilt manager).
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-logr/logr"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/pruvan-share/share-operator/accountserver"
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/internal/testenv"
+)
+
+var benchStart = time.Now()
+
+// progress prints a line at once, so that a long run shows where it is.
+func progress(format string, args ...any) {
+	fmt.Printf("[bench %6s] %s\n", time.Since(benchStart).Round(time.Second), fmt.Sprintf(format, args...))
+}
+
+type settings struct {
+	sizes      []int
+	triggers   int
+	idleWindow time.Duration
+	qps, burst int
+	// defaultLimits also runs the full import of the smallest size with
+	// the manager's default Kubernetes client limits.
+	defaultLimits bool
+	// relaySmall and relayLarge are how many 1 MB and 128 MB photos the
+	// relay carries; 0 skips the relay.
+	relaySmall, relayLarge int
+	out                    string
+}
+
+// The manager's default Kubernetes client limits (--kube-api-qps,
+// --kube-api-burst).
+const (
+	managerQPS   = 50
+	managerBurst = 100
+)
+
+func loadSettings(t *testing.T) settings {
+	t.Helper()
+	s := settings{sizes: []int{1000, 5000, 10000}, triggers: 100, idleWindow: 31 * time.Second, qps: 1000, burst: 2000,
+		defaultLimits: true, relaySmall: 200, relayLarge: 4,
+		out: filepath.Join(testenv.RepoRoot(), "docs", "benchmarks.md")}
+	if v := os.Getenv("BENCH_SIZES"); v != "" {
+		s.sizes = nil
+		for _, f := range strings.Split(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 100 {
+				t.Fatalf("BENCH_SIZES: %q is not a size of at least 100", f)
+			}
+			s.sizes = append(s.sizes, n)
+		}
+		sort.Ints(s.sizes)
+	}
+	atoi := func(name string, dst *int, least int) {
+		if v := os.Getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < least {
+				t.Fatalf("%s: %q is not a number of at least %d", name, v, least)
+			}
+			*dst = n
+		}
+	}
+	atoi("BENCH_TRIGGERS", &s.triggers, 1)
+	atoi("BENCH_KUBE_QPS", &s.qps, 1)
+	atoi("BENCH_KUBE_BURST", &s.burst, 1)
+	atoi("BENCH_RELAY_1MB", &s.relaySmall, 0)
+	atoi("BENCH_RELAY_128MB", &s.relayLarge, 0)
+	if (s.relaySmall == 0) != (s.relayLarge == 0) {
+		t.Fatal("BENCH_RELAY_1MB and BENCH_RELAY_128MB: both or neither must be 0")
+	}
+	s.defaultLimits = os.Getenv("BENCH_DEFAULT_LIMITS") != "0"
+	if v := os.Getenv("BENCH_IDLE_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 11*time.Second {
+			t.Fatalf("BENCH_IDLE_WINDOW: %q is not a duration of at least 11s", v)
+		}
+		s.idleWindow = d
+	}
+	if v := os.Getenv("BENCH_OUT"); v != "" {
+		s.out = v
+	}
+	if s.out == "-" {
+		s.out = ""
+	}
+	return s
+}
+
+// TestBench is the whole benchmark; `make bench` runs it.
+func TestBench(t *testing.T) {
+	if os.Getenv("BENCH") != "1" {
+		t.Skip("the scale benchmarks run with BENCH=1 (make bench)")
+	}
+	s := loadSettings(t)
+	ctrllog.SetLogger(logr.Discard()) // the bench's clients log nothing; the operator logs to its own file
+	progress("sizes %v, %d triggers of each kind, Kubernetes client limits %d qps / burst %d", s.sizes, s.triggers, s.qps, s.burst)
+	progress("starting the local control plane (kube-apiserver and etcd)")
+	env := testenv.Start(t)
+	apis, err := newAPIServerMetrics(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := managerBinary(t)
+	rep := newReport(s, filepath.Base(env.AssetsDir))
+	for i, n := range s.sizes {
+		r := &sizeRun{s: s, env: env, apis: apis, bin: bin, n: n, qps: s.qps, burst: s.burst,
+			res: &sizeResult{N: n, QPS: s.qps, Burst: s.burst}, triggers: i == len(s.sizes)-1}
+		if !t.Run(fmt.Sprintf("N=%d", n), r.run) {
+			t.FailNow()
+		}
+		rep.sizes = append(rep.sizes, r.res)
+	}
+	if s.defaultLimits {
+		n := s.sizes[0]
+		r := &sizeRun{s: s, env: env, apis: apis, bin: bin, n: n, qps: managerQPS, burst: managerBurst,
+			res: &sizeResult{N: n, QPS: managerQPS, Burst: managerBurst}, importOnly: true}
+		if !t.Run(fmt.Sprintf("N=%d,default-limits", n), r.run) {
+			t.FailNow()
+		}
+		rep.defaults = r.res
+	}
+	if s.relaySmall > 0 {
+		rr := &relayRun{s: s, env: env, bin: bin}
+		if !t.Run("relay", rr.run) {
+			t.FailNow()
+		}
+		rep.relay = rr.res
+	}
+	md := rep.markdown()
+	fmt.Println()
+	fmt.Println(md)
+	if s.out != "" {
+		if err := os.WriteFile(s.out, []byte(md), 0o644); err != nil { //nolint:gosec // a document
+			t.Fatal(err)
+		}
+		png := filepath.Join(filepath.Dir(s.out), "img", "benchmarks.png")
+		if err := rep.plot(png); err != nil {
+			t.Fatal(err)
+		}
+		progress("wrote %s and %s", s.out, png)
+	}
+}
+
+// sizeRun is the run of one size: a namespace, accounts with n orders, a
+// fresh operator process, then the bare client.
+type sizeRun struct {
+	s          settings
+	env        *testenv.Env
+	apis       *apiserverMetrics
+	bin        string
+	n          int
+	qps, burst int
+	// triggers measures the trigger latency too; importOnly measures only
+	// the full import and the bare client with one writer.
+	triggers, importOnly bool
+
+	t   *testing.T
+	w   *world
+	op  *operatorProc
+	res *sizeResult
+}
+
+const (
+	bareVendor1 = "fieldco-bare1"
+	bareVendor8 = "fieldco-bare8"
+)
+
+func (r *sizeRun) run(t *testing.T) {
+	r.t = t
+	n := r.n
+	ns := fmt.Sprintf("bench-%d", n)
+	if r.importOnly {
+		ns += "-default-limits"
+	}
+	r.w = newWorld(t, r.env, ns, worldOptions{vendors: []string{vendorAccount, bareVendor1, bareVendor8}})
+	progress("N=%d: seeding %d provider orders", n, n)
+	seeded := time.Now()
+	r.w.seedOrders(n)
+	progress("N=%d: seeded in %s", n, time.Since(seeded).Round(time.Millisecond))
+	r.w.createSecrets()
+
+	progress("N=%d: starting the operator process (Kubernetes client limits %d qps, burst %d)", n, r.qps, r.burst)
+	r.op = startOperator(t, r.bin, operatorOptions{kubeconfig: r.env.Kubeconfig, qps: r.qps, burst: r.burst})
+	time.Sleep(3 * time.Second) // the caches are synced and the start-up garbage is collected
+	base, err := r.op.memory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.res.Baseline = base
+
+	r.fullImport()
+	if !r.importOnly {
+		r.idleTimer()
+		r.w.patchLink(func(l *sharev1.ShareLink) { l.Spec.Interval = &metav1.Duration{Duration: time.Hour} })
+		r.quiet()
+		r.idleRequested()
+		r.incremental()
+		if r.triggers {
+			r.triggerLatency()
+		}
+	}
+	end, err := r.op.memory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.res.End = end
+	progress("N=%d: operator memory: peak RSS %s, peak live heap %s (baseline %s), peak heap %d MiB (%d GC cycles)",
+		n, mib(end.HWM), mib(end.PeakLive), mib(base.Live), end.GCPeakHeapMiB, end.GCCycles)
+	r.op.stop(t)
+
+	objs := r.snapshot()
+	r.bare(objs)
+}
+
+// quiet waits until neither the operator's Kubernetes client nor the
+// accounts have seen a request for 2s: the reconciles a phase woke are over.
+func (r *sizeRun) quiet() {
+	r.t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(5 * time.Minute)
+	last, lastCalls, since := -1, -1, time.Now()
+	for time.Now().Before(deadline) {
+		writes, err := r.op.writeRequests(ctx)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		calls := r.w.requests()
+		if writes != last || calls != lastCalls {
+			last, lastCalls, since = writes, calls, time.Now()
+		} else if time.Since(since) >= 2*time.Second {
+			return
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	r.t.Fatal("the operator did not go quiet in 5 minutes")
+}
+
+// mark is the counters at the start of a phase.
+type mark struct {
+	api, own writeCounts
+	rv       map[string]string
+	linkRV   string
+}
+
+func (r *sizeRun) mark(withRV bool) mark {
+	r.t.Helper()
+	r.w.resetCounters()
+	api, err := r.apis.writes(context.Background())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	m := mark{api: api, own: r.w.ownWrites()}
+	if withRV {
+		m.rv = r.w.resourceVersions()
+		l, err := r.w.link()
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		m.linkRV = l.ResourceVersion
+	}
+	return m
+}
+
+// cost is what a phase cost the accounts and the apiserver, the bench's own
+// writes taken out.
+func (r *sizeRun) cost(m mark) phaseCost {
+	r.t.Helper()
+	api, err := r.apis.writes(context.Background())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	c := phaseCost{
+		Provider: r.w.calls(providerAccount),
+		Vendor:   r.w.calls(vendorAccount),
+		Writes:   api.minus(m.api).minus(r.w.ownWrites().minus(m.own)),
+	}
+	if m.rv != nil {
+		c.ProjectsChanged = changed(m.rv, r.w.resourceVersions())
+		l, err := r.w.link()
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		c.LinkChanged = l.ResourceVersion != m.linkRV
+		c.Measured = true
+	}
+	return c
+}
+
+// fullImport creates the link and waits until every order is a Ready
+// SharedProject and a project in the vendor account.
+func (r *sizeRun) fullImport() {
+	t, w, n := r.t, r.w, r.n
+	progress("N=%d: full import: creating the ShareLink", n)
+	m := r.mark(false)
+	start := time.Now()
+	w.createLink(10 * time.Second)
+	done := w.waitLink("the full import", 50*time.Millisecond, 30*time.Minute, func(l *sharev1.ShareLink) bool {
+		return int(l.Status.Projects.Total) == n && l.Status.LastFullImportTime != nil && ready(l)
+	})
+	calls := phaseCost{Provider: w.calls(providerAccount), Vendor: w.calls(vendorAccount)}
+	// Check what the link says, outside the timing; should it not hold
+	// yet, the time is when it does.
+	for attempt := 0; ; attempt++ {
+		bad := r.verifyImported()
+		if bad == "" {
+			break
+		}
+		if attempt == 300 {
+			t.Fatalf("full import: %s", bad)
+		}
+		time.Sleep(time.Second)
+		done = time.Now()
+	}
+	r.res.Import = done.Sub(start)
+	progress("N=%d: full import took %s (%.0f orders/s)", n, r.res.Import.Round(time.Millisecond), float64(n)/r.res.Import.Seconds())
+	r.quiet()
+	c := r.cost(m)
+	c.Provider, c.Vendor = calls.Provider, calls.Vendor
+	r.res.ImportCost = c
+	progress("N=%d: full import cost: provider %s; vendor %s; apiserver writes %d (%s)", n, c.Provider, c.Vendor, c.Writes.total(), c.Writes)
+}
+
+// verifyImported says what is not imported yet, or "".
+func (r *sizeRun) verifyImported() string {
+	w := r.w
+	var list sharev1.SharedProjectList
+	if err := w.c.List(w.ctx, &list, client.InNamespace(w.ns)); err != nil {
+		return err.Error()
+	}
+	if len(list.Items) != r.n {
+		return fmt.Sprintf("%d SharedProjects, want %d", len(list.Items), r.n)
+	}
+	for i := range list.Items {
+		p := &list.Items[i]
+		if !p.Status.Created || !ready(p) {
+			return fmt.Sprintf("SharedProject %s is not applied and Ready", p.Name)
+		}
+	}
+	orders, err := w.vsrv.ListOrders(w.ctx, vendorAccount, accountserver.ListOrdersOptions{Integration: clientCode})
+	if err != nil {
+		return err.Error()
+	}
+	if len(orders) != r.n {
+		return fmt.Sprintf("%d projects in the vendor account, want %d", len(orders), r.n)
+	}
+	return ""
+}
+
+// idleTimer watches the link refresh on its own 10s interval with nothing
+// new upstream.
+func (r *sizeRun) idleTimer() {
+	progress("N=%d: idle, timer-driven: watching %s of 10s-interval refreshes with nothing new", r.n, r.s.idleWindow)
+	m := r.mark(true)
+	time.Sleep(r.s.idleWindow)
+	c := r.cost(m)
+	c.Window = r.s.idleWindow
+	r.res.IdleTimer = c
+	progress("N=%d: idle, timer-driven: provider %s; vendor %s; writes %d (%s); SharedProjects changed %d; link changed %v",
+		r.n, c.Provider, c.Vendor, c.Writes.total(), c.Writes, c.ProjectsChanged, c.LinkChanged)
+}
+
+// refresh asks for a refresh with the annotation and returns how long until
+// the link acknowledged it.
+func (r *sizeRun) refresh(value string) time.Duration {
+	start := time.Now()
+	r.w.annotate(sharev1.AnnotationRefreshRequestedAt, value)
+	done := r.w.waitLink("refresh "+value, 10*time.Millisecond, 5*time.Minute, func(l *sharev1.ShareLink) bool {
+		return l.Status.LastHandledRefreshAt == value
+	})
+	return done.Sub(start)
+}
+
+func (r *sizeRun) idleRequested() {
+	m := r.mark(true)
+	d := r.refresh(fmt.Sprintf("idle-%d", r.n))
+	r.quiet()
+	c := r.cost(m)
+	c.Wall = d
+	r.res.IdleRequested = c
+	progress("N=%d: idle, requested: %s; provider %s; vendor %s; writes %d (%s); SharedProjects changed %d",
+		r.n, d.Round(time.Millisecond), c.Provider, c.Vendor, c.Writes.total(), c.Writes, c.ProjectsChanged)
+}
+
+// incrementalChanges is how many orders change upstream before an
+// incremental refresh.
+const incrementalChanges = 10
+
+func (r *sizeRun) incremental() {
+	t, w, n := r.t, r.w, r.n
+	var idx []int
+	for k := range incrementalChanges {
+		i := k*n/incrementalChanges + 7
+		idx = append(idx, i)
+		w.editUpstream(i, fmt.Sprintf("incremental change %d", k))
+	}
+	m := r.mark(true)
+	d := r.refresh(fmt.Sprintf("incremental-%d", n))
+	for k, i := range idx {
+		if got := w.vendorInstructions(i); got != fmt.Sprintf("incremental change %d", k) {
+			t.Fatalf("incremental refresh: order %s shows %q in the vendor account", number(i), got)
+		}
+	}
+	r.quiet()
+	c := r.cost(m)
+	c.Wall = d
+	r.res.Incremental = c
+	progress("N=%d: incremental (%d changed): %s; provider %s; vendor %s; writes %d (%s); SharedProjects changed %d",
+		n, incrementalChanges, d.Round(time.Millisecond), c.Provider, c.Vendor, c.Writes.total(), c.Writes, c.ProjectsChanged)
+}
+
+// triggerLatency measures, over s.triggers triggers of each kind, the time
+// from the trigger to the changed order in the vendor account. The link's
+// interval is an hour: only triggers cause pulls.
+func (r *sizeRun) triggerLatency() {
+	t, w, n := r.t, r.w, r.n
+	k := r.s.triggers
+	progress("N=%d: trigger latency: %d annotations", n, k)
+	res := &triggerResult{}
+	for j := range k {
+		i := (j*7919 + 3) % n
+		value := fmt.Sprintf("annotation trigger %d", j)
+		w.editUpstream(i, value)
+		start := time.Now()
+		w.annotate(sharev1.AnnotationRefreshRequestedAt, value)
+		d, ok := r.waitVendor(i, value, start)
+		if !ok {
+			res.AnnotationLost++
+		} else {
+			res.Annotation = append(res.Annotation, d)
+		}
+		w.waitLink("the annotation's acknowledgement", 10*time.Millisecond, time.Minute, func(l *sharev1.ShareLink) bool {
+			return l.Status.LastHandledRefreshAt == value
+		})
+	}
+	progress("N=%d: trigger latency: annotation median %s, p99 %s", n, percentile(res.Annotation, 50), percentile(res.Annotation, 99))
+
+	var secret corev1.Secret
+	if err := w.c.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: linkName + "-push-key"}, &secret); err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + r.op.PushKeyAddr + "/api/?apiKey=" + string(secret.Data[sharev1.SecretKeyPushKey])
+	// The listener allows one tap a second per key (burst 5): taps are
+	// paced so that none is refused.
+	const pace = 1100 * time.Millisecond
+	progress("N=%d: trigger latency: %d push-key GETs, one every %s (the listener's per-key limit is 1/s)", n, k, pace)
+	hc := &http.Client{Timeout: 15 * time.Second}
+	var last time.Time
+	for j := range k {
+		i := (j*6007 + 11) % n
+		value := fmt.Sprintf("push-key trigger %d", j)
+		w.editUpstream(i, value)
+		time.Sleep(time.Until(last.Add(pace)))
+		start := time.Now()
+		last = start
+		resp, err := hc.Get(url) //nolint:noctx // the client's timeout bounds it
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			res.PushKeyRefused++
+			continue
+		}
+		d, ok := r.waitVendor(i, value, start)
+		if !ok {
+			res.PushKeyLost++
+		} else {
+			res.PushKey = append(res.PushKey, d)
+		}
+		w.waitLink("the push key's acknowledgement", 10*time.Millisecond, time.Minute, func(l *sharev1.ShareLink) bool {
+			v := l.Annotations[sharev1.AnnotationRefreshRequestedAt]
+			return v != "" && v == l.Status.LastHandledRefreshAt
+		})
+	}
+	progress("N=%d: trigger latency: push key median %s, p99 %s (%d refused, %d lost)", n,
+		percentile(res.PushKey, 50), percentile(res.PushKey, 99), res.PushKeyRefused, res.PushKeyLost)
+	r.res.Triggers = res
+}
+
+// waitVendor polls the vendor account every 5ms until order i shows value.
+func (r *sizeRun) waitVendor(i int, value string, start time.Time) (time.Duration, bool) {
+	for time.Since(start) < 30*time.Second {
+		if r.w.vendorInstructions(i) == value {
+			return time.Since(start), true
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return 0, false
+}
+
+// percentile is the nearest-rank percentile.
+func percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	rank := int(math.Ceil(p / 100 * float64(len(s))))
+	return s[max(rank, 1)-1].Round(time.Millisecond)
+}
+
+func mib(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }

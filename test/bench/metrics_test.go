@@ -1,0 +1,185 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/rest"
+)
+
+// sample is one line of the Prometheus text format: a name, its labels and
+// its value.
+type sample struct {
+	name   string
+	labels map[string]string
+	value  float64
+}
+
+var labelRE = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"`)
+
+// parseSamples reads the samples of the named metrics from a Prometheus
+// text exposition; other lines are skipped without being parsed.
+func parseSamples(r io.Reader, names ...string) ([]sample, error) {
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	var out []sample
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		end := strings.IndexAny(line, "{ ")
+		if end < 0 || !want[line[:end]] {
+			continue
+		}
+		s := sample{name: line[:end], labels: map[string]string{}}
+		rest := line[end:]
+		if rest[0] == '{' {
+			closing := strings.LastIndexByte(rest, '}')
+			if closing < 0 {
+				return nil, fmt.Errorf("malformed sample %q", line)
+			}
+			for _, m := range labelRE.FindAllStringSubmatch(rest[1:closing], -1) {
+				s.labels[m[1]] = m[2]
+			}
+			rest = rest[closing+1:]
+		}
+		fields := strings.Fields(rest)
+		if len(fields) == 0 {
+			return nil, fmt.Errorf("malformed sample %q", line)
+		}
+		v, err := strconv.ParseFloat(fields[0], 64)
+		if err != nil {
+			return nil, fmt.Errorf("sample %q: %w", line, err)
+		}
+		s.value = v
+		out = append(out, s)
+	}
+	return out, sc.Err()
+}
+
+func scrape(ctx context.Context, hc *http.Client, url string, names ...string) ([]sample, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return parseSamples(resp.Body, names...)
+}
+
+// writeVerbs are the apiserver's verbs that change something.
+var writeVerbs = map[string]bool{"POST": true, "PUT": true, "PATCH": true, "APPLY": true, "DELETE": true, "DELETECOLLECTION": true}
+
+// writeCounts are write requests by resource ("sharedprojects/status") and
+// verb, as the kube-apiserver counted them.
+type writeCounts map[string]int
+
+func (w writeCounts) total() int {
+	n := 0
+	for _, v := range w {
+		n += v
+	}
+	return n
+}
+
+func (w writeCounts) minus(o writeCounts) writeCounts {
+	out := writeCounts{}
+	for k, v := range w {
+		if d := v - o[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	for k, v := range o {
+		if _, ok := w[k]; !ok && v != 0 {
+			out[k] = -v
+		}
+	}
+	return out
+}
+
+// String lists the counts by resource, the most written first.
+func (w writeCounts) String() string {
+	byRes := map[string]int{}
+	for k, v := range w {
+		byRes[strings.Fields(k)[0]] += v
+	}
+	keys := make([]string, 0, len(byRes))
+	for k, v := range byRes {
+		if v != 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if byRes[keys[i]] != byRes[keys[j]] {
+			return byRes[keys[i]] > byRes[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	if len(keys) == 0 {
+		return "none"
+	}
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, byRes[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+// apiserverMetrics reads the kube-apiserver's own request counters, which
+// see every write whoever makes it.
+type apiserverMetrics struct {
+	hc  *http.Client
+	url string
+}
+
+func newAPIServerMetrics(cfg *rest.Config) (*apiserverMetrics, error) {
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &apiserverMetrics{hc: hc, url: strings.TrimRight(cfg.Host, "/") + "/metrics"}, nil
+}
+
+// writes returns the apiserver's write requests so far, by resource and
+// verb. The apiserver's own lease renewals are left out: they happen
+// whatever runs.
+func (m *apiserverMetrics) writes(ctx context.Context) (writeCounts, error) {
+	samples, err := scrape(ctx, m.hc, m.url, "apiserver_request_total")
+	if err != nil {
+		return nil, err
+	}
+	out := writeCounts{}
+	for _, s := range samples {
+		verb := s.labels["verb"]
+		if !writeVerbs[verb] || s.labels["resource"] == "leases" {
+			continue
+		}
+		res := s.labels["resource"]
+		if sub := s.labels["subresource"]; sub != "" {
+			res += "/" + sub
+		}
+		out[res+" "+verb] += int(s.value)
+	}
+	return out, nil
+}

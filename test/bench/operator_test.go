@@ -1,0 +1,307 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pruvan-share/share-operator/internal/testenv"
+)
+
+// The operator runs as its own process, the manager binary built from this
+// tree with the flags of a deployment, so that its memory is its own: the
+// control plane, the account servers and the bench's clients live in other
+// processes or in the bench's.
+
+// managerBinary builds the manager from this tree, once per run, or uses
+// BENCH_MANAGER.
+func managerBinary(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("BENCH_MANAGER"); p != "" {
+		return p
+	}
+	out := filepath.Join(t.TempDir(), "manager")
+	progress("building the manager binary")
+	// The test's own build flags, so that the build cache of the test
+	// binary serves: the code is the same as the image's.
+	cmd := exec.Command("go", "build", "-o", out, ".")
+	cmd.Dir = testenv.RepoRoot()
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the manager: %v\n%s", err, b)
+	}
+	return out
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return addr
+}
+
+// operatorProc is a running manager process and what is known of its
+// memory.
+type operatorProc struct {
+	cmd         *exec.Cmd
+	metricsURL  string
+	PushKeyAddr string
+	logPath     string
+	hc          *http.Client
+	done        chan struct{}
+	stopSampler context.CancelFunc
+	samplerDone chan struct{}
+
+	mu sync.Mutex
+	// From the GC trace: the largest heap seen at the end of a GC cycle,
+	// in MiB as the runtime prints it, and the number of cycles.
+	gcPeakHeapMiB int
+	gcCycles      int
+	// From the metrics endpoint, sampled.
+	peakLive    float64 // go_gc_heap_live_bytes: live heap after the last GC
+	peakObjects float64 // go_memory_classes_heap_objects_bytes: heap in use, garbage included
+	lastLive    float64
+	lastObjects float64
+	samples     int
+}
+
+type operatorOptions struct {
+	kubeconfig     string
+	qps            int
+	burst          int
+	extraArgs      []string
+	sampleInterval time.Duration
+}
+
+// startOperator starts the manager against the control plane with the
+// deployment's flags (metrics over plain HTTP on loopback so the bench can
+// scrape them), GODEBUG=gctrace=1 for the GC's own account of the heap, and
+// waits until it serves.
+func startOperator(t *testing.T, bin string, o operatorOptions) *operatorProc {
+	t.Helper()
+	metricsAddr, probeAddr, pushAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	args := []string{
+		"--metrics-bind-address=" + metricsAddr, "--metrics-secure=false",
+		"--health-probe-bind-address=" + probeAddr,
+		"--pushkey-bind-address=" + pushAddr,
+		"--kube-api-qps=" + strconv.Itoa(o.qps), "--kube-api-burst=" + strconv.Itoa(o.burst),
+	}
+	args = append(args, o.extraArgs...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+o.kubeconfig, "GODEBUG=gctrace=1")
+	logFile, err := os.CreateTemp(t.TempDir(), "manager-*.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = logFile
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	op := &operatorProc{
+		cmd: cmd, metricsURL: "http://" + metricsAddr + "/metrics", PushKeyAddr: pushAddr,
+		logPath: logFile.Name(), hc: &http.Client{Timeout: 10 * time.Second},
+		done: make(chan struct{}), samplerDone: make(chan struct{}),
+	}
+	go func() {
+		op.readStderr(stderr, logFile)
+		_ = cmd.Wait()
+		logFile.Close()
+		close(op.done)
+	}()
+	t.Cleanup(func() { op.stop(t) })
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		resp, err := op.hc.Get("http://" + probeAddr + "/readyz") //nolint:noctx // a local probe with the client's timeout
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		select {
+		case <-op.done:
+			t.Fatalf("the manager exited at start; its log: %s\n%s", op.logPath, tail(op.logPath, 4000))
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the manager did not become ready; its log: %s", op.logPath)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	op.stopSampler = cancel
+	interval := o.sampleInterval
+	if interval <= 0 {
+		interval = 200 * time.Millisecond
+	}
+	go op.sample(ctx, interval)
+	return op
+}
+
+// gctrace lines: "gc 7 @1.234s 2%: ... ms cpu, 10->11->5 MB, 12 MB goal, ..."
+var gctraceRE = regexp.MustCompile(`^gc \d+ @[0-9.]+s \d+%: .* (\d+)->(\d+)->(\d+) MB, `)
+
+func (op *operatorProc) readStderr(r io.Reader, log io.Writer) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := gctraceRE.FindStringSubmatch(line); m != nil {
+			start, _ := strconv.Atoi(m[1])
+			end, _ := strconv.Atoi(m[2])
+			op.mu.Lock()
+			op.gcCycles++
+			op.gcPeakHeapMiB = max(op.gcPeakHeapMiB, start, end)
+			op.mu.Unlock()
+			continue
+		}
+		_, _ = fmt.Fprintln(log, line)
+	}
+}
+
+func (op *operatorProc) sample(ctx context.Context, every time.Duration) {
+	defer close(op.samplerDone)
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		samples, err := scrape(ctx, op.hc, op.metricsURL, "go_gc_heap_live_bytes", "go_memory_classes_heap_objects_bytes")
+		if err == nil {
+			op.mu.Lock()
+			for _, s := range samples {
+				switch s.name {
+				case "go_gc_heap_live_bytes":
+					op.lastLive, op.peakLive = s.value, max(op.peakLive, s.value)
+				case "go_memory_classes_heap_objects_bytes":
+					op.lastObjects, op.peakObjects = s.value, max(op.peakObjects, s.value)
+				}
+			}
+			op.samples++
+			op.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// memory is what the bench knows of the operator's memory at one moment.
+type memory struct {
+	Live, PeakLive       float64 // bytes
+	Objects, PeakObjects float64 // bytes
+	GCPeakHeapMiB        int
+	GCCycles             int
+	RSS, HWM             float64 // bytes, from /proc/<pid>/status
+	Samples              int
+}
+
+func (op *operatorProc) memory() (memory, error) {
+	op.mu.Lock()
+	m := memory{
+		Live: op.lastLive, PeakLive: op.peakLive, Objects: op.lastObjects, PeakObjects: op.peakObjects,
+		GCPeakHeapMiB: op.gcPeakHeapMiB, GCCycles: op.gcCycles, Samples: op.samples,
+	}
+	op.mu.Unlock()
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", op.cmd.Process.Pid))
+	if err != nil {
+		return m, err
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		kb, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "VmRSS:":
+			m.RSS = kb * 1024
+		case "VmHWM:":
+			m.HWM = kb * 1024
+		}
+	}
+	return m, nil
+}
+
+// resetPeaks starts the peaks over: the kernel's high-water mark of the
+// process's RSS (clear_refs), the GC trace's and the sampled heap peaks.
+func (op *operatorProc) resetPeaks() error {
+	op.mu.Lock()
+	op.gcPeakHeapMiB, op.peakLive, op.peakObjects = 0, op.lastLive, op.lastObjects
+	op.mu.Unlock()
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", op.cmd.Process.Pid), []byte("5"), 0)
+}
+
+// writeRequests is the number of write requests (POST, PUT, PATCH, DELETE)
+// the operator's Kubernetes client has made, from its own client metrics.
+func (op *operatorProc) writeRequests(ctx context.Context) (int, error) {
+	samples, err := scrape(ctx, op.hc, op.metricsURL, "rest_client_requests_total")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range samples {
+		if writeVerbs[s.labels["method"]] {
+			n += int(s.value)
+		}
+	}
+	return n, nil
+}
+
+// stop ends the manager with SIGTERM, as Kubernetes does, and waits.
+func (op *operatorProc) stop(t *testing.T) {
+	if op.stopSampler != nil {
+		op.stopSampler()
+		<-op.samplerDone
+		op.stopSampler = nil
+	}
+	select {
+	case <-op.done:
+		return
+	default:
+	}
+	if err := op.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		t.Logf("signalling the manager: %v", err)
+	}
+	select {
+	case <-op.done:
+	case <-time.After(45 * time.Second):
+		t.Logf("the manager did not stop in 45s; killing it")
+		_ = op.cmd.Process.Kill()
+		<-op.done
+	}
+}
+
+func tail(path string, n int) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	if len(b) > n {
+		b = b[len(b)-n:]
+	}
+	return string(b)
+}

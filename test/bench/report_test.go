@@ -1,0 +1,295 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pruvan-share/share-operator/internal/testenv"
+)
+
+// phaseCost is what one phase cost the accounts and the apiserver.
+type phaseCost struct {
+	Provider, Vendor callCounts
+	// Writes are the apiserver's write requests, the bench's own taken out.
+	Writes writeCounts
+	// ProjectsChanged counts SharedProjects whose resourceVersion changed;
+	// LinkChanged says whether the ShareLink's did (Measured: both were).
+	ProjectsChanged int
+	LinkChanged     bool
+	Measured        bool
+	Wall            time.Duration // from the request to its acknowledgement
+	Window          time.Duration // how long a timer-driven phase was watched
+}
+
+type triggerResult struct {
+	Annotation, PushKey         []time.Duration
+	AnnotationLost, PushKeyLost int
+	PushKeyRefused              int
+}
+
+// sizeResult is everything measured at one size.
+type sizeResult struct {
+	N           int
+	QPS, Burst  int // the Kubernetes client limits of the operator and the bare client
+	ObjectBytes int // mean JSON size of a SharedProject, managedFields left out
+
+	Import, Bare1, Bare8     time.Duration
+	ImportCost               phaseCost
+	Bare1Writes, Bare8Writes writeCounts
+
+	IdleTimer, IdleRequested, Incremental phaseCost
+
+	Baseline, End memory
+	Triggers      *triggerResult
+}
+
+type report struct {
+	s        settings
+	source   string
+	date     time.Time
+	assets   string
+	sizes    []*sizeResult
+	defaults *sizeResult // the smallest size at the manager's default client limits
+	relay    *relayResult
+}
+
+func newReport(s settings, assets string) *report {
+	return &report{s: s, date: time.Now(), assets: assets, source: source()}
+}
+
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	memory := "unknown memory"
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 2 && f[0] == "MemTotal:" {
+				kb, _ := strconv.ParseFloat(f[1], 64)
+				memory = fmt.Sprintf("%.1f GiB memory", kb/(1<<20))
+			}
+		}
+	}
+	kernel := ""
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = ", Linux " + strings.TrimSpace(string(b))
+	}
+	return fmt.Sprintf("%d CPUs (%s), %s%s, %s %s/%s", runtime.NumCPU(), model, memory, kernel, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+func secs(d time.Duration) string {
+	switch {
+	case d == 0:
+		return "–"
+	case d < time.Second:
+		return fmt.Sprintf("%d ms", d.Milliseconds())
+	default:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+}
+
+func ratio(a, b time.Duration) string {
+	if b == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f", a.Seconds()/b.Seconds())
+}
+
+func per(bytes float64, n int) string {
+	if n == 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f KiB", bytes/float64(n)/1024)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// markdown renders docs/benchmarks.md.
+func (rep *report) markdown() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	p("# Benchmarks")
+	p("")
+	p("Measured by `make bench` on %s, %s, on %s.", rep.date.UTC().Format("2006-01-02 15:04 MST"), rep.source, machine())
+	p("Everything ran on that one machine: the local control plane (%s: one kube-apiserver and one etcd),", rep.assets)
+	p("the reference account server (in the bench's process), the bench's clients, and the operator: the manager binary")
+	p("built from this tree, run as its own process with the deployment's flags. Every figure below was measured in this")
+	p("run; none is derived from another. The code is [`test/bench`](../test/bench); `make bench` regenerates this page.")
+	p("")
+	p("Each size is a fresh namespace, a fresh account server with N orders assigned upstream (every protocol field")
+	p("set, about 1 KiB of JSON each), and a fresh operator process. *Apiserver writes* are the kube-apiserver's own")
+	p("`apiserver_request_total` for write verbs, the bench's own writes and the apiserver's lease renewals taken out.")
+	p("*Account calls* are the reference server's request counters.")
+	p("")
+	p("The operator and the bare client run with Kubernetes client limits of %d requests/s, burst %d", rep.s.qps, rep.s.burst)
+	p("(`--kube-api-qps`, `--kube-api-burst`), high enough not to bind, so that the tables show the operator and the")
+	p("apiserver rather than a client-side throttle. The manager's defaults are %d and %d; the last row of table 1 is the", managerQPS, managerBurst)
+	p("smallest size run again with them.")
+	p("")
+
+	p("## 1. Full import")
+	p("")
+	p("From creating the ShareLink until every order is a Ready SharedProject and a project in the vendor account (the link's")
+	p("status is polled every 50 ms, then every SharedProject and the vendor account are checked). The bare client is the")
+	p("limit: one full pull, a create of each SharedProject exactly as the operator left it, the same orders pushed 1,000")
+	p("to a request to a vendor account seeded the same way (where they are new, as the operator's were), and a status")
+	p("patch of each with the operator's status, with the same client limits; once with one writer, as the operator")
+	p("writes, and once with eight. Ratio is the operator's time over the bare client's.")
+	p("")
+	p("| orders | client limits | operator | bare, 1 writer | ratio | bare, 8 writers | ratio | operator's apiserver writes | operator's account calls | SharedProject size |")
+	p("|---:|---|---:|---:|---:|---:|---:|---|---|---:|")
+	rows := rep.sizes
+	if rep.defaults != nil {
+		rows = append(append([]*sizeResult(nil), rows...), rep.defaults)
+	}
+	for _, r := range rows {
+		p("| %d | %d/s, burst %d | %s | %s | %s | %s | %s | %d: %s | provider: %s; vendor: %s | %.1f KiB |", r.N, r.QPS, r.Burst, secs(r.Import), secs(r.Bare1), ratio(r.Import, r.Bare1),
+			secs(r.Bare8), ratio(r.Import, r.Bare8), r.ImportCost.Writes.total(), r.ImportCost.Writes, r.ImportCost.Provider, r.ImportCost.Vendor, float64(r.ObjectBytes)/1024)
+	}
+	p("")
+	p("The bare client's apiserver writes, counted the same way: %s.", bareWrites(rows))
+	p("")
+
+	p("## 2. Incremental refresh")
+	p("")
+	p("%d orders changed upstream among N, then a refresh requested with the `refresh-requested-at` annotation. Wall time", incrementalChanges)
+	p("is from the annotation's patch to `status.lastHandledRefreshAt` showing it (polled every 10 ms); the changes were")
+	p("checked in the vendor account. Writes are counted until the operator has been quiet for 2 s; SharedProjects changed")
+	p("are those whose resourceVersion moved.")
+	p("")
+	p("| orders | wall time | provider calls | vendor calls | apiserver writes | SharedProjects changed |")
+	p("|---:|---:|---|---|---|---:|")
+	for _, r := range rep.sizes {
+		c := r.Incremental
+		p("| %d | %s | %s | %s | %d: %s | %d |", r.N, secs(c.Wall), c.Provider, c.Vendor, c.Writes.total(), c.Writes, c.ProjectsChanged)
+	}
+	p("")
+
+	p("## 3. Idle cost")
+	p("")
+	p("Nothing new upstream. *Timer*: the link's `spec.interval` is 10s (the minimum) and the bench watches for %s;", rep.s.idleWindow)
+	p("each provider pull is one refresh. *Requested*: one refresh asked for with the annotation; acknowledging it writes the")
+	p("link's status (`lastHandledRefreshAt`), which is the price of a request a person can see answered.")
+	p("")
+	p("| orders | refresh | refreshes | provider calls | vendor calls | apiserver writes | SharedProjects changed | ShareLink changed |")
+	p("|---:|---|---:|---|---|---|---:|---|")
+	for _, r := range rep.sizes {
+		c := r.IdleTimer
+		p("| %d | timer, %s watched | %d | %s | %s | %d: %s | %d | %s |", r.N, c.Window, c.Provider["getWorkOrders"], c.Provider, c.Vendor, c.Writes.total(), c.Writes, c.ProjectsChanged, yesNo(c.LinkChanged))
+		c = r.IdleRequested
+		p("| %d | requested | %d | %s | %s | %d: %s | %d | %s |", r.N, c.Provider["getWorkOrders"], c.Provider, c.Vendor, c.Writes.total(), c.Writes, c.ProjectsChanged, yesNo(c.LinkChanged))
+	}
+	p("")
+
+	p("## 4. Memory")
+	p("")
+	p("Of the operator process alone. Peak RSS is the kernel's high-water mark (`VmHWM` in `/proc/<pid>/status`) at the")
+	p("end of the size's run (import, idle, incremental and, at the largest size, the triggers). Live heap is the runtime's")
+	p("`/gc/heap/live:bytes` (live objects after a GC), scraped from the manager's metrics endpoint every 200 ms; peak heap")
+	p("is the largest heap at the end of a GC cycle in the runtime's own GC trace (`GODEBUG=gctrace=1`, whole MiB), garbage")
+	p("included. Baselines are taken with the manager started and idle, before the link exists; per-object figures are")
+	p("(peak − baseline) / N.")
+	p("")
+	p("| orders | peak RSS | RSS at baseline | RSS per SharedProject | peak live heap | live heap at baseline | live heap per SharedProject | peak heap (GC trace) |")
+	p("|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, r := range rep.sizes {
+		p("| %d | %s | %s | %s | %s | %s | %s | %d MiB |", r.N, mib(r.End.HWM), mib(r.Baseline.RSS), per(r.End.HWM-r.Baseline.RSS, r.N),
+			mib(r.End.PeakLive), mib(r.Baseline.Live), per(r.End.PeakLive-r.Baseline.Live, r.N), r.End.GCPeakHeapMiB)
+	}
+	p("")
+
+	p("## 5. Trigger latency")
+	p("")
+	for _, r := range rep.sizes {
+		tr := r.Triggers
+		if tr == nil {
+			continue
+		}
+		p("With %d orders and `spec.interval: 1h`, so that only triggers pull. Each trigger follows a change of one order's", r.N)
+		p("`clientInstructions` upstream; latency runs from the trigger to the vendor account showing the change (polled")
+		p("every 5 ms), and the next trigger waits for the link to acknowledge the last. Push-key GETs are paced at one")
+		p("per 1.1 s, under the listener's per-key limit of one a second (burst 5).")
+		p("")
+		p("| trigger | triggers | median | p99 | max | refused | lost |")
+		p("|---|---:|---:|---:|---:|---:|---:|")
+		p("| annotation (`kubectl annotate`) | %d | %s | %s | %s | – | %d |", len(tr.Annotation)+tr.AnnotationLost,
+			secs(percentile(tr.Annotation, 50)), secs(percentile(tr.Annotation, 99)), secs(percentile(tr.Annotation, 100)), tr.AnnotationLost)
+		p("| push-key GET | %d | %s | %s | %s | %d | %d |", len(tr.PushKey)+tr.PushKeyLost+tr.PushKeyRefused,
+			secs(percentile(tr.PushKey, 50)), secs(percentile(tr.PushKey, 99)), secs(percentile(tr.PushKey, 100)), tr.PushKeyRefused, tr.PushKeyLost)
+		p("")
+	}
+
+	p("## 6. Relay")
+	p("")
+	if rr := rep.relay; rr == nil {
+		p("Not measured in this run.")
+	} else {
+		p("Photos uploaded by the crew to the vendor's account (Auto Relay QA) while the link's relay is off; then the relay is")
+		p("turned on (`spec.photoRelay.enabled`, default concurrency 2) and timed until `status.relay.relayed` counts every")
+		p("photo, which the link writes once a feed page is settled: downloaded, uploaded to the provider and reported to")
+		p("the vendor. The provider's and the vendor's accounts are two reference servers, each writing and fsyncing every")
+		p("photo to its own directory. The bare copy streams the same photos between the same two servers with the protocol")
+		p("client (the item content GET into an uploadPictures POST), two at a time, and nothing else. Memory is the")
+		p("operator process's from the moment the relay was turned on (the kernel's RSS high-water mark reset through")
+		p("`/proc/<pid>/clear_refs`; the GC trace's peak heap), with %d imported projects.", relayOrders)
+		p("")
+		p("| photos | operator | photos/s | MB/s | bare copy | photos/s | MB/s | ratio | operator's peak RSS | operator's peak heap (GC trace) |")
+		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		for _, ph := range []*relayPhase{rr.Small, rr.Large} {
+			ops, ombps := ph.rate(ph.Operator)
+			bps, bmbps := ph.rate(ph.Bare)
+			p("| %d × %d MB | %s | %.1f | %.1f | %s | %.1f | %.1f | %s | %s | %d MiB |", ph.Photos, ph.PhotoBytes>>20, secs(ph.Operator), ops, ombps,
+				secs(ph.Bare), bps, bmbps, ratio(ph.Operator, ph.Bare), mib(ph.Mem.HWM), ph.Mem.GCPeakHeapMiB)
+		}
+		p("")
+		p("MB is 10^6 bytes; a photo of N MB is N × 2^20 bytes. The operator's baseline before the relay: RSS %s, live heap %s.", mib(rr.Baseline.RSS), mib(rr.Baseline.Live))
+	}
+	p("")
+	p("## Scaling")
+	p("")
+	p("![Full-import time and operator memory against the number of orders](img/benchmarks.png)")
+	return b.String()
+}
+
+func bareWrites(rows []*sizeResult) string {
+	var parts []string
+	for _, r := range rows {
+		s := fmt.Sprintf("%d orders at %d/s, 1 writer: %s", r.N, r.QPS, r.Bare1Writes)
+		if r.Bare8 > 0 {
+			s += fmt.Sprintf("; 8 writers: %s", r.Bare8Writes)
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// source says which code was measured.
+func source() string {
+	root := testenv.RepoRoot()
+	rev, err := exec.Command("git", "-C", root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "from this tree"
+	}
+	s := "at commit " + strings.TrimSpace(string(rev))
+	if st, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+		s += " (with uncommitted changes)"
+	}
+	return s
+}

@@ -1,0 +1,427 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
+
+	"github.com/pruvan-share/share-operator/accountserver"
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/internal/testenv"
+	"github.com/pruvan-share/share-operator/protocol"
+)
+
+// The accounts, as in the controllers' envtest suites: the provider "acme"
+// assigns work to its Crew sub-user "fieldco", which stands for the vendor;
+// the vendor's own account "fieldco" holds the link's integration "ACME",
+// a crew user and a work type. The bare client pushes to accounts of its own
+// seeded the same way, so that its pushes create projects as the operator's
+// did.
+const (
+	providerAccount = "acme"
+	vendorAccount   = "fieldco"
+	vendorLogin     = "fieldco"
+	clientCode      = "ACME"
+	workType        = "Grass Cut"
+	crew            = "crew1"
+	linkName        = "acme"
+	loginSecret     = "acme-login"
+	keySecret       = "fieldco-key"
+	firstNumber     = 100000
+)
+
+// world is one size's accounts and namespace.
+type world struct {
+	t   *testing.T
+	ctx context.Context
+	env *testenv.Env
+	c   client.Client // direct, no cache; counts the bench's own writes
+	ns  string
+	// srv holds the provider account; vsrv the vendor accounts (the same
+	// server unless the world was made with separate servers).
+	srv, vsrv *accountserver.TestServer
+	autoRelay bool
+
+	password string
+	creds    protocol.Credentials
+	pushKeys map[string]string // vendor account -> integration push key
+
+	mu          sync.Mutex
+	benchWrites writeCounts
+}
+
+// worldOptions shape newWorld.
+type worldOptions struct {
+	// vendors are the vendor accounts to seed.
+	vendors []string
+	// separateServers puts the vendor accounts on a server of their own.
+	separateServers bool
+	// autoRelay sets the vendor integrations' QA to Auto Relay.
+	autoRelay bool
+}
+
+func newWorld(t *testing.T, env *testenv.Env, ns string, o worldOptions) *world {
+	t.Helper()
+	w := &world{t: t, ctx: context.Background(), env: env, ns: ns, pushKeys: map[string]string{}, benchWrites: writeCounts{}, autoRelay: o.autoRelay}
+	direct, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The bench's own writes (the link, annotations) go through this
+	// client and are subtracted from the apiserver's counts.
+	w.c = interceptor.NewClient(direct, interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			w.countWrite(c, obj, "", "POST")
+			return c.Create(ctx, obj, opts...)
+		},
+		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+			w.countWrite(c, obj, "", "PUT")
+			return c.Update(ctx, obj, opts...)
+		},
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+			w.countWrite(c, obj, "", "PATCH")
+			return c.Patch(ctx, obj, patch, opts...)
+		},
+		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
+			w.countWrite(c, obj, "", "DELETE")
+			return c.Delete(ctx, obj, opts...)
+		},
+		DeleteAllOf: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteAllOfOption) error {
+			w.countWrite(c, obj, "", "DELETECOLLECTION")
+			return c.DeleteAllOf(ctx, obj, opts...)
+		},
+		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
+			w.countWrite(c, obj, sub, "PATCH")
+			return c.SubResource(sub).Patch(ctx, obj, patch, opts...)
+		},
+	})
+	w.mustCreate(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+	w.srv = accountserver.NewTestServer(t)
+	w.vsrv = w.srv
+	if o.separateServers {
+		w.vsrv = accountserver.NewTestServer(t)
+	}
+	w.seedProvider()
+	for _, v := range o.vendors {
+		w.seedVendor(v)
+	}
+	return w
+}
+
+func (w *world) countWrite(c client.Client, obj client.Object, sub, verb string) {
+	gvk, err := c.GroupVersionKindFor(obj)
+	if err != nil {
+		w.t.Fatalf("kind of %T: %v", obj, err)
+	}
+	mapping, err := c.RESTMapper().RESTMapping(gvk.GroupKind(), gvk.Version)
+	var res string
+	if err == nil {
+		res = mapping.Resource.Resource
+	} else {
+		plural, _ := meta.UnsafeGuessKindToResource(schema.GroupVersionKind{Kind: gvk.Kind})
+		res = plural.Resource
+	}
+	if sub != "" {
+		res += "/" + sub
+	}
+	w.mu.Lock()
+	w.benchWrites[res+" "+verb]++
+	w.mu.Unlock()
+}
+
+// ownWrites returns the bench's writes so far.
+func (w *world) ownWrites() writeCounts {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := writeCounts{}
+	for k, v := range w.benchWrites {
+		out[k] = v
+	}
+	return out
+}
+
+func (w *world) mustCreate(obj client.Object) {
+	w.t.Helper()
+	if err := w.c.Create(w.ctx, obj); err != nil {
+		w.t.Fatalf("creating %T %s: %v", obj, obj.GetName(), err)
+	}
+}
+
+func (w *world) seedProvider() {
+	t, ctx, srv := w.t, w.ctx, w.srv
+	if _, err := srv.CreateAccount(ctx, providerAccount); err != nil {
+		t.Fatal(err)
+	}
+	w.password = "bench-" + w.ns + "-Zq7"
+	if _, err := srv.CreateUser(ctx, providerAccount, accountserver.NewUser{Username: vendorLogin, Role: accountserver.RoleCrew, Password: w.password}); err != nil {
+		t.Fatal(err)
+	}
+	w.creds = srv.Credentials(t, providerAccount, vendorLogin, w.password)
+}
+
+func (w *world) seedVendor(account string) {
+	t, ctx, srv := w.t, w.ctx, w.vsrv
+	if _, err := srv.CreateAccount(ctx, account); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := srv.CreateUser(ctx, account, accountserver.NewUser{Username: crew, Role: accountserver.RoleCrew, Password: "crew-password-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.PutWorkType(ctx, account, accountserver.WorkType{
+		Name:        workType,
+		Reference:   protocol.String("WT-GRASS"),
+		Description: protocol.String("Grass cut per vendor standard"),
+		Options:     protocol.Options{"photo_min": "6"},
+		Services: []protocol.Service{
+			{ServiceName: "Grass Cut", Instructions: protocol.String("work type's grass cut")},
+			{ServiceName: "Before Photos", Instructions: protocol.String("4 angles")},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := srv.CreateIntegration(ctx, account, accountserver.NewIntegration{Code: clientCode, AutoRelay: w.autoRelay})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.pushKeys[account] = in.PushKey
+}
+
+// order is a provider order with every field the protocol names, assigned
+// to the vendor's sub-user: about 1 KiB of JSON, a detailed real order.
+func order(number string) protocol.WorkOrder {
+	return protocol.WorkOrder{
+		WorkOrderNumber:    number,
+		WorkOrderInfo:      protocol.String("Lockbox 4321 for " + number),
+		Address1:           protocol.String(number + " Elm St"),
+		Address2:           protocol.String("Unit 2"),
+		City:               protocol.String("Springfield"),
+		State:              protocol.String("IL"),
+		Zip:                protocol.String("62701"),
+		Country:            protocol.String("US"),
+		AssignedTo:         protocol.String(vendorLogin),
+		DueDate:            protocol.String("2030-05-01"),
+		StartDate:          protocol.String("2030-04-01"),
+		Instructions:       protocol.String("Cut front and back yard, trim the edges, photograph each side of the house before and after."),
+		Description:        protocol.String("Provider's description"),
+		Reference:          protocol.String("PO-" + number),
+		Options:            protocol.Options{"lockbox": "true"},
+		ClientStatus:       protocol.String("Open"),
+		ClientDueDate:      protocol.String("2030-04-30"),
+		ClientInstructions: protocol.String("Call the office before leaving"),
+		Services: []protocol.Service{
+			{ServiceName: "Grass Cut", Instructions: protocol.String("provider's grass cut"), Options: protocol.Options{"height": "3in"}},
+			{ServiceName: "Trim Hedges"},
+		},
+		SourceWONumber:   protocol.String("SRC-" + number),
+		SourceWOID:       protocol.String("ID-" + number),
+		SourceWOProvider: protocol.String("origin-co"),
+	}
+}
+
+func number(i int) string { return strconv.Itoa(firstNumber + i) }
+
+// seedOrders creates n provider orders assigned to the vendor's sub-user.
+func (w *world) seedOrders(n int) {
+	w.t.Helper()
+	for i := range n {
+		if _, err := w.srv.CreateOrder(w.ctx, providerAccount, order(number(i))); err != nil {
+			w.t.Fatalf("creating provider order %d: %v", i, err)
+		}
+		if (i+1)%5000 == 0 && i+1 < n {
+			progress("  seeded %d of %d provider orders", i+1, n)
+		}
+	}
+}
+
+func (w *world) editUpstream(i int, instructions string) {
+	w.t.Helper()
+	if _, err := w.srv.EditOrder(w.ctx, providerAccount, number(i), protocol.WorkOrder{ClientInstructions: protocol.String(instructions)}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// vendorInstructions is what the vendor account shows of an order's
+// clientInstructions; empty when the project is not there yet.
+func (w *world) vendorInstructions(i int) string {
+	o, err := w.vsrv.GetOrder(w.ctx, vendorAccount, clientCode+"::"+number(i))
+	if err != nil {
+		return ""
+	}
+	return protocol.Value(o.WorkOrder.ClientInstructions)
+}
+
+func (w *world) createSecrets() {
+	w.mustCreate(&corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: loginSecret, Namespace: w.ns},
+		StringData: map[string]string{
+			sharev1.SecretKeyUsername: vendorLogin,
+			sharev1.SecretKeyPassword: w.password,
+			sharev1.SecretKeyToken:    w.creds.Token,
+		},
+	})
+	w.mustCreate(&corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: keySecret, Namespace: w.ns},
+		StringData: map[string]string{sharev1.SecretKeyPushKey: w.pushKeys[vendorAccount]},
+	})
+}
+
+// createLink creates the link of the world's accounts, auto-importing every
+// interval.
+func (w *world) createLink(interval time.Duration, mutate ...func(*sharev1.ShareLink)) {
+	l := &sharev1.ShareLink{
+		ObjectMeta: metav1.ObjectMeta{Name: linkName, Namespace: w.ns},
+		Spec: sharev1.ShareLinkSpec{
+			Provider:        sharev1.ProviderAccount{URL: w.srv.AccountURL(providerAccount), SecretRef: sharev1.LocalSecretReference{Name: loginSecret}},
+			Account:         sharev1.VendorAccount{URL: w.vsrv.AccountURL(vendorAccount), SecretRef: sharev1.LocalSecretReference{Name: keySecret}},
+			ClientCode:      clientCode,
+			DefaultWorkType: workType,
+			DefaultAssignTo: crew,
+			Interval:        &metav1.Duration{Duration: interval},
+		},
+	}
+	for _, m := range mutate {
+		m(l)
+	}
+	w.mustCreate(l)
+}
+
+func (w *world) link() (*sharev1.ShareLink, error) {
+	l := &sharev1.ShareLink{}
+	err := w.c.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: linkName}, l)
+	return l, err
+}
+
+// patchLink changes the link with a merge patch, retried on conflict-free
+// errors for a while.
+func (w *world) patchLink(change func(*sharev1.ShareLink)) {
+	w.t.Helper()
+	l, err := w.link()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	patch := client.MergeFrom(l.DeepCopy())
+	change(l)
+	if err := w.c.Patch(w.ctx, l, patch); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) annotate(key, value string) {
+	w.patchLink(func(l *sharev1.ShareLink) { metav1.SetMetaDataAnnotation(&l.ObjectMeta, key, value) })
+}
+
+// waitLink polls the link every `every` until ok holds, and returns when it
+// first held.
+func (w *world) waitLink(what string, every, timeout time.Duration, ok func(*sharev1.ShareLink) bool) time.Time {
+	w.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		l, err := w.link()
+		if err == nil && ok(l) {
+			return time.Now()
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("waiting for %s: not after %s; link status: %+v (err %v)", what, timeout, l.Status, err)
+		}
+		time.Sleep(every)
+	}
+}
+
+func ready(o sharev1.Conditioned) bool {
+	return meta.IsStatusConditionTrue(o.GetConditions(), sharev1.ConditionReady)
+}
+
+// resourceVersions maps each SharedProject of the namespace to its
+// resourceVersion, from a metadata-only list.
+func (w *world) resourceVersions() map[string]string {
+	w.t.Helper()
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(sharev1.GroupVersion.WithKind("SharedProjectList"))
+	if err := w.c.List(w.ctx, list, client.InNamespace(w.ns)); err != nil {
+		w.t.Fatal(err)
+	}
+	out := make(map[string]string, len(list.Items))
+	for _, p := range list.Items {
+		out[p.Name] = p.ResourceVersion
+	}
+	return out
+}
+
+func changed(before, after map[string]string) int {
+	n := 0
+	for k, v := range after {
+		if before[k] != v {
+			n++
+		}
+	}
+	for k := range before {
+		if _, ok := after[k]; !ok {
+			n++
+		}
+	}
+	return n
+}
+
+// callCounts are the protocol calls an account received, by call.
+type callCounts map[string]int
+
+func (w *world) calls(account string) callCounts {
+	srv := w.srv
+	if account != providerAccount {
+		srv = w.vsrv
+	}
+	out := callCounts{}
+	for _, c := range accountserver.Calls {
+		if n := srv.AccountRequests(account, c); n > 0 {
+			out[c] = n
+		}
+	}
+	return out
+}
+
+func (c callCounts) String() string {
+	if len(c) == 0 {
+		return "none"
+	}
+	s := ""
+	for _, name := range accountserver.Calls {
+		if n := c[name]; n > 0 {
+			if s != "" {
+				s += ", "
+			}
+			s += fmt.Sprintf("%s %d", name, n)
+		}
+	}
+	return s
+}
+
+func (w *world) resetCounters() {
+	w.srv.ResetCounters()
+	if w.vsrv != w.srv {
+		w.vsrv.ResetCounters()
+	}
+}
+
+// requests is every request both servers counted.
+func (w *world) requests() int {
+	n := 0
+	for _, c := range w.srv.RequestCounts() {
+		n += c
+	}
+	if w.vsrv != w.srv {
+		for _, c := range w.vsrv.RequestCounts() {
+			n += c
+		}
+	}
+	return n
+}
