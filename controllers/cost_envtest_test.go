@@ -29,7 +29,7 @@ func (w *world) settled(op *operator, n int) {
 		l := getLink(g, w, linkName)
 		g.Expect(l.Status.Projects.Total).To(BeEquivalentTo(n))
 		g.Expect(sharev1.IsConditionTrue(l, sharev1.ConditionImported)).To(BeTrue())
-	}, 4*timeout, 250*time.Millisecond).Should(Succeed())
+	}, bulkTimeout, 250*time.Millisecond).Should(Succeed())
 	w.g.Eventually(func(g Gomega) {
 		var list sharev1.SharedProjectList
 		g.Expect(op.mgr.GetCache().List(w.ctx, &list, client.InNamespace(w.ns))).To(Succeed())

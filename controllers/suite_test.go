@@ -69,6 +69,9 @@ const (
 const (
 	timeout = 45 * time.Second
 	poll    = 50 * time.Millisecond
+	// bulkTimeout bounds an import of hundreds or thousands of orders,
+	// which costs the API server a few writes per order.
+	bulkTimeout = 10 * time.Minute
 )
 
 // --- the shared control plane ---
