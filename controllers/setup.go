@@ -1,6 +1,7 @@
 // Package controllers holds the reconcilers of the share-operator: the
 // ShareLink reconciler imports a link's projects and applies them to the
-// vendor account; the SharedProject reconciler keeps each project's status.
+// vendor account; the SharedProject reconciler keeps each project's status;
+// the relay reconciler relays the crew's items back to the provider.
 package controllers
 
 import (
@@ -36,6 +37,9 @@ type Config struct {
 	Clients ClientFactory
 	// Clock is nil for the real clock.
 	Clock clock.Clock
+	// RelayInterval is how often an idle link's item feed is read;
+	// DefaultRelayInterval when zero.
+	RelayInterval time.Duration
 }
 
 func (c *Config) defaults() {
@@ -80,11 +84,13 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 			return err
 		}
 	}
+	// One gate per account, shared by the import and the relay.
+	accounts := NewAccounts(cfg.Clients, cfg.AccountQPS, cfg.AccountBurst, cfg.Clock)
 	links := &ShareLinkReconciler{
 		Client:         mgr.GetClient(),
 		APIReader:      mgr.GetAPIReader(),
 		Recorder:       mgr.GetEventRecorder("share-operator"),
-		Accounts:       NewAccounts(cfg.Clients, cfg.AccountQPS, cfg.AccountBurst, cfg.Clock),
+		Accounts:       accounts,
 		Clock:          cfg.Clock,
 		Overlap:        cfg.Overlap,
 		CallTimeout:    cfg.CallTimeout,
@@ -92,6 +98,18 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		PushKeyBaseURL: cfg.PushKeyBaseURL,
 	}
 	if err := links.SetupWithManager(mgr, cfg.LinkConcurrency); err != nil {
+		return err
+	}
+	relay := &RelayReconciler{
+		Client:      mgr.GetClient(),
+		APIReader:   mgr.GetAPIReader(),
+		Recorder:    mgr.GetEventRecorder("share-operator"),
+		Accounts:    accounts,
+		Clock:       cfg.Clock,
+		CallTimeout: cfg.CallTimeout,
+		Interval:    cfg.RelayInterval,
+	}
+	if err := relay.SetupWithManager(mgr, cfg.LinkConcurrency); err != nil {
 		return err
 	}
 	projects := &SharedProjectReconciler{Client: mgr.GetClient()}

@@ -202,7 +202,9 @@ func (r *ShareLinkReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&sharev1.ShareLink{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{},
+			// The relay's counts: Relayed is derived here.
+			RelayOutcomeChanged()))).
 		// A project a person changed (an override, suspend) is applied by its
 		// link, which batches pushes.
 		Owns(&sharev1.SharedProject{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).

@@ -20,6 +20,7 @@ var linkConcerns = []string{sharev1.ConditionProviderReady, sharev1.ConditionAcc
 // observedGeneration advances when the generation was handled in full, which
 // includes a stall (a person must act) but not a transient failure.
 func summarizeLink(link *sharev1.ShareLink, reconcileErr error) {
+	setRelayed(link)
 	stalled := meta.FindStatusCondition(link.Status.Conditions, sharev1.ConditionStalled)
 	switch {
 	case link.Spec.Suspend:
@@ -36,6 +37,23 @@ func summarizeLink(link *sharev1.ShareLink, reconcileErr error) {
 	if stalled != nil && stalled.Status != metav1.ConditionTrue {
 		sharev1.RemoveCondition(link, sharev1.ConditionStalled)
 	}
+}
+
+// setRelayed derives Relayed from status.relay, which the relay controller
+// writes (it never writes conditions, so that one writer owns the list):
+// True while no item failed, False RelayFailed otherwise. Relayed is not one
+// of Ready's concerns: a photo the provider refuses must not stop the link,
+// nor the relay of the other items, which needs a Ready link.
+func setRelayed(link *sharev1.ShareLink) {
+	if !link.Spec.RelayEnabled() {
+		sharev1.RemoveCondition(link, sharev1.ConditionRelayed)
+		return
+	}
+	if n := link.Status.Relay.Failed; n > 0 {
+		sharev1.SetCondition(link, sharev1.ConditionRelayed, metav1.ConditionFalse, sharev1.ReasonRelayFailed, relayFailedMessage(n))
+		return
+	}
+	sharev1.SetCondition(link, sharev1.ConditionRelayed, metav1.ConditionTrue, sharev1.ReasonSucceeded, "no item failed to relay")
 }
 
 func setReadyFromConcerns(link *sharev1.ShareLink) {

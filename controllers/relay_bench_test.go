@@ -1,0 +1,224 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"k8s.io/utils/clock"
+
+	"github.com/pruvan-share/share-operator/accountserver"
+	"github.com/pruvan-share/share-operator/protocol"
+)
+
+// BenchmarkRelay relays photos of 1, 16 and 128 MB from a vendor account to
+// a provider account, two reference servers in this process, through the
+// real HTTP client: the feed, the download, the upload and the report of
+// each. It reports the throughput and the peak heap of the process while
+// relaying, which must not grow with the photo size: content streams.
+//
+//	go test -run '^$' -bench Relay ./controllers/
+func BenchmarkRelay(b *testing.B) {
+	for _, mb := range []int64{1, 16, 128} {
+		b.Run(fmt.Sprintf("%dMB", mb), func(b *testing.B) { benchmarkRelay(b, mb<<20) })
+	}
+}
+
+func benchmarkRelay(b *testing.B, size int64) {
+	ctx := context.Background()
+	env := newRelayBenchEnv(b)
+	b.SetBytes(size)
+
+	var peak heapPeak
+	defer peak.start()()
+	cursor := ""
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		env.crewPhoto(b, i, size)
+		runtime.GC()
+		peak.active.Store(true)
+		b.StartTimer()
+
+		resp, err := env.rl.listItems(ctx, cursor, 1)
+		if err != nil || len(resp.Items) != 1 {
+			b.Fatalf("feed: %v, %d items", err, len(resp.Items))
+		}
+		job := &itemResult{feed: resp.Items[0]}
+		if err := env.rl.relayAll(ctx, []*itemResult{job}); err != nil || job.outcome != outcomePublished {
+			b.Fatalf("relay: %v, outcome %d", err, job.outcome)
+		}
+		if job.bytes != size {
+			b.Fatalf("relayed %d bytes, want %d", job.bytes, size)
+		}
+		cursor = resp.Cursor
+
+		b.StopTimer()
+		peak.active.Store(false)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(peak.max.Load())/(1<<20), "peak-heap-MB")
+}
+
+// relayBenchEnv is a provider server and a vendor server with one project
+// between them, and a relayer with the link's credentials.
+type relayBenchEnv struct {
+	vendor *accountserver.TestServer
+	rl     *relayer
+}
+
+func newRelayBenchEnv(b testing.TB) *relayBenchEnv {
+	b.Helper()
+	ctx := context.Background()
+	must := func(err error) {
+		b.Helper()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	const password = "bench-password-7Q"
+	order := protocol.WorkOrder{
+		WorkOrderNumber: "9001", Address1: protocol.String("1 Elm St"), City: protocol.String("Springfield"),
+		State: protocol.String("IL"), Zip: protocol.String("62701"), Services: []protocol.Service{{ServiceName: "Grass Cut"}},
+	}
+
+	provider := accountserver.NewTestServer(b)
+	acct, err := provider.CreateAccount(ctx, "acme")
+	must(err)
+	_, err = provider.CreateUser(ctx, "acme", accountserver.NewUser{Username: "fieldco", Role: accountserver.RoleCrew, Password: password})
+	must(err)
+	o := order
+	o.AssignedTo = protocol.String("fieldco")
+	_, err = provider.CreateOrder(ctx, "acme", o)
+	must(err)
+
+	vendor := accountserver.NewTestServer(b)
+	_, err = vendor.CreateAccount(ctx, "fieldco")
+	must(err)
+	_, err = vendor.CreateUser(ctx, "fieldco", accountserver.NewUser{Username: "crew1", Role: accountserver.RoleCrew, Password: "crew-pw"})
+	must(err)
+	in, err := vendor.CreateIntegration(ctx, "fieldco", accountserver.NewIntegration{Code: "ACME", AutoRelay: true})
+	must(err)
+	o = order
+	o.AssignedTo = protocol.String("crew1")
+	_, err = vendor.Push(ctx, "fieldco", in.PushKey, []protocol.WorkOrder{o})
+	must(err)
+
+	accounts := NewAccounts(HTTPClientFactory(), 1000, 1000, clock.RealClock{})
+	vacc, err := accounts.Get(vendor.AccountURL("fieldco"))
+	must(err)
+	pacc, err := accounts.Get(provider.AccountURL("acme"))
+	must(err)
+	return &relayBenchEnv{vendor: vendor, rl: &relayer{
+		vendor: vacc, provider: pacc, pushKey: in.PushKey,
+		creds:       protocol.NewCredentials("fieldco", password, acct.Token),
+		concurrency: 1, callTimeout: 30 * time.Second,
+	}}
+}
+
+// crewPhoto uploads a photo of size bytes as the crew does, streaming it:
+// every photo has the same content, so each server stores one file.
+func (e *relayBenchEnv) crewPhoto(b testing.TB, i int, size int64) {
+	b.Helper()
+	meta := protocol.Item{ServiceName: "Grass Cut", EvidenceType: "after", FileName: fmt.Sprintf("yard-%d.jpg", i), Size: size}
+	if _, err := e.vendor.UploadItem(context.Background(), "fieldco", "ACME::9001", "crew1", meta, &patternReader{left: size}); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// patternReader produces n bytes of a fixed pattern without holding them.
+type patternReader struct{ left int64 }
+
+func (r *patternReader) Read(p []byte) (int, error) {
+	if r.left <= 0 {
+		return 0, io.EOF
+	}
+	n := int(min(int64(len(p)), r.left))
+	for j := range p[:n] {
+		p[j] = byte(j * 7)
+	}
+	r.left -= int64(n)
+	return n, nil
+}
+
+// heapPeak samples the heap in use (runtime/metrics: no stop of the world)
+// while active, and keeps the highest value.
+type heapPeak struct {
+	active atomic.Bool
+	max    atomic.Uint64
+}
+
+// start samples every millisecond until the returned function is called.
+func (h *heapPeak) start() (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			if !h.active.Load() {
+				continue
+			}
+			metrics.Read(sample)
+			inUse := sample[0].Value.Uint64() + sample[1].Value.Uint64()
+			for {
+				old := h.max.Load()
+				if inUse <= old || h.max.CompareAndSwap(old, inUse) {
+					break
+				}
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// TestRelayStreamsContent relays a 32 MB photo between two reference servers
+// and checks that the heap grows by far less than the photo: content
+// streams from the vendor to the provider, never held whole.
+func TestRelayStreamsContent(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 32 MB through two servers")
+	}
+	const size = 32 << 20
+	env := newRelayBenchEnv(t)
+	env.crewPhoto(t, 0, size)
+	runtime.GC()
+	var base heapPeak
+	base.active.Store(true)
+	stopBase := base.start()
+	time.Sleep(20 * time.Millisecond)
+	stopBase()
+
+	var peak heapPeak
+	peak.active.Store(true)
+	stop := peak.start()
+	ctx := context.Background()
+	resp, err := env.rl.listItems(ctx, "", 1)
+	if err != nil || len(resp.Items) != 1 {
+		t.Fatalf("feed: %v", err)
+	}
+	job := &itemResult{feed: resp.Items[0]}
+	if err := env.rl.relayAll(ctx, []*itemResult{job}); err != nil || job.outcome != outcomePublished || job.bytes != size {
+		t.Fatalf("relay: %v, outcome %d, %d bytes", err, job.outcome, job.bytes)
+	}
+	stop()
+	growth := int64(peak.max.Load()) - int64(base.max.Load())
+	t.Logf("heap in use: %.1f MB before, %.1f MB at the peak of a 32 MB relay", float64(base.max.Load())/(1<<20), float64(peak.max.Load())/(1<<20))
+	if growth > 12<<20 {
+		t.Errorf("the heap grew by %d MB relaying a 32 MB photo: content is buffered", growth>>20)
+	}
+}

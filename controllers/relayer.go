@@ -1,0 +1,304 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/pruvan-share/share-operator/protocol"
+)
+
+// Metrics of the relay. Labels are bounded: an item type the operator does
+// not know counts as "other".
+var (
+	relayItems = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "share_relay_items_total",
+		Help: "Item relays to provider accounts by item type and result (published, failed: refused for good, error: to be retried).",
+	}, []string{"type", "result"})
+
+	relayBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "share_relay_bytes_total",
+		Help: "Bytes of item content streamed to provider accounts by item type and result of the relay.",
+	}, []string{"type", "result"})
+
+	relayPending = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "share_relay_pending_items",
+		Help: "Items of a link read from the feed and not yet relayed (held for suspended projects, or waiting for a retry).",
+	}, []string{"namespace", "link"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(relayItems, relayBytes, relayPending)
+}
+
+// Results of a relay, as metric labels.
+const (
+	resultPublished = "published"
+	resultFailed    = "failed"
+	resultError     = "error"
+)
+
+func forgetRelayMetrics(namespace, name string) {
+	relayPending.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "link": name})
+}
+
+// itemTypeLabel bounds the type label: file types come from the crew's
+// devices.
+func itemTypeLabel(fileType string) string {
+	switch t := strings.ToLower(fileType); t {
+	case "", protocol.FileTypePicture:
+		return protocol.FileTypePicture
+	case protocol.FileTypeCheckIn, "survey", "report", "video", "document":
+		return t
+	default:
+		return "other"
+	}
+}
+
+func isCheckIn(it *protocol.Item) bool {
+	return strings.EqualFold(it.FileType, protocol.FileTypeCheckIn)
+}
+
+// itemOutcome is where an item of a page stands.
+type itemOutcome int
+
+const (
+	// outcomeUnsettled: not relayed yet, or interrupted; the cursor must not
+	// pass it.
+	outcomeUnsettled itemOutcome = iota
+	// outcomePublished: at the provider, and reported published.
+	outcomePublished
+	// outcomeFailed: refused for good, and reported failed.
+	outcomeFailed
+	// outcomeHeld: its project is suspended; left pending in the vendor
+	// account and counted on the project.
+	outcomeHeld
+)
+
+// itemResult is one item of a page and what became of it.
+type itemResult struct {
+	feed protocol.FeedItem
+	// outcome is where the item stands; a relay job starts unsettled.
+	outcome itemOutcome
+	// fresh says this pass settled it (as opposed to finding it settled in
+	// the feed, after a crash or in a rescan).
+	fresh bool
+	// message is the sanitized reason of a failure.
+	message string
+	// bytes of content streamed to the provider.
+	bytes int64
+}
+
+// relayer moves items from a vendor account to a provider account with one
+// link's credentials. Every call passes the account's gate.
+type relayer struct {
+	vendor, provider *Account
+	pushKey          string
+	creds            protocol.Credentials
+	concurrency      int
+	// callTimeout bounds the JSON calls; transfers are bounded by the
+	// client's transfer and idle timeouts instead, whatever their size.
+	callTimeout time.Duration
+}
+
+// relayAll relays the jobs with up to concurrency workers. It stops starting
+// new jobs at the first failure that is not the item's own (the provider or
+// the vendor unreachable, throttling, a refused login) and returns it; the
+// jobs it did not finish stay unsettled.
+func (rl *relayer) relayAll(ctx context.Context, jobs []*itemResult) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	var (
+		mu      sync.Mutex
+		stopErr error
+	)
+	stopped := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return stopErr != nil
+	}
+	next := make(chan *itemResult)
+	var wg sync.WaitGroup
+	for range min(max(rl.concurrency, 1), len(jobs)) {
+		wg.Go(func() {
+			for job := range next {
+				if stopped() {
+					continue // a failure of the account: start nothing new
+				}
+				if err := rl.relayOne(ctx, job); err != nil {
+					mu.Lock()
+					if stopErr == nil {
+						stopErr = err
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	for _, job := range jobs {
+		if stopped() || ctx.Err() != nil {
+			break
+		}
+		next <- job
+	}
+	close(next)
+	wg.Wait()
+	if stopErr == nil && ctx.Err() != nil {
+		for _, job := range jobs {
+			if job.outcome == outcomeUnsettled {
+				return ctx.Err()
+			}
+		}
+	}
+	return stopErr
+}
+
+// relayOne streams one item from the vendor to the provider and reports the
+// result to the vendor. It returns an error only when the failure is not
+// the item's own; then the item stays unsettled.
+func (rl *relayer) relayOne(ctx context.Context, job *itemResult) error {
+	log := ctrl.LoggerFrom(ctx).WithValues("item", job.feed.Item.UUID)
+	item := job.feed.Item
+	typ := itemTypeLabel(item.FileType)
+
+	var content io.Reader
+	counter := &countingReader{}
+	if item.Size > 0 || !isCheckIn(&item) {
+		body, size, err := rl.openItem(ctx, item.UUID)
+		switch {
+		case errors.Is(err, protocol.ErrNotFound):
+			// The vendor account no longer lets the item go: nothing to
+			// send, and nothing more will come of it.
+			return rl.settle(ctx, job, typ, protocol.RelayFailed, "the vendor account no longer offers the item")
+		case err != nil:
+			relayItems.WithLabelValues(typ, resultError).Inc()
+			return err
+		}
+		defer body.Close()
+		if size >= 0 {
+			item.Size = size
+		}
+		counter.r = body
+		content = counter
+	}
+
+	err := rl.upload(ctx, item, content)
+	job.bytes = counter.n.Load()
+	switch kind := protocol.KindOf(err); {
+	case err == nil:
+		relayBytes.WithLabelValues(typ, resultPublished).Add(float64(job.bytes))
+		return rl.settle(ctx, job, typ, protocol.RelayPublished, "")
+	case kind == protocol.KindRefused || kind == protocol.KindNotFound:
+		// The provider refuses this item for good (the project is gone or
+		// no longer assigned, the item is not acceptable).
+		relayBytes.WithLabelValues(typ, resultFailed).Add(float64(job.bytes))
+		log.V(1).Info("the provider refused an item", "reason", err.Error())
+		return rl.settle(ctx, job, typ, protocol.RelayFailed, truncate(err.Error(), 1000))
+	default:
+		relayBytes.WithLabelValues(typ, resultError).Add(float64(job.bytes))
+		relayItems.WithLabelValues(typ, resultError).Inc()
+		return err
+	}
+}
+
+// settle reports an item's result to the vendor and marks it settled. A
+// report the vendor refuses for good (it no longer knows the item) settles
+// it too: nothing more can be said about it.
+func (rl *relayer) settle(ctx context.Context, job *itemResult, typ, status, message string) error {
+	err := rl.report(ctx, protocol.ItemResultRequest{UUID: job.feed.Item.UUID, RelayStatus: status, Message: message})
+	if err != nil && (!protocol.IsPermanent(err) || errors.Is(err, protocol.ErrInvalidCredentials)) {
+		relayItems.WithLabelValues(typ, resultError).Inc()
+		return err
+	}
+	if err != nil {
+		ctrl.LoggerFrom(ctx).Info("the vendor account refused an item's relay result", "item", job.feed.Item.UUID, "reason", err.Error())
+	}
+	job.fresh = true
+	job.message = message
+	if status == protocol.RelayPublished {
+		job.outcome = outcomePublished
+		relayItems.WithLabelValues(typ, resultPublished).Inc()
+	} else {
+		job.outcome = outcomeFailed
+		relayItems.WithLabelValues(typ, resultFailed).Inc()
+	}
+	return nil
+}
+
+func (rl *relayer) openItem(ctx context.Context, uuid string) (io.ReadCloser, int64, error) {
+	if err := passGate(ctx, rl.vendor); err != nil {
+		return nil, 0, err
+	}
+	body, size, err := rl.vendor.OpenItem(ctx, rl.pushKey, uuid)
+	rl.vendor.Observe(err)
+	return body, size, err
+}
+
+func (rl *relayer) upload(ctx context.Context, item protocol.Item, content io.Reader) error {
+	if err := passGate(ctx, rl.provider); err != nil {
+		return err
+	}
+	err := rl.provider.UploadItem(ctx, rl.creds, item, content)
+	rl.provider.Observe(err)
+	return err
+}
+
+func (rl *relayer) report(ctx context.Context, result protocol.ItemResultRequest) error {
+	if err := passGate(ctx, rl.vendor); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, rl.callTimeout)
+	defer cancel()
+	err := rl.vendor.ReportItem(ctx, rl.pushKey, result)
+	rl.vendor.Observe(err)
+	return err
+}
+
+// listItems reads one page of the feed.
+func (rl *relayer) listItems(ctx context.Context, cursor string, limit int) (*protocol.ItemFeedResponse, error) {
+	if err := passGate(ctx, rl.vendor); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, rl.callTimeout)
+	defer cancel()
+	resp, err := rl.vendor.ListItems(ctx, rl.pushKey, cursor, limit)
+	rl.vendor.Observe(err)
+	return resp, err
+}
+
+// passGate waits for the account's rate limiter; when the account asked us
+// to wait (Retry-After), it fails at once with a throttled error that says
+// how long, rather than holding a worker.
+func passGate(ctx context.Context, acc *Account) error {
+	wait, err := acc.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return &protocol.APIError{Call: "gate", StatusCode: 429, Message: "the account asked us to wait",
+			RetryAfter: wait, Kind: protocol.KindThrottled}
+	}
+	return nil
+}
+
+// countingReader counts the bytes read through it. The count is atomic: the
+// protocol client reads content from a goroutine of its own.
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
