@@ -260,7 +260,9 @@ func TestHookChangeDuringDeliveryDeliversAgain(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Eventually(entered, time.Second).Should(Receive())
 	// Changes while the first GET is under way: the receiver may have read
-	// before them, so one more GET follows, and only one.
+	// before them, so another GET follows. The five changes coalesce: one
+	// more GET, or two when the dispatcher's last scan (late on a loaded
+	// machine) lands after the second GET began, never one per change.
 	for range 5 {
 		_, err = f.ts.EditOrder(f.ctx, provider, "1001", protocol.WorkOrder{Instructions: protocol.String(time.Now().String())})
 		g.Expect(err).NotTo(HaveOccurred())
@@ -268,7 +270,15 @@ func TestHookChangeDuringDeliveryDeliversAgain(t *testing.T) {
 	}
 	close(release)
 	g.Eventually(entered, time.Second).Should(Receive())
-	g.Consistently(entered, 300*time.Millisecond).ShouldNot(Receive())
+	more := 0
+	g.Consistently(func() int {
+		select {
+		case <-entered:
+			more++
+		default:
+		}
+		return more
+	}, 500*time.Millisecond, 10*time.Millisecond).Should(BeNumerically("<=", 1))
 }
 
 func TestHookRetriesThenRecordsFailure(t *testing.T) {
