@@ -56,7 +56,7 @@ control-plane: ## Build (once) the local kube-apiserver, etcd and kubectl; print
 test: verify vet ## Run every test, envtest suites included (builds the control plane on first use).
 	@assets="$$($(CONTROL_PLANE))"; \
 	echo "KUBEBUILDER_ASSETS=$$assets"; \
-	KUBEBUILDER_ASSETS="$$assets" go test $(TEST_FLAGS) ./...
+	KUBEBUILDER_ASSETS="$$assets" KUBEBUILDER_CONTROLPLANE_START_TIMEOUT=3m go test $(TEST_FLAGS) ./...
 
 .PHONY: bench
 bench: ## Measure the operator at scale (test/bench): print the tables, write docs/benchmarks.md and its plot (BENCH_SIZES=1000: short run).

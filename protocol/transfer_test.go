@@ -163,13 +163,14 @@ func TestUploadIdleTimeout(t *testing.T) {
 func TestUploadSlowButLiveIsNotIdle(t *testing.T) {
 	g := NewWithT(t)
 	got := make(chan receivedUpload, 1)
-	c := newTestClient(t, uploadReceiver(t, got), WithIdleTimeout(200*time.Millisecond), WithTimeout(time.Millisecond))
-	// 10 chunks, 50ms apart: 500ms in all, never 200ms without progress.
-	// WithTimeout does not apply to transfers.
+	c := newTestClient(t, uploadReceiver(t, got), WithIdleTimeout(time.Second), WithTimeout(time.Millisecond))
+	// 10 chunks, 150ms apart: 1.5s in all, longer than the idle timeout,
+	// but never a second without progress (a wide margin for a loaded
+	// machine). WithTimeout does not apply to transfers.
 	pr, pw := io.Pipe()
 	go func() {
 		for range 10 {
-			time.Sleep(50 * time.Millisecond)
+			time.Sleep(150 * time.Millisecond)
 			_, _ = pw.Write([]byte("0123456789"))
 		}
 		_ = pw.Close()

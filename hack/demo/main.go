@@ -77,8 +77,9 @@ func run(ctx context.Context, o options) error {
 	dir := o.dir
 	step("starting the local control plane (kube-apiserver and etcd built from Go modules)")
 	env := &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
+		CRDDirectoryPaths:        []string{filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing:    true,
+		ControlPlaneStartTimeout: testenv.StartTimeout,
 	}
 	cfg, err := env.Start()
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -19,6 +20,10 @@ import (
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 )
+
+// StartTimeout is how long a control plane may take to start: generous,
+// because `go test ./...` starts one per package at the same time.
+const StartTimeout = 3 * time.Minute
 
 // Env is a running control plane with the CRDs installed.
 type Env struct {
@@ -66,6 +71,8 @@ func Start(t testing.TB) *Env {
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
 		BinaryAssetsDirectory: assets,
+		// make test starts several control planes at once on 2 cores.
+		ControlPlaneStartTimeout: StartTimeout,
 	}
 	cfg, err := te.Start()
 	if err != nil {
