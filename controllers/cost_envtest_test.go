@@ -52,7 +52,7 @@ func TestRefreshCostFollowsChanges(t *testing.T) {
 	w := newWorld(t)
 	g := w.g
 	start := time.Now()
-	numbers := w.createNumbered(70000, orders)
+	numbers := w.seedBulk(70000, orders)
 	t.Logf("seeded %d provider orders in %s", orders, time.Since(start))
 
 	// The reconcilers' clock stands still unless the test moves it, so

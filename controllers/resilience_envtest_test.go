@@ -163,7 +163,7 @@ func TestRestartDuringImport(t *testing.T) {
 	const orders = 500
 	w := newWorld(t)
 	g := w.g
-	numbers := w.createNumbered(60000, orders)
+	numbers := w.seedBulk(60000, orders)
 	w.createLink(linkName)
 
 	seed := uint64(time.Now().UnixNano())
