@@ -6,10 +6,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
 	"maps"
 	"net"
@@ -118,7 +122,7 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	pushKeyBase := "http://" + o.pushKeyAddr
-	if err := controllers.Setup(mgr, controllers.Config{PushKeyAddr: o.pushKeyAddr, PushKeyBaseURL: pushKeyBase}); err != nil {
+	if err := controllers.Setup(mgr, controllers.Config{PushKeyAddr: o.pushKeyAddr, PushKeyBaseURL: pushKeyBase, RelayInterval: 2 * time.Second}); err != nil {
 		return err
 	}
 	mgrCtx, stopMgr := context.WithCancel(ctx)
@@ -143,7 +147,7 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("   provider account: %s   vendor account: %s\n", accounts.AccountURL(provider), accounts.AccountURL(vendor))
 	fmt.Printf("   metrics: http://%s/metrics\n", o.metricsAddr)
 	fmt.Printf("   push-key bookmark: %s (kubectl get secret acme-push-key -o jsonpath='{.data.url}' | base64 -d)\n", story.bookmark)
-	fmt.Println("Not yet in this demo: photo and check-in relay (an open issue).")
+	fmt.Printf("   account web pages: %s/ and %s/ (HTTP Basic: office / demo-password-office, crew1 / demo-password-crew1)\n", accounts.AccountURL(provider), accounts.AccountURL(vendor))
 	if o.once {
 		fmt.Println("demo: every step held")
 		return nil
@@ -405,7 +409,63 @@ func (s *story) autoImport(ctx context.Context) error {
 	}
 	fmt.Printf("   the assignment reached the vendor account in %v\n", time.Since(start).Round(time.Millisecond))
 	s.show()
+	return s.relay(ctx)
+}
+
+// relay has the crew photograph and check in on ACME::1001 in the vendor
+// account (Auto Relay on), and waits for both at the provider's 1001.
+func (s *story) relay(ctx context.Context) error {
+	step("the crew checks in and uploads two photos on ACME::1001; they relay to the provider")
+	now := time.Now().Unix()
+	if _, err := s.accounts.CheckIn(ctx, vendor, "ACME::1001", "crew1", protocol.Item{
+		ServiceName: "Grass Cut", CheckInID: "4711", GPSLatitude: 30.5083, GPSLongitude: -97.6789, GPSAccuracy: 5, Timestamp: now,
+	}); err != nil {
+		return err
+	}
+	for i, evidence := range []string{"before", "after"} {
+		photo := demoPhoto(i)
+		if _, err := s.accounts.UploadItem(ctx, vendor, "ACME::1001", "crew1", protocol.Item{
+			ServiceName: "Grass Cut", EvidenceType: evidence, FileName: evidence + ".png", FileExt: "png",
+			FileType: protocol.FileTypePicture, GPSLatitude: 30.5083, GPSLongitude: -97.6789, Timestamp: now + int64(i),
+			Size: int64(len(photo)),
+		}, bytes.NewReader(photo)); err != nil {
+			return err
+		}
+	}
+	if err := s.waitFor(ctx, "two photos and a check-in at the provider's 1001, published on the vendor side", func() (bool, error) {
+		got, err := s.accounts.ListItems(ctx, provider, "1001")
+		if err != nil || len(got) != 3 {
+			return false, err
+		}
+		sent, err := s.accounts.ListItems(ctx, vendor, "ACME::1001")
+		if err != nil {
+			return false, err
+		}
+		for _, it := range sent {
+			if it.RelayStatus != protocol.RelayPublished {
+				return false, nil
+			}
+		}
+		return true, nil
+	}); err != nil {
+		return err
+	}
+	s.show()
 	return nil
+}
+
+// demoPhoto is a small PNG, a different colour for each photo.
+func demoPhoto(i int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	c := color.RGBA{R: uint8(60 + 120*i), G: 160, B: 60, A: 255}
+	for y := range 48 {
+		for x := range 64 {
+			img.Set(x, y, c)
+		}
+	}
+	var buf bytes.Buffer
+	_ = png.Encode(&buf, img)
+	return buf.Bytes()
 }
 
 // refresh asks for an incremental refresh the way a person does, with the
