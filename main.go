@@ -49,6 +49,7 @@ type flags struct {
 	pushKeyAddr        string
 	pushKeyBaseURL     string
 	syncPeriod         time.Duration
+	relayInterval      time.Duration
 }
 
 func parseFlags() (flags, zap.Options) {
@@ -66,6 +67,7 @@ func parseFlags() (flags, zap.Options) {
 	flag.StringVar(&f.pushKeyAddr, "pushkey-bind-address", ":8082", "Address of the push-key listener (GET /api/?apiKey=…); \"0\" turns it off.")
 	flag.StringVar(&f.pushKeyBaseURL, "pushkey-base-url", "", "External URL of the push-key listener as users reach it (for example https://share.example.com); shown in the push-key Secret's bookmark.")
 	flag.DurationVar(&f.syncPeriod, "sync-period", 10*time.Hour, "Resync period of the informers.")
+	flag.DurationVar(&f.relayInterval, "relay-interval", controllers.DefaultRelayInterval, "How often a link's item feed is read for items to relay when nothing else wakes it.")
 	opts := zap.Options{Development: false}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -147,6 +149,7 @@ func run(f flags) error {
 		ProjectConcurrency: f.projectConcurrency,
 		PushKeyAddr:        f.pushKeyAddr,
 		PushKeyBaseURL:     f.pushKeyBaseURL,
+		RelayInterval:      f.relayInterval,
 	}); err != nil {
 		return err
 	}
