@@ -57,9 +57,7 @@ func (r *sizeRun) snapshot() []sharev1.SharedProject {
 	if err := w.c.Delete(w.ctx, l); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.c.DeleteAllOf(w.ctx, &sharev1.SharedProject{}, client.InNamespace(w.ns)); err != nil {
-		t.Fatal(err)
-	}
+	w.deleteProjects(w.ns)
 	return list.Items
 }
 
@@ -82,7 +80,7 @@ func (r *sizeRun) bare(objs []sharev1.SharedProject) {
 		dst     *time.Duration
 		cost    *writeCounts
 	}{{1, bareVendor1, &r.res.Bare1, &r.res.Bare1Writes}, {8, bareVendor8, &r.res.Bare8, &r.res.Bare8Writes}} {
-		if r.importOnly && run.workers > 1 {
+		if !r.parallelBare && run.workers > 1 {
 			continue
 		}
 		ns := fmt.Sprintf("%s-bare%d", w.ns, run.workers)
@@ -99,9 +97,7 @@ func (r *sizeRun) bare(objs []sharev1.SharedProject) {
 		}
 		*run.dst, *run.cost = d, after.minus(before)
 		progress("N=%d: bare client, %d writer(s): %s (%.0f orders/s); apiserver writes %s", r.n, run.workers, d.Round(time.Millisecond), float64(r.n)/d.Seconds(), run.cost.String())
-		if err := w.c.DeleteAllOf(w.ctx, &sharev1.SharedProject{}, client.InNamespace(ns)); err != nil {
-			t.Fatal(err)
-		}
+		w.deleteProjects(ns)
 	}
 }
 

@@ -136,9 +136,10 @@ func TestBench(t *testing.T) {
 	}
 	bin := managerBinary(t)
 	rep := newReport(s, filepath.Base(env.AssetsDir))
+	stopLoad := rep.load.watch()
 	for i, n := range s.sizes {
 		r := &sizeRun{s: s, env: env, apis: apis, bin: bin, n: n, qps: s.qps, burst: s.burst,
-			res: &sizeResult{N: n, QPS: s.qps, Burst: s.burst}, triggers: i == len(s.sizes)-1}
+			res: &sizeResult{N: n, QPS: s.qps, Burst: s.burst}, triggers: i == len(s.sizes)-1, parallelBare: i == 0}
 		if !t.Run(fmt.Sprintf("N=%d", n), r.run) {
 			t.FailNow()
 		}
@@ -160,6 +161,7 @@ func TestBench(t *testing.T) {
 		}
 		rep.relay = rr.res
 	}
+	stopLoad()
 	md := rep.markdown()
 	fmt.Println()
 	fmt.Println(md)
@@ -185,8 +187,9 @@ type sizeRun struct {
 	n          int
 	qps, burst int
 	// triggers measures the trigger latency too; importOnly measures only
-	// the full import and the bare client with one writer.
-	triggers, importOnly bool
+	// the full import and the bare client with one writer; parallelBare
+	// runs the bare client with eight writers too.
+	triggers, importOnly, parallelBare bool
 
 	t   *testing.T
 	w   *world
@@ -326,12 +329,21 @@ func (r *sizeRun) fullImport() {
 	t, w, n := r.t, r.w, r.n
 	progress("N=%d: full import: creating the ShareLink", n)
 	m := r.mark(false)
+	cpu0, err := r.op.cpu()
+	if err != nil {
+		t.Fatal(err)
+	}
 	start := time.Now()
 	w.createLink(10 * time.Second)
 	done := w.waitLink("the full import", 50*time.Millisecond, 30*time.Minute, func(l *sharev1.ShareLink) bool {
 		return int(l.Status.Projects.Total) == n && l.Status.LastFullImportTime != nil && ready(l)
 	})
 	calls := phaseCost{Provider: w.calls(providerAccount), Vendor: w.calls(vendorAccount)}
+	cpu1, err := r.op.cpu()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.res.ImportCPU = cpu1 - cpu0
 	// Check what the link says, outside the timing; should it not hold
 	// yet, the time is when it does.
 	for attempt := 0; ; attempt++ {
@@ -346,7 +358,7 @@ func (r *sizeRun) fullImport() {
 		done = time.Now()
 	}
 	r.res.Import = done.Sub(start)
-	progress("N=%d: full import took %s (%.0f orders/s)", n, r.res.Import.Round(time.Millisecond), float64(n)/r.res.Import.Seconds())
+	progress("N=%d: full import took %s (%.0f orders/s); the operator used %s of CPU", n, r.res.Import.Round(time.Millisecond), float64(n)/r.res.Import.Seconds(), r.res.ImportCPU.Round(10*time.Millisecond))
 	r.quiet()
 	c := r.cost(m)
 	c.Provider, c.Vendor = calls.Provider, calls.Vendor
@@ -484,6 +496,11 @@ func (r *sizeRun) triggerLatency() {
 		value := fmt.Sprintf("push-key trigger %d", j)
 		w.editUpstream(i, value)
 		time.Sleep(time.Until(last.Add(pace)))
+		l, err := w.link()
+		if err != nil {
+			t.Fatal(err)
+		}
+		asked := l.Annotations[sharev1.AnnotationRefreshRequestedAt]
 		start := time.Now()
 		last = start
 		resp, err := hc.Get(url) //nolint:noctx // the client's timeout bounds it
@@ -493,6 +510,15 @@ func (r *sizeRun) triggerLatency() {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
 			res.PushKeyRefused++
+			continue
+		}
+		// The listener answers after it has written the annotation; an
+		// unchanged one means it took the tap for one already pending.
+		if l, err = w.link(); err != nil {
+			t.Fatal(err)
+		}
+		if l.Annotations[sharev1.AnnotationRefreshRequestedAt] == asked {
+			res.PushKeyCoalesced++
 			continue
 		}
 		d, ok := r.waitVendor(i, value, start)
@@ -506,8 +532,8 @@ func (r *sizeRun) triggerLatency() {
 			return v != "" && v == l.Status.LastHandledRefreshAt
 		})
 	}
-	progress("N=%d: trigger latency: push key median %s, p99 %s (%d refused, %d lost)", n,
-		percentile(res.PushKey, 50), percentile(res.PushKey, 99), res.PushKeyRefused, res.PushKeyLost)
+	progress("N=%d: trigger latency: push key median %s, p99 %s (%d refused, %d answered success but requested no refresh, %d not visible in 30s)", n,
+		percentile(res.PushKey, 50), percentile(res.PushKey, 99), res.PushKeyRefused, res.PushKeyCoalesced, res.PushKeyLost)
 	r.res.Triggers = res
 }
 

@@ -41,10 +41,17 @@ func (rep *report) panel(title, ylabel string, ss []series, target float64, targ
 	p.Add(plotter.NewGrid())
 	high, maxN := target, 0.0
 	for _, s := range ss {
-		pts := make(plotter.XYs, len(rep.sizes))
-		for i, r := range rep.sizes {
-			pts[i].X, pts[i].Y = float64(r.N), s.y(r)
-			high, maxN = max(high, pts[i].Y), max(maxN, pts[i].X)
+		var pts plotter.XYs
+		for _, r := range rep.sizes {
+			y := s.y(r)
+			if y <= 0 {
+				continue // not measured at this size
+			}
+			pts = append(pts, plotter.XY{X: float64(r.N), Y: y})
+			high, maxN = max(high, y), max(maxN, float64(r.N))
+		}
+		if len(pts) == 0 {
+			continue
 		}
 		line, points, err := plotter.NewLinePoints(pts)
 		if err != nil {

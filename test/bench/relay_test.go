@@ -110,9 +110,26 @@ func (rr *relayRun) phase(name string, photos int, size int64) *relayPhase {
 	progress("relay: turning the relay on for %d photos of %d MB", photos, size>>20)
 	start := time.Now()
 	rr.setRelay(true)
-	done := w.waitLink("the relay", 20*time.Millisecond, 15*time.Minute, func(l *sharev1.ShareLink) bool {
-		return l.Status.Relay.Relayed >= want
-	})
+	// Every photo should move within a minute or so; a relay that makes no
+	// progress for two minutes is not working.
+	var done time.Time
+	last, moved := int64(-1), time.Now()
+	for {
+		l, err := w.link()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := l.Status.Relay.Relayed; got >= want {
+			done = time.Now()
+			break
+		} else if got != last {
+			last, moved = got, time.Now()
+		}
+		if time.Since(moved) > 2*time.Minute {
+			t.Fatalf("the relay made no progress for 2 minutes (%d of %d relayed; is the relay controller registered?); link status: %+v", last, want, l.Status)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	p.Operator = done.Sub(start)
 	mem, err := rr.op.memory()
 	if err != nil {

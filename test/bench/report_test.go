@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pruvan-share/share-operator/internal/testenv"
@@ -28,8 +29,11 @@ type phaseCost struct {
 
 type triggerResult struct {
 	Annotation, PushKey         []time.Duration
-	AnnotationLost, PushKeyLost int
-	PushKeyRefused              int
+	AnnotationLost, PushKeyLost int // the change not visible in 30s
+	PushKeyRefused              int // not 200
+	// PushKeyCoalesced counts taps answered with success that wrote no
+	// annotation: the listener took them for a refresh still pending.
+	PushKeyCoalesced int
 }
 
 // sizeResult is everything measured at one size.
@@ -39,6 +43,7 @@ type sizeResult struct {
 	ObjectBytes int // mean JSON size of a SharedProject, managedFields left out
 
 	Import, Bare1, Bare8     time.Duration
+	ImportCPU                time.Duration // the operator's CPU time during the import
 	ImportCost               phaseCost
 	Bare1Writes, Bare8Writes writeCounts
 
@@ -56,6 +61,57 @@ type report struct {
 	sizes    []*sizeResult
 	defaults *sizeResult // the smallest size at the manager's default client limits
 	relay    *relayResult
+	load     loadWatch
+}
+
+// loadWatch samples the machine's 1-minute load average during the run:
+// whatever else runs on the machine shares its CPUs with the bench.
+type loadWatch struct {
+	mu      sync.Mutex
+	samples []float64
+	done    chan struct{}
+	wg      sync.WaitGroup
+}
+
+func (l *loadWatch) watch() (stop func()) {
+	l.done = make(chan struct{})
+	l.wg.Go(func() {
+		tick := time.NewTicker(10 * time.Second)
+		defer tick.Stop()
+		for {
+			if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+				if f := strings.Fields(string(b)); len(f) > 0 {
+					if v, err := strconv.ParseFloat(f[0], 64); err == nil {
+						l.mu.Lock()
+						l.samples = append(l.samples, v)
+						l.mu.Unlock()
+					}
+				}
+			}
+			select {
+			case <-l.done:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	return func() {
+		close(l.done)
+		l.wg.Wait()
+	}
+}
+
+func (l *loadWatch) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.samples) == 0 {
+		return "not measured"
+	}
+	lo, hi, sum := l.samples[0], l.samples[0], 0.0
+	for _, v := range l.samples {
+		lo, hi, sum = min(lo, v), max(hi, v), sum+v
+	}
+	return fmt.Sprintf("mean %.1f, min %.1f, max %.1f", sum/float64(len(l.samples)), lo, hi)
 }
 
 func newReport(s settings, assets string) *report {
@@ -132,6 +188,8 @@ func (rep *report) markdown() string {
 	p("the reference account server (in the bench's process), the bench's clients, and the operator: the manager binary")
 	p("built from this tree, run as its own process with the deployment's flags. Every figure below was measured in this")
 	p("run; none is derived from another. The code is [`test/bench`](../test/bench); `make bench` regenerates this page.")
+	p("The machine's 1-minute load average, sampled every 10 s through the run: %s (%d CPUs); anything above", &rep.load, runtime.NumCPU())
+	p("the bench's own load shared the CPUs with it.")
 	p("")
 	p("Each size is a fresh namespace, a fresh account server with N orders assigned upstream (every protocol field")
 	p("set, about 1 KiB of JSON each), and a fresh operator process. *Apiserver writes* are the kube-apiserver's own")
@@ -150,17 +208,19 @@ func (rep *report) markdown() string {
 	p("status is polled every 50 ms, then every SharedProject and the vendor account are checked). The bare client is the")
 	p("limit: one full pull, a create of each SharedProject exactly as the operator left it, the same orders pushed 1,000")
 	p("to a request to a vendor account seeded the same way (where they are new, as the operator's were), and a status")
-	p("patch of each with the operator's status, with the same client limits; once with one writer, as the operator")
-	p("writes, and once with eight. Ratio is the operator's time over the bare client's.")
+	p("patch of each with the operator's status, with the same client limits; with one writer, as the operator writes,")
+	p("and at the smallest size also with eight, to show what parallel writes gain on this machine. Ratio is the")
+	p("operator's time over the bare client's. The operator's CPU is the user and system time of its process during the")
+	p("import (`/proc/<pid>/stat`).")
 	p("")
-	p("| orders | client limits | operator | bare, 1 writer | ratio | bare, 8 writers | ratio | operator's apiserver writes | operator's account calls | SharedProject size |")
-	p("|---:|---|---:|---:|---:|---:|---:|---|---|---:|")
+	p("| orders | client limits | operator | operator's CPU | bare, 1 writer | ratio | bare, 8 writers | ratio | operator's apiserver writes | operator's account calls | SharedProject size |")
+	p("|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|")
 	rows := rep.sizes
 	if rep.defaults != nil {
 		rows = append(append([]*sizeResult(nil), rows...), rep.defaults)
 	}
 	for _, r := range rows {
-		p("| %d | %d/s, burst %d | %s | %s | %s | %s | %s | %d: %s | provider: %s; vendor: %s | %.1f KiB |", r.N, r.QPS, r.Burst, secs(r.Import), secs(r.Bare1), ratio(r.Import, r.Bare1),
+		p("| %d | %d/s, burst %d | %s | %s | %s | %s | %s | %s | %d: %s | provider: %s; vendor: %s | %.1f KiB |", r.N, r.QPS, r.Burst, secs(r.Import), secs(r.ImportCPU), secs(r.Bare1), ratio(r.Import, r.Bare1),
 			secs(r.Bare8), ratio(r.Import, r.Bare8), r.ImportCost.Writes.total(), r.ImportCost.Writes, r.ImportCost.Provider, r.ImportCost.Vendor, float64(r.ObjectBytes)/1024)
 	}
 	p("")
@@ -225,14 +285,17 @@ func (rep *report) markdown() string {
 		p("With %d orders and `spec.interval: 1h`, so that only triggers pull. Each trigger follows a change of one order's", r.N)
 		p("`clientInstructions` upstream; latency runs from the trigger to the vendor account showing the change (polled")
 		p("every 5 ms), and the next trigger waits for the link to acknowledge the last. Push-key GETs are paced at one")
-		p("per 1.1 s, under the listener's per-key limit of one a second (burst 5).")
+		p("per 1.1 s, under the listener's per-key limit of one a second (burst 5). Percentiles are nearest-rank over the")
+		p("triggers whose change became visible. *Refused*: an answer other than 200. *No refresh*: answered")
+		p("`{\"response\":true}` but wrote no `refresh-requested-at` (the listener took the tap for a refresh still")
+		p("pending). *Not visible*: a refresh was requested but the change did not show within 30 s.")
 		p("")
-		p("| trigger | triggers | median | p99 | max | refused | lost |")
-		p("|---|---:|---:|---:|---:|---:|---:|")
-		p("| annotation (`kubectl annotate`) | %d | %s | %s | %s | – | %d |", len(tr.Annotation)+tr.AnnotationLost,
+		p("| trigger | triggers | median | p99 | max | refused | no refresh | not visible |")
+		p("|---|---:|---:|---:|---:|---:|---:|---:|")
+		p("| annotation (`kubectl annotate`) | %d | %s | %s | %s | – | – | %d |", len(tr.Annotation)+tr.AnnotationLost,
 			secs(percentile(tr.Annotation, 50)), secs(percentile(tr.Annotation, 99)), secs(percentile(tr.Annotation, 100)), tr.AnnotationLost)
-		p("| push-key GET | %d | %s | %s | %s | %d | %d |", len(tr.PushKey)+tr.PushKeyLost+tr.PushKeyRefused,
-			secs(percentile(tr.PushKey, 50)), secs(percentile(tr.PushKey, 99)), secs(percentile(tr.PushKey, 100)), tr.PushKeyRefused, tr.PushKeyLost)
+		p("| push-key GET | %d | %s | %s | %s | %d | %d | %d |", len(tr.PushKey)+tr.PushKeyLost+tr.PushKeyRefused+tr.PushKeyCoalesced,
+			secs(percentile(tr.PushKey, 50)), secs(percentile(tr.PushKey, 99)), secs(percentile(tr.PushKey, 100)), tr.PushKeyRefused, tr.PushKeyCoalesced, tr.PushKeyLost)
 		p("")
 	}
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -355,6 +356,33 @@ func (w *world) resourceVersions() map[string]string {
 		out[p.Name] = p.ResourceVersion
 	}
 	return out
+}
+
+// deleteProjects deletes every SharedProject of a namespace and waits until
+// they are gone, so that the deletion's load ends before what follows. A
+// collection delete of thousands may outlast the apiserver's request
+// timeout while it goes on: the wait covers it.
+func (w *world) deleteProjects(ns string) {
+	w.t.Helper()
+	err := w.c.DeleteAllOf(w.ctx, &sharev1.SharedProject{}, client.InNamespace(ns))
+	if err != nil && !apierrors.IsTimeout(err) && !apierrors.IsServerTimeout(err) {
+		w.t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Minute)
+	for {
+		list := &metav1.PartialObjectMetadataList{}
+		list.SetGroupVersionKind(sharev1.GroupVersion.WithKind("SharedProjectList"))
+		if err := w.c.List(w.ctx, list, client.InNamespace(ns), client.Limit(1)); err != nil {
+			w.t.Fatal(err)
+		}
+		if len(list.Items) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("the SharedProjects of %s are not gone after 15 minutes", ns)
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 func changed(before, after map[string]string) int {
