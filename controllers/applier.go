@@ -187,7 +187,7 @@ func (r *ShareLinkReconciler) finishImport(im *importRun) {
 	link := im.link
 	projects := make([]sharev1.SharedProject, 0, len(im.byNumber))
 	for _, p := range im.byNumber {
-		projects = append(projects, *p)
+		projects = append(projects, *im.mem.freshen(p))
 	}
 	link.Status.Projects = countProjects(projects)
 	recordProjectCounts(link)

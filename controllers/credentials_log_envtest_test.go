@@ -20,8 +20,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
-	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/accountserver"
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/controllers"
 	"github.com/pruvan-share/share-operator/protocol"
 )
