@@ -115,7 +115,7 @@ func applyPatch(cur, patch protocol.WorkOrder) protocol.WorkOrder {
 	t := pv.Type()
 	for i := range t.NumField() {
 		f := t.Field(i)
-		if f.Name == "WorkOrderNumber" || f.Name == "Extra" {
+		if f.Name == "WorkOrderNumber" || f.Name == "Extra" || f.Name == "Services" {
 			continue
 		}
 		v := pv.Field(i)
@@ -126,6 +126,9 @@ func applyPatch(cur, patch protocol.WorkOrder) protocol.WorkOrder {
 			}
 		}
 	}
+	if patch.Services != nil {
+		out.Services = mergeTasks(out.Services, patch.Services)
+	}
 	if len(patch.Extra) > 0 {
 		extra := make(map[string]json.RawMessage, len(out.Extra)+len(patch.Extra))
 		maps.Copy(extra, out.Extra)
@@ -133,6 +136,26 @@ func applyPatch(cur, patch protocol.WorkOrder) protocol.WorkOrder {
 		out.Extra = extra
 	}
 	return cloneWorkOrder(out)
+}
+
+// mergeTasks updates a project's tasks from sent ones, matched by name: a
+// sent task replaces the one of its name or is added; tasks not sent stay
+// (a work type's tasks, the vendor's own), as the service updates tasks.
+func mergeTasks(cur, sent []protocol.Service) []protocol.Service {
+	out := slices.Clone(cur)
+	at := make(map[string]int, len(out))
+	for i, s := range out {
+		at[taskKey(s.ServiceName)] = i
+	}
+	for _, s := range sent {
+		if i, ok := at[taskKey(s.ServiceName)]; ok {
+			out[i] = s
+			continue
+		}
+		at[taskKey(s.ServiceName)] = len(out)
+		out = append(out, s)
+	}
+	return out
 }
 
 // cloneWorkOrder copies the maps and slices of a work order so that the copy

@@ -138,10 +138,10 @@ func TestApplyPatch(t *testing.T) {
 		want: protocol.WorkOrder{WorkOrderNumber: "1001", Address1: s("1 Main"), City: s("Round Rock"), Instructions: s(""), ClientStatus: s("Open"),
 			Options: protocol.Options{"a": "1"}, Services: []protocol.Service{{ServiceName: "Task"}}, Extra: cur.Extra},
 	}, {
-		name:  "options and services are replaced whole when sent",
-		patch: protocol.WorkOrder{Options: protocol.Options{"b": "2"}, Services: []protocol.Service{{ServiceName: "Other"}}},
+		name:  "options are replaced whole; tasks are updated by name and the others kept",
+		patch: protocol.WorkOrder{Options: protocol.Options{"b": "2"}, Services: []protocol.Service{{ServiceName: "Other"}, {ServiceName: "task", Instructions: s("new")}}},
 		want: protocol.WorkOrder{WorkOrderNumber: "1001", Address1: s("1 Main"), City: s("Round Rock"), Instructions: s("old"),
-			Options: protocol.Options{"b": "2"}, Services: []protocol.Service{{ServiceName: "Other"}}, Extra: cur.Extra},
+			Options: protocol.Options{"b": "2"}, Services: []protocol.Service{{ServiceName: "task", Instructions: s("new")}, {ServiceName: "Other"}}, Extra: cur.Extra},
 	}, {
 		name:  "unknown attributes are set one by one",
 		patch: protocol.WorkOrder{Extra: map[string]json.RawMessage{"change": json.RawMessage(`"new"`), "add": json.RawMessage(`true`)}},

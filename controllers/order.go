@@ -134,8 +134,10 @@ func setAddress(w *protocol.WorkOrder, u *sharev1.UpstreamOrder) {
 func setShared(w *protocol.WorkOrder, u *sharev1.UpstreamOrder, link *sharev1.ShareLinkSpec) {
 	w.WorkOrderInfo = protocol.String(u.WorkOrderInfo)
 	w.Instructions = protocol.String(u.Instructions)
-	w.Description = protocol.String(u.Description)
-	w.Reference = protocol.String(u.Reference)
+	// The work type sets description and reference at creation; a provider
+	// that leaves them empty does not clear them.
+	w.Description = nonEmpty(u.Description)
+	w.Reference = nonEmpty(u.Reference)
 	w.DueDate = nonEmpty(u.DueDate)
 	w.Status = remoteStatus(u.Status)
 	w.Options = projectOptions(u.Options, link)
