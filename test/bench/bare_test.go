@@ -79,7 +79,8 @@ func (r *sizeRun) bare(objs []sharev1.SharedProject) {
 		vendor  string
 		dst     *time.Duration
 		cost    *writeCounts
-	}{{1, bareVendor1, &r.res.Bare1, &r.res.Bare1Writes}, {8, bareVendor8, &r.res.Bare8, &r.res.Bare8Writes}} {
+		when    *span
+	}{{1, bareVendor1, &r.res.Bare1, &r.res.Bare1Writes, &r.res.Bare1Span}, {8, bareVendor8, &r.res.Bare8, &r.res.Bare8Writes, &r.res.Bare8Span}} {
 		if !r.parallelBare && run.workers > 1 {
 			continue
 		}
@@ -90,7 +91,9 @@ func (r *sizeRun) bare(objs []sharev1.SharedProject) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		started := time.Now()
 		d := r.bareRun(run.workers, ns, run.vendor, objs, orders)
+		*run.when = span{started, time.Now()}
 		after, err := r.apis.writes(context.Background())
 		if err != nil {
 			t.Fatal(err)

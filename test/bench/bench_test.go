@@ -357,7 +357,7 @@ func (r *sizeRun) fullImport() {
 		time.Sleep(time.Second)
 		done = time.Now()
 	}
-	r.res.Import = done.Sub(start)
+	r.res.Import, r.res.ImportSpan = done.Sub(start), span{start, done}
 	progress("N=%d: full import took %s (%.0f orders/s); the operator used %s of CPU", n, r.res.Import.Round(time.Millisecond), float64(n)/r.res.Import.Seconds(), r.res.ImportCPU.Round(10*time.Millisecond))
 	r.quiet()
 	c := r.cost(m)

@@ -42,10 +42,12 @@ type sizeResult struct {
 	QPS, Burst  int // the Kubernetes client limits of the operator and the bare client
 	ObjectBytes int // mean JSON size of a SharedProject, managedFields left out
 
-	Import, Bare1, Bare8     time.Duration
-	ImportCPU                time.Duration // the operator's CPU time during the import
-	ImportCost               phaseCost
-	Bare1Writes, Bare8Writes writeCounts
+	Import, Bare1, Bare8 time.Duration
+	ImportCPU            time.Duration // the operator's CPU time during the import
+	// When the import and the bare runs ran, for the machine's load.
+	ImportSpan, Bare1Span, Bare8Span span
+	ImportCost                       phaseCost
+	Bare1Writes, Bare8Writes         writeCounts
 
 	IdleTimer, IdleRequested, Incremental phaseCost
 
@@ -68,22 +70,27 @@ type report struct {
 // whatever else runs on the machine shares its CPUs with the bench.
 type loadWatch struct {
 	mu      sync.Mutex
-	samples []float64
+	samples []loadSample
 	done    chan struct{}
 	wg      sync.WaitGroup
+}
+
+type loadSample struct {
+	at   time.Time
+	load float64
 }
 
 func (l *loadWatch) watch() (stop func()) {
 	l.done = make(chan struct{})
 	l.wg.Go(func() {
-		tick := time.NewTicker(10 * time.Second)
+		tick := time.NewTicker(5 * time.Second)
 		defer tick.Stop()
 		for {
 			if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 				if f := strings.Fields(string(b)); len(f) > 0 {
 					if v, err := strconv.ParseFloat(f[0], 64); err == nil {
 						l.mu.Lock()
-						l.samples = append(l.samples, v)
+						l.samples = append(l.samples, loadSample{time.Now(), v})
 						l.mu.Unlock()
 					}
 				}
@@ -101,17 +108,52 @@ func (l *loadWatch) watch() (stop func()) {
 	}
 }
 
+// between is the mean load sampled between two times, or -1.
+func (l *loadWatch) between(from, to time.Time) float64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	sum, n := 0.0, 0
+	for _, s := range l.samples {
+		if !s.at.Before(from) && !s.at.After(to) {
+			sum, n = sum+s.load, n+1
+		}
+	}
+	if n == 0 {
+		return -1
+	}
+	return sum / float64(n)
+}
+
 func (l *loadWatch) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if len(l.samples) == 0 {
 		return "not measured"
 	}
-	lo, hi, sum := l.samples[0], l.samples[0], 0.0
-	for _, v := range l.samples {
-		lo, hi, sum = min(lo, v), max(hi, v), sum+v
+	lo, hi, sum := l.samples[0].load, l.samples[0].load, 0.0
+	for _, s := range l.samples {
+		lo, hi, sum = min(lo, s.load), max(hi, s.load), sum+s.load
 	}
 	return fmt.Sprintf("mean %.1f, min %.1f, max %.1f", sum/float64(len(l.samples)), lo, hi)
+}
+
+// span is when a measured phase ran.
+type span struct{ from, to time.Time }
+
+func (rep *report) loadOf(spans ...span) string {
+	var parts []string
+	for _, sp := range spans {
+		if sp.from.IsZero() {
+			continue
+		}
+		if v := rep.load.between(sp.from, sp.to); v >= 0 {
+			parts = append(parts, fmt.Sprintf("%.1f", v))
+		}
+	}
+	if len(parts) == 0 {
+		return "–"
+	}
+	return strings.Join(parts, " / ")
 }
 
 func newReport(s settings, assets string) *report {
@@ -211,17 +253,18 @@ func (rep *report) markdown() string {
 	p("patch of each with the operator's status, with the same client limits; with one writer, as the operator writes,")
 	p("and at the smallest size also with eight, to show what parallel writes gain on this machine. Ratio is the")
 	p("operator's time over the bare client's. The operator's CPU is the user and system time of its process during the")
-	p("import (`/proc/<pid>/stat`).")
+	p("import (`/proc/<pid>/stat`). Load is the machine's mean 1-minute load average while each ran (the bench's own")
+	p("control plane and clients included), to tell a slow run from a busy machine.")
 	p("")
-	p("| orders | client limits | operator | operator's CPU | bare, 1 writer | ratio | bare, 8 writers | ratio | operator's apiserver writes | operator's account calls | SharedProject size |")
-	p("|---:|---|---:|---:|---:|---:|---:|---:|---|---|---:|")
+	p("| orders | client limits | operator | operator's CPU | bare, 1 writer | ratio | bare, 8 writers | ratio | load (operator / bare) | operator's apiserver writes | operator's account calls | SharedProject size |")
+	p("|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|---:|")
 	rows := rep.sizes
 	if rep.defaults != nil {
 		rows = append(append([]*sizeResult(nil), rows...), rep.defaults)
 	}
 	for _, r := range rows {
-		p("| %d | %d/s, burst %d | %s | %s | %s | %s | %s | %s | %d: %s | provider: %s; vendor: %s | %.1f KiB |", r.N, r.QPS, r.Burst, secs(r.Import), secs(r.ImportCPU), secs(r.Bare1), ratio(r.Import, r.Bare1),
-			secs(r.Bare8), ratio(r.Import, r.Bare8), r.ImportCost.Writes.total(), r.ImportCost.Writes, r.ImportCost.Provider, r.ImportCost.Vendor, float64(r.ObjectBytes)/1024)
+		p("| %d | %d/s, burst %d | %s | %s | %s | %s | %s | %s | %s | %d: %s | provider: %s; vendor: %s | %.1f KiB |", r.N, r.QPS, r.Burst, secs(r.Import), secs(r.ImportCPU), secs(r.Bare1), ratio(r.Import, r.Bare1),
+			secs(r.Bare8), ratio(r.Import, r.Bare8), rep.loadOf(r.ImportSpan, r.Bare1Span, r.Bare8Span), r.ImportCost.Writes.total(), r.ImportCost.Writes, r.ImportCost.Provider, r.ImportCost.Vendor, float64(r.ObjectBytes)/1024)
 	}
 	p("")
 	p("The bare client's apiserver writes, counted the same way: %s.", bareWrites(rows))
