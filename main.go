@@ -50,6 +50,9 @@ type flags struct {
 	pushKeyBaseURL     string
 	syncPeriod         time.Duration
 	relayInterval      time.Duration
+	pprofAddr          string
+	accountQPS         float64
+	accountBurst       int
 }
 
 func parseFlags() (flags, zap.Options) {
@@ -69,6 +72,9 @@ func parseFlags() (flags, zap.Options) {
 	flag.DurationVar(&f.syncPeriod, "sync-period", 10*time.Hour, "Resync period of the informers.")
 	flag.DurationVar(&f.relayInterval, "relay-interval", controllers.DefaultRelayInterval, "How often a link's item feed is read for items to relay when nothing else wakes it.")
 	opts := zap.Options{Development: false}
+	flag.Float64Var(&f.accountQPS, "account-qps", 20, "Steady calls per second to each account of the service, shared by every link and relay that uses it.")
+	flag.IntVar(&f.accountBurst, "account-burst", 40, "Burst of calls to each account of the service.")
+	flag.StringVar(&f.pprofAddr, "pprof-bind-address", "0", "Address of Go's /debug/pprof profiles, for a person measuring the manager; \"0\" turns it off.")
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	return f, opts
@@ -132,6 +138,7 @@ func run(f flags) error {
 		Scheme:                        scheme,
 		Metrics:                       metricsOpts,
 		HealthProbeBindAddress:        f.probeAddr,
+		PprofBindAddress:              f.pprofAddr,
 		LeaderElection:                f.leaderElect,
 		LeaderElectionID:              leaderElectionID(f.watchSelector),
 		LeaderElectionNamespace:       f.leaderElectionNS,
@@ -150,6 +157,8 @@ func run(f flags) error {
 		PushKeyAddr:        f.pushKeyAddr,
 		PushKeyBaseURL:     f.pushKeyBaseURL,
 		RelayInterval:      f.relayInterval,
+		AccountQPS:         f.accountQPS,
+		AccountBurst:       f.accountBurst,
 	}); err != nil {
 		return err
 	}

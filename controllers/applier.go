@@ -93,13 +93,15 @@ func (r *ShareLinkReconciler) pushBatch(ctx context.Context, im *importRun, apps
 // markApplied records a push's result in the project's status, with an
 // event on the project's transition.
 func (r *ShareLinkReconciler) markApplied(ctx context.Context, im *importRun, a application, refusal string) (err error) {
-	p := a.project
+	// a.project may be the cache's own object: change a copy.
+	before := a.project
+	p := before.DeepCopy()
 	defer func() {
 		if err == nil {
 			im.mem.recordApplied(p)
+			im.byNumber[p.Spec.WorkOrderNumber] = p
 		}
 	}()
-	before := p.DeepCopy()
 	if refusal != "" {
 		im.failures++
 		pushedOrders.WithLabelValues("refused").Inc()
@@ -114,7 +116,7 @@ func (r *ShareLinkReconciler) markApplied(ctx context.Context, im *importRun, a 
 		r.Recorder.Eventf(p, nil, corev1.EventTypeWarning, sharev1.ReasonApplyFailed, "Apply", "%s", msg)
 		return r.patchProjectStatus(ctx, before, p)
 	}
-	reason := transition(before, a.project.Spec.Upstream.ClientStatus)
+	reason := transition(before, p.Spec.Upstream.ClientStatus)
 	p.Status.Project = im.link.Spec.ProjectName(p.Spec.WorkOrderNumber)
 	p.Status.Created = true
 	p.Status.AppliedHash = a.hash
@@ -141,6 +143,10 @@ func (r *ShareLinkReconciler) markApplied(ctx context.Context, im *importRun, a 
 	pushedOrders.WithLabelValues(transitionLabel(reason)).Inc()
 	if reason != "" {
 		im.counts[reason]++
+	}
+	if reason != "" && reason != sharev1.ReasonImported {
+		// A first import is told once, on the link, with its count: an
+		// event per new project would double the writes of a large import.
 		r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, reason, "Apply", "%s", msg)
 	}
 	return r.patchProjectStatus(ctx, before, p)
@@ -185,9 +191,9 @@ func (r *ShareLinkReconciler) patchProjectStatus(ctx context.Context, before, af
 // written.
 func (r *ShareLinkReconciler) finishImport(im *importRun) {
 	link := im.link
-	projects := make([]sharev1.SharedProject, 0, len(im.byNumber))
+	projects := make([]*sharev1.SharedProject, 0, len(im.byNumber))
 	for _, p := range im.byNumber {
-		projects = append(projects, *im.mem.freshen(p))
+		projects = append(projects, im.mem.freshen(p))
 	}
 	link.Status.Projects = countProjects(projects)
 	recordProjectCounts(link)

@@ -141,11 +141,13 @@ func TestFirstImport(t *testing.T) {
 	_, err := w.srv.GetOrder(w.ctx, vendorAccount, projectName("1999"))
 	g.Expect(err).To(MatchError(accountserver.ErrNotFound))
 
-	// The import is recorded as one event on the link, and one per project.
+	// The import is recorded as one event on the link, with its count, and
+	// none on each new project.
 	g.Eventually(func(g Gomega) {
 		g.Expect(w.eventReasons(g, "ShareLink", linkName)).To(ContainElement(sharev1.ReasonImported))
-		g.Expect(w.eventReasons(g, "SharedProject", sharev1.SharedProjectName(linkName, "1003"))).To(Equal([]string{sharev1.ReasonImported}))
+		g.Expect(w.eventMessages(g, "ShareLink", linkName)).To(ContainElement("imported 3"))
 	}).Should(Succeed())
+	g.Expect(w.eventReasons(g, "SharedProject", sharev1.SharedProjectName(linkName, "1003"))).To(BeEmpty())
 }
 
 func serviceNames(s []protocol.Service) []string {
@@ -289,7 +291,7 @@ func TestUnassignDeleteReassign(t *testing.T) {
 
 	g.Eventually(func(g Gomega) {
 		reasons := w.eventReasons(g, "SharedProject", sharev1.SharedProjectName(linkName, "3001"))
-		g.Expect(reasons).To(ContainElements(sharev1.ReasonImported, sharev1.ReasonCancelled, sharev1.ReasonReactivated))
+		g.Expect(reasons).To(ContainElements(sharev1.ReasonCancelled, sharev1.ReasonReactivated))
 		g.Expect(w.eventReasons(g, "SharedProject", sharev1.SharedProjectName(linkName, "3002"))).To(ContainElement(sharev1.ReasonDeleted))
 	}).Should(Succeed())
 }

@@ -68,10 +68,13 @@ func indexProjects(projects []sharev1.SharedProject) map[string]*sharev1.SharedP
 	return m
 }
 
+// listProjects returns the cache's own objects, not copies, so that an import
+// does not hold a second copy of every project: the import only reads them,
+// and markApplied copies one before it changes it.
 func (r *ShareLinkReconciler) listProjects(ctx context.Context, link *sharev1.ShareLink) ([]sharev1.SharedProject, error) {
 	var list sharev1.SharedProjectList
 	if err := r.List(ctx, &list, client.InNamespace(link.Namespace),
-		client.MatchingLabels{sharev1.LabelLink: link.Name}); err != nil {
+		client.MatchingLabels{sharev1.LabelLink: link.Name}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing the link's SharedProjects: %w", err)
 	}
 	return list.Items, nil
@@ -103,6 +106,7 @@ func (r *ShareLinkReconciler) pull(ctx context.Context, im *importRun) (ctrl.Res
 		if err := r.record(ctx, im, &resp.WorkOrders[i]); err != nil {
 			return ctrl.Result{}, err, true
 		}
+		resp.WorkOrders[i] = protocol.WorkOrder{} // recorded: let a large pull's orders go as it goes
 	}
 	if im.plan.full {
 		if err := r.cancelMissing(ctx, im); err != nil {
@@ -206,6 +210,7 @@ func (r *ShareLinkReconciler) applySpec(ctx context.Context, link *sharev1.Share
 	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, p); err != nil {
 		return nil, err
 	}
+	p.ManagedFields = nil // as the cache keeps them: the run holds every project it writes
 	return p, nil
 }
 

@@ -107,8 +107,12 @@ func (r *RelayReconciler) newRelayRun(ctx context.Context, link *sharev1.ShareLi
 	if err != nil {
 		return nil, nil //nolint:nilerr // as above
 	}
+	// The cache's own objects, not copies: the relay only reads them and
+	// writes fresh copies from the API server, and a copy of every project
+	// on every pass would be most of the relay's garbage.
 	var list sharev1.SharedProjectList
-	if err := r.List(ctx, &list, client.InNamespace(link.Namespace), client.MatchingLabels{sharev1.LabelLink: link.Name}); err != nil {
+	if err := r.List(ctx, &list, client.InNamespace(link.Namespace), client.MatchingLabels{sharev1.LabelLink: link.Name},
+		client.UnsafeDisableDeepCopy); err != nil {
 		return nil, fmt.Errorf("listing the link's SharedProjects: %w", err)
 	}
 	projects := make(map[string]*sharev1.SharedProject, len(list.Items))

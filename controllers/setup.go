@@ -112,6 +112,6 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	if err := relay.SetupWithManager(mgr, cfg.LinkConcurrency); err != nil {
 		return err
 	}
-	projects := &SharedProjectReconciler{Client: mgr.GetClient()}
+	projects := &SharedProjectReconciler{Client: mgr.GetClient(), Clock: cfg.Clock}
 	return projects.SetupWithManager(mgr, cfg.ProjectConcurrency)
 }

@@ -6,6 +6,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,6 +21,7 @@ import (
 // link, which watches its projects.
 type SharedProjectReconciler struct {
 	client.Client
+	Clock clock.PassiveClock
 }
 
 // Reconcile settles the project's status conditions.
@@ -41,6 +43,11 @@ func (r *SharedProjectReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		markSuspended(p, "the project is suspended: no calls for it")
 		p.Status.ObservedGeneration = p.Generation
 	case p.Generation != p.Status.ObservedGeneration && readyCondition(p.Status.Conditions) == nil:
+		if wait := r.applyGraceLeft(p, link); wait > 0 {
+			// The link applies new projects moments after it creates them;
+			// saying so first would double each project's status writes.
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
 		sharev1.SetCondition(p, sharev1.ConditionReady, metav1.ConditionUnknown, sharev1.ReasonProgressing,
 			"waiting for the link to apply the project")
 	}
@@ -55,6 +62,24 @@ func (r *SharedProjectReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		return ctrl.Result{RequeueAfter: time.Second}, nil
 	}
 	return ctrl.Result{}, client.IgnoreNotFound(err)
+}
+
+// applyGrace is how long a new project may go without a word from its link
+// before it says it is waiting; an import in progress extends it.
+const applyGrace = 15 * time.Second
+
+func (r *SharedProjectReconciler) applyGraceLeft(p *sharev1.SharedProject, link *sharev1.ShareLink) time.Duration {
+	if link.Status.IntegrationState == sharev1.IntegrationRunning {
+		return applyGrace
+	}
+	return min(applyGrace, applyGrace-r.now().Sub(p.CreationTimestamp.Time))
+}
+
+func (r *SharedProjectReconciler) now() time.Time {
+	if r.Clock == nil {
+		return time.Now()
+	}
+	return r.Clock.Now()
 }
 
 // SetupWithManager registers the reconciler.

@@ -95,10 +95,9 @@ func markSuspended(obj sharev1.Conditioned, msg string) {
 }
 
 // countProjects counts a link's projects by client status.
-func countProjects(projects []sharev1.SharedProject) sharev1.ProjectCounts {
+func countProjects(projects []*sharev1.SharedProject) sharev1.ProjectCounts {
 	var c sharev1.ProjectCounts
-	for i := range projects {
-		p := &projects[i]
+	for _, p := range projects {
 		c.Total++
 		switch p.Status.ClientStatus {
 		case sharev1.ClientStatusCancelled:

@@ -109,14 +109,14 @@ func TestTransition(t *testing.T) {
 
 func TestCountProjects(t *testing.T) {
 	g := NewWithT(t)
-	mk := func(cs string, failed bool) sharev1.SharedProject {
-		p := sharev1.SharedProject{Status: sharev1.SharedProjectStatus{ClientStatus: cs}}
+	mk := func(cs string, failed bool) *sharev1.SharedProject {
+		p := &sharev1.SharedProject{Status: sharev1.SharedProjectStatus{ClientStatus: cs}}
 		if failed {
-			sharev1.SetCondition(&p, sharev1.ConditionApplied, metav1.ConditionFalse, sharev1.ReasonRefused, "no")
+			sharev1.SetCondition(p, sharev1.ConditionApplied, metav1.ConditionFalse, sharev1.ReasonRefused, "no")
 		}
 		return p
 	}
-	c := countProjects([]sharev1.SharedProject{mk("", false), mk("Open", true), mk("Cancelled", false), mk("Deleted", false)})
+	c := countProjects([]*sharev1.SharedProject{mk("", false), mk("Open", true), mk("Cancelled", false), mk("Deleted", false)})
 	g.Expect(c).To(Equal(sharev1.ProjectCounts{Total: 4, Active: 2, Cancelled: 1, Deleted: 1, Failed: 1}))
 	g.Expect(projectSummary(c)).To(Equal("4 projects: 2 active, 1 cancelled, 1 deleted, 1 failed"))
 }

@@ -588,14 +588,31 @@ func (w *world) eventTexts(g Gomega) []string {
 }
 
 // linkEvents lists the events.k8s.io Events about an object by reason.
-func (w *world) eventReasons(g Gomega, kind, name string) []string {
+// events are the events about one object in the world's namespace.
+func (w *world) events(g Gomega, kind, name string) []eventsv1.Event {
 	var ev eventsv1.EventList
 	g.Expect(w.c.List(w.ctx, &ev, client.InNamespace(w.ns))).To(Succeed())
-	var out []string
+	var out []eventsv1.Event
 	for _, e := range ev.Items {
 		if e.Regarding.Kind == kind && e.Regarding.Name == name {
-			out = append(out, e.Reason)
+			out = append(out, e)
 		}
+	}
+	return out
+}
+
+func (w *world) eventReasons(g Gomega, kind, name string) []string {
+	var out []string
+	for _, e := range w.events(g, kind, name) {
+		out = append(out, e.Reason)
+	}
+	return out
+}
+
+func (w *world) eventMessages(g Gomega, kind, name string) []string {
+	var out []string
+	for _, e := range w.events(g, kind, name) {
+		out = append(out, e.Note)
 	}
 	return out
 }

@@ -226,6 +226,7 @@ func (r *sizeRun) run(t *testing.T) {
 	r.res.Baseline = base
 
 	r.fullImport()
+	r.op.saveProfile(t, fmt.Sprintf("heap-%s-after-import", ns))
 	if !r.importOnly {
 		r.idleTimer()
 		r.w.patchLink(func(l *sharev1.ShareLink) { l.Spec.Interval = &metav1.Duration{Duration: time.Hour} })

@@ -64,6 +64,7 @@ func freeAddr(t *testing.T) string {
 type operatorProc struct {
 	cmd         *exec.Cmd
 	metricsURL  string
+	pprofURL    string // "" unless BENCH_PPROF_DIR is set
 	PushKeyAddr string
 	logPath     string
 	hc          *http.Client
@@ -105,6 +106,11 @@ func startOperator(t *testing.T, bin string, o operatorOptions) *operatorProc {
 		"--pushkey-bind-address=" + pushAddr,
 		"--kube-api-qps=" + strconv.Itoa(o.qps), "--kube-api-burst=" + strconv.Itoa(o.burst),
 	}
+	pprofAddr := ""
+	if os.Getenv("BENCH_PPROF_DIR") != "" {
+		pprofAddr = freeAddr(t)
+		args = append(args, "--pprof-bind-address="+pprofAddr)
+	}
 	args = append(args, o.extraArgs...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+o.kubeconfig, "GODEBUG=gctrace=1")
@@ -124,6 +130,9 @@ func startOperator(t *testing.T, bin string, o operatorOptions) *operatorProc {
 		cmd: cmd, metricsURL: "http://" + metricsAddr + "/metrics", PushKeyAddr: pushAddr,
 		logPath: logFile.Name(), hc: &http.Client{Timeout: 10 * time.Second},
 		done: make(chan struct{}), samplerDone: make(chan struct{}),
+	}
+	if pprofAddr != "" {
+		op.pprofURL = "http://" + pprofAddr + "/debug/pprof/"
 	}
 	go func() {
 		op.readStderr(stderr, logFile)
@@ -329,4 +338,28 @@ func tail(path string, n int) string {
 		b = b[len(b)-n:]
 	}
 	return string(b)
+}
+
+// saveProfile writes the operator's heap profile to BENCH_PPROF_DIR, for a
+// person looking for where the memory goes (go tool pprof).
+func (op *operatorProc) saveProfile(t *testing.T, name string) {
+	t.Helper()
+	if op.pprofURL == "" {
+		return
+	}
+	resp, err := op.hc.Get(op.pprofURL + "heap?gc=1") //nolint:noctx // a local endpoint with the client's timeout
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	path := filepath.Join(os.Getenv("BENCH_PPROF_DIR"), name+".pb.gz")
+	f, err := os.Create(path) //nolint:gosec // a path the person running the bench chose
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		t.Fatal(err)
+	}
+	progress("heap profile: %s", path)
 }

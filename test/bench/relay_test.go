@@ -30,6 +30,8 @@ type relayPhase struct {
 	Bare        time.Duration
 	Mem         memory // peaks from the start of the relay to its end
 	Concurrency int
+	// AccountQPS is the operator's --account-qps in this phase.
+	AccountQPS int
 }
 
 func (p *relayPhase) rate(d time.Duration) (photos, mbps float64) {
@@ -42,7 +44,17 @@ func (p *relayPhase) rate(d time.Duration) (photos, mbps float64) {
 type relayResult struct {
 	Baseline     memory
 	Small, Large *relayPhase
+	// Unbound is the small photos again with the account call limit
+	// raised out of the way, to show the relay's own cost.
+	Unbound *relayPhase
 }
+
+// Account call limits of the relay's phases: the manager's defaults
+// (--account-qps, --account-burst), then high enough not to bind.
+const (
+	defaultAccountQPS, defaultAccountBurst = 20, 40
+	unboundAccountQPS, unboundAccountBurst = 100000, 100000
+)
 
 type relayRun struct {
 	s   settings
@@ -74,8 +86,15 @@ func (rr *relayRun) run(t *testing.T) {
 		t.Fatal(err)
 	}
 	rr.res = &relayResult{Baseline: base}
-	rr.res.Small = rr.phase("small", rr.s.relaySmall, 1<<20)
-	rr.res.Large = rr.phase("large", rr.s.relayLarge, 128<<20)
+	rr.res.Small = rr.phase("small", rr.s.relaySmall, 1<<20, defaultAccountQPS)
+	rr.res.Large = rr.phase("large", rr.s.relayLarge, 128<<20, defaultAccountQPS)
+
+	progress("relay: restarting the operator with --account-qps=%d", unboundAccountQPS)
+	rr.op.stop(t)
+	rr.op = startOperator(t, rr.bin, operatorOptions{kubeconfig: rr.env.Kubeconfig, qps: rr.s.qps, burst: rr.s.burst,
+		extraArgs: []string{fmt.Sprintf("--account-qps=%d", unboundAccountQPS), fmt.Sprintf("--account-burst=%d", unboundAccountBurst)}})
+	time.Sleep(2 * time.Second)
+	rr.res.Unbound = rr.phase("unbound", rr.s.relaySmall, 1<<20, unboundAccountQPS)
 }
 
 // setRelay turns the link's relay on or off.
@@ -90,10 +109,10 @@ func (rr *relayRun) setRelay(on bool) {
 
 // phase uploads photos as the crew does while the relay is off, then turns
 // the relay on and times it until the link counts every photo relayed.
-func (rr *relayRun) phase(name string, photos int, size int64) *relayPhase {
+func (rr *relayRun) phase(name string, photos int, size int64, accountQPS int) *relayPhase {
 	t, w := rr.t, rr.w
 	ctx := context.Background()
-	p := &relayPhase{Photos: photos, PhotoBytes: size, Concurrency: 2}
+	p := &relayPhase{Photos: photos, PhotoBytes: size, Concurrency: 2, AccountQPS: accountQPS}
 	progress("relay: uploading %d photos of %d MB to the vendor account", photos, size>>20)
 	prefix := name + "-"
 	for i := range photos {

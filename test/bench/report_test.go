@@ -356,12 +356,20 @@ func (rep *report) markdown() string {
 		p("operator process's from the moment the relay was turned on (the kernel's RSS high-water mark reset through")
 		p("`/proc/<pid>/clear_refs`; the GC trace's peak heap), with %d imported projects.", relayOrders)
 		p("")
-		p("| photos | operator | photos/s | MB/s | bare copy | photos/s | MB/s | ratio | operator's peak RSS | operator's peak heap (GC trace) |")
-		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-		for _, ph := range []*relayPhase{rr.Small, rr.Large} {
+		p("The relay makes three account calls a photo: two to the vendor (the content, then the result) and one to the")
+		p("provider (the upload). The manager's default limit of %d calls a second to each account (`--account-qps`,", defaultAccountQPS)
+		p("burst %d) thus allows about %d photos a second; the last row runs the small photos again with the limit raised", defaultAccountBurst, defaultAccountQPS/2)
+		p("to %d, to show the relay's own cost beside the bare copy.", unboundAccountQPS)
+		p("")
+		p("| photos | account limit | operator | photos/s | MB/s | bare copy | photos/s | MB/s | ratio | operator's peak RSS | operator's peak heap (GC trace) |")
+		p("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+		for _, ph := range []*relayPhase{rr.Small, rr.Large, rr.Unbound} {
+			if ph == nil {
+				continue
+			}
 			ops, ombps := ph.rate(ph.Operator)
 			bps, bmbps := ph.rate(ph.Bare)
-			p("| %d × %d MB | %s | %.1f | %.1f | %s | %.1f | %.1f | %s | %s | %d MiB |", ph.Photos, ph.PhotoBytes>>20, secs(ph.Operator), ops, ombps,
+			p("| %d × %d MB | %d/s | %s | %.1f | %.1f | %s | %.1f | %.1f | %s | %s | %d MiB |", ph.Photos, ph.PhotoBytes>>20, ph.AccountQPS, secs(ph.Operator), ops, ombps,
 				secs(ph.Bare), bps, bmbps, ratio(ph.Operator, ph.Bare), mib(ph.Mem.HWM), ph.Mem.GCPeakHeapMiB)
 		}
 		p("")
