@@ -3,11 +3,14 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -27,37 +30,66 @@ type application struct {
 // changed by a person, and on a full import every project, so that a full
 // import repairs vendor-side drift. Suspended projects make no calls.
 func (r *ShareLinkReconciler) applyProjects(ctx context.Context, im *importRun) error {
-	var apps []application
-	for _, p := range im.byNumber {
-		if p.Spec.Suspend || p.Spec.Upstream == nil {
-			continue
+	return r.applySome(ctx, im, slices.Collect(maps.Values(im.byNumber)))
+}
+
+// applySome pushes those of the projects that need it, in batches. The
+// orders are built a push at a time, so that a large import holds at most
+// one push's orders.
+func (r *ShareLinkReconciler) applySome(ctx context.Context, im *importRun, projects []*sharev1.SharedProject) error {
+	var due []*sharev1.SharedProject
+	for _, p := range projects {
+		if im.needsApply(p) {
+			due = append(due, p)
 		}
-		force := im.plan.full && im.seen[p.Spec.WorkOrderNumber]
-		if !force && (p.Generation == p.Status.ObservedGeneration && p.Status.Created || im.mem.isApplied(p)) {
-			continue
-		}
-		w := desiredOrder(applyInput{
-			Link: &im.link.Spec, Project: p, Upstream: p.Spec.Upstream,
-			Created: p.Status.Created, AutoAdmin: p.EffectiveAutoAdmin(&im.link.Spec),
-		})
-		a := application{project: p, order: w, hash: orderHash(&w)}
-		if !force && a.hash == p.Status.AppliedHash && p.Status.Created {
-			// Nothing to send (an override that matters only at creation).
-			if err := r.markApplied(ctx, im, a, ""); err != nil {
-				return err
-			}
-			continue
-		}
-		apps = append(apps, a)
 	}
 	// Numbers in order, so pushes are reproducible and tests can read them.
-	sort.Slice(apps, func(i, j int) bool { return apps[i].order.WorkOrderNumber < apps[j].order.WorkOrderNumber })
-	for start := 0; start < len(apps); start += protocol.MaxPushOrders {
-		if err := r.pushBatch(ctx, im, apps[start:min(start+protocol.MaxPushOrders, len(apps))]); err != nil {
+	sort.Slice(due, func(i, j int) bool { return due[i].Spec.WorkOrderNumber < due[j].Spec.WorkOrderNumber })
+	apps := make([]application, 0, min(len(due), protocol.MaxPushOrders))
+	for i, p := range due {
+		a, send, err := r.prepare(ctx, im, p)
+		if err != nil {
 			return err
+		}
+		if send {
+			apps = append(apps, a)
+		}
+		if len(apps) == protocol.MaxPushOrders || i == len(due)-1 && len(apps) > 0 {
+			if err := r.pushBatch(ctx, im, apps); err != nil {
+				return err
+			}
+			apps = apps[:0]
 		}
 	}
 	return nil
+}
+
+// needsApply says whether a project's push is due in this run.
+func (im *importRun) needsApply(p *sharev1.SharedProject) bool {
+	number := p.Spec.WorkOrderNumber
+	switch {
+	case p.Spec.Suspend || p.Spec.Upstream == nil || im.applied[number]:
+		return false
+	case im.plan.full && im.seen[number]:
+		return true
+	}
+	return !(p.Generation == p.Status.ObservedGeneration && p.Status.Created || im.mem.isApplied(p))
+}
+
+// prepare builds a project's push. A project whose push would be what the
+// vendor account already holds (an override that matters only at creation)
+// is marked applied at once, with nothing to send.
+func (r *ShareLinkReconciler) prepare(ctx context.Context, im *importRun, p *sharev1.SharedProject) (application, bool, error) {
+	w := desiredOrder(applyInput{
+		Link: &im.link.Spec, Project: p, Upstream: p.Spec.Upstream,
+		Created: p.Status.Created, AutoAdmin: p.EffectiveAutoAdmin(&im.link.Spec),
+	})
+	a := application{project: p, order: w, hash: orderHash(&w)}
+	force := im.plan.full && im.seen[p.Spec.WorkOrderNumber]
+	if !force && a.hash == p.Status.AppliedHash && p.Status.Created {
+		return a, false, r.markApplied(ctx, im, a, "")
+	}
+	return a, true, nil
 }
 
 // pushBatch sends orders that change together in one push request and
@@ -82,12 +114,9 @@ func (r *ShareLinkReconciler) pushBatch(ctx context.Context, im *importRun, apps
 	for _, res := range resp.Results {
 		results[res.WorkOrderNumber] = res
 	}
-	for _, a := range apps {
-		if err := r.markApplied(ctx, im, a, results[a.order.WorkOrderNumber].Error); err != nil {
-			return err
-		}
-	}
-	return nil
+	return inParallel(ctx, len(apps), func(ctx context.Context, i int) error {
+		return r.markApplied(ctx, im, apps[i], results[apps[i].order.WorkOrderNumber].Error)
+	})
 }
 
 // markApplied records a push's result in the project's status, with an
@@ -98,21 +127,17 @@ func (r *ShareLinkReconciler) markApplied(ctx context.Context, im *importRun, a 
 	p := before.DeepCopy()
 	defer func() {
 		if err == nil {
-			im.mem.recordApplied(p)
-			im.byNumber[p.Spec.WorkOrderNumber] = p
+			im.settle(p)
 		}
 	}()
 	if refusal != "" {
-		im.failures++
 		pushedOrders.WithLabelValues("refused").Inc()
 		msg := "the vendor account refused the order: " + truncate(refusal, 300)
 		sharev1.SetCondition(p, sharev1.ConditionApplied, metav1.ConditionFalse, sharev1.ReasonRefused, msg)
 		sharev1.SetCondition(p, sharev1.ConditionReady, metav1.ConditionFalse, sharev1.ReasonRefused, msg)
 		stall(p, sharev1.ReasonRefused, msg)
 		p.Status.ObservedGeneration = p.Generation
-		im.link.Status.RecentFailures = pushFailure(im.link.Status.RecentFailures, sharev1.Failure{
-			Time: metav1.NewTime(im.now), Subject: truncate(p.Spec.WorkOrderNumber, 64), Reason: sharev1.ReasonRefused, Message: msg,
-		})
+		im.fail(p.Spec.WorkOrderNumber, msg)
 		r.Recorder.Eventf(p, nil, corev1.EventTypeWarning, sharev1.ReasonApplyFailed, "Apply", "%s", msg)
 		return r.patchProjectStatus(ctx, before, p)
 	}
@@ -142,7 +167,9 @@ func (r *ShareLinkReconciler) markApplied(ctx context.Context, im *importRun, a 
 	sharev1.RemoveCondition(p, sharev1.ConditionReconciling)
 	pushedOrders.WithLabelValues(transitionLabel(reason)).Inc()
 	if reason != "" {
+		im.mu.Lock()
 		im.counts[reason]++
+		im.mu.Unlock()
 	}
 	if reason != "" && reason != sharev1.ReasonImported {
 		// A first import is told once, on the link, with its count: an
@@ -185,6 +212,32 @@ func (r *ShareLinkReconciler) patchProjectStatus(ctx context.Context, before, af
 	return nil
 }
 
+// settle records a project applied in this run.
+func (im *importRun) settle(p *sharev1.SharedProject) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	im.mem.recordApplied(p)
+	im.byNumber[p.Spec.WorkOrderNumber] = settled(p)
+	im.applied[p.Spec.WorkOrderNumber] = true
+}
+
+// settled is what the rest of an import reads of a project it has applied:
+// what the link's counts need. Keeping only that, a large import holds one
+// copy of each project (the cache's) rather than two.
+func settled(p *sharev1.SharedProject) *sharev1.SharedProject {
+	s := &sharev1.SharedProject{
+		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Generation: p.Generation},
+		Spec:       sharev1.SharedProjectSpec{LinkName: p.Spec.LinkName, WorkOrderNumber: p.Spec.WorkOrderNumber},
+		Status: sharev1.SharedProjectStatus{
+			ClientStatus: p.Status.ClientStatus, ObservedGeneration: p.Status.ObservedGeneration, Created: p.Status.Created,
+		},
+	}
+	if c := meta.FindStatusCondition(p.Status.Conditions, sharev1.ConditionApplied); c != nil {
+		s.Status.Conditions = []metav1.Condition{*c}
+	}
+	return s
+}
+
 // finishImport records a successful run in the link's status. An idle
 // refresh changes nothing there, so it writes nothing; the watermark and the
 // refresh time it reached are kept in memory until something else is
@@ -219,7 +272,7 @@ func (r *ShareLinkReconciler) finishImport(im *importRun) {
 	if im.plan.fullImportAt != "" {
 		link.Status.LastHandledFullImportAt = im.plan.fullImportAt
 	}
-	if len(im.changed) > 0 || im.plan.full || im.plan.refreshAt != "" || link.Status.LastRefreshTime == nil {
+	if im.changed > 0 || im.plan.full || im.plan.refreshAt != "" || link.Status.LastRefreshTime == nil {
 		link.Status.LastRefreshTime = &now
 		link.Status.Watermark = im.watermark
 	}

@@ -3,7 +3,9 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"sync"
 
+	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,7 +28,7 @@ func (r *ShareLinkReconciler) reconcileImport(ctx context.Context, run *linkRun)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	im := &importRun{linkRun: run, byNumber: indexProjects(projects), plan: plan, counts: map[string]int{}}
+	im := &importRun{linkRun: run, byNumber: indexProjects(projects), plan: plan, counts: map[string]int{}, applied: map[string]bool{}}
 	if plan.full || plan.refreshAt != "" {
 		// Work a person asked for, or a long one, shows as running; an idle
 		// periodic refresh writes nothing.
@@ -46,15 +48,20 @@ func (r *ShareLinkReconciler) reconcileImport(ctx context.Context, run *linkRun)
 	return ctrl.Result{RequeueAfter: nextWake(link, run.mem, run.now)}, nil
 }
 
-// importRun is the state of one import.
+// importRun is the state of one import. Writes run in parallel: mu guards
+// what they change (byNumber, changed, applied, counts, failures, the link's
+// recent failures and the link's memory).
 type importRun struct {
 	*linkRun
+	mu       sync.Mutex
 	plan     importPlan
 	byNumber map[string]*sharev1.SharedProject
-	// changed are the projects whose upstream order changed in this pull.
-	changed []*sharev1.SharedProject
+	// changed counts the projects whose upstream order changed in this pull.
+	changed int
 	// seen are the order numbers the pull answered.
-	seen      map[string]bool
+	seen map[string]bool
+	// applied are the order numbers applied in this run.
+	applied   map[string]bool
 	watermark int64
 	counts    map[string]int // transitions, for the link's event
 	failures  int
@@ -103,10 +110,25 @@ func (r *ShareLinkReconciler) pull(ctx context.Context, im *importRun) (ctrl.Res
 	}
 	im.seen = make(map[string]bool, len(resp.WorkOrders))
 	for i := range resp.WorkOrders {
-		if err := r.record(ctx, im, &resp.WorkOrders[i]); err != nil {
+		im.seen[resp.WorkOrders[i].WorkOrderNumber] = true
+	}
+	// A large pull is recorded and applied a push at a time: projects reach
+	// the vendor account while the rest are written, and the import holds at
+	// most one push's projects beside the cache. The last part waits for
+	// applyProjects, to go out with whatever else is due.
+	for start := 0; start < len(resp.WorkOrders); start += protocol.MaxPushOrders {
+		part := resp.WorkOrders[start:min(start+protocol.MaxPushOrders, len(resp.WorkOrders))]
+		recorded, err := r.recordAll(ctx, im, part)
+		if err != nil {
 			return ctrl.Result{}, err, true
 		}
-		resp.WorkOrders[i] = protocol.WorkOrder{} // recorded: let a large pull's orders go as it goes
+		if len(part) < protocol.MaxPushOrders {
+			break
+		}
+		if err := r.applySome(ctx, im, recorded); err != nil {
+			res, err := r.fail(im.linkRun, sharev1.ConditionImported, "vendor account", err)
+			return res, err, true
+		}
 	}
 	if im.plan.full {
 		if err := r.cancelMissing(ctx, im); err != nil {
@@ -116,12 +138,31 @@ func (r *ShareLinkReconciler) pull(ctx context.Context, im *importRun) (ctrl.Res
 	return ctrl.Result{}, nil, false
 }
 
+// recordAll records pulled orders, importWriters at a time, and returns
+// their projects. The orders are cleared as they are recorded, so that a
+// large pull's memory goes as it goes.
+func (r *ShareLinkReconciler) recordAll(ctx context.Context, im *importRun, orders []protocol.WorkOrder) ([]*sharev1.SharedProject, error) {
+	err := inParallel(ctx, len(orders), func(ctx context.Context, i int) error {
+		return r.record(ctx, im, &orders[i])
+	})
+	if err != nil {
+		return nil, err
+	}
+	recorded := make([]*sharev1.SharedProject, 0, len(orders))
+	for i := range orders {
+		if p := im.project(orders[i].WorkOrderNumber); p != nil {
+			recorded = append(recorded, p)
+		}
+		orders[i] = protocol.WorkOrder{}
+	}
+	return recorded, nil
+}
+
 // record turns one pulled order into its SharedProject's upstream, writing
 // only when it differs from what was last seen.
 func (r *ShareLinkReconciler) record(ctx context.Context, im *importRun, w *protocol.WorkOrder) error {
 	number := w.WorkOrderNumber
-	im.seen[number] = true
-	existing := im.byNumber[number]
+	existing := im.project(number)
 	var up sharev1.UpstreamOrder
 	if w.IsTombstone() {
 		if existing == nil {
@@ -156,19 +197,53 @@ func (r *ShareLinkReconciler) writeUpstream(ctx context.Context, im *importRun, 
 	p, err := r.applySpec(ctx, im.link, up)
 	if apierrors.IsInvalid(err) {
 		// A hostile or broken order: refuse it alone, keep the rest.
-		im.failures++
-		im.link.Status.RecentFailures = pushFailure(im.link.Status.RecentFailures, sharev1.Failure{
-			Time: metav1.NewTime(im.now), Subject: truncate(up.WorkOrderNumber, 64), Reason: sharev1.ReasonRefused,
-			Message: "the provider's order is not valid: " + truncate(err.Error(), 300),
-		})
+		im.fail(up.WorkOrderNumber, "the provider's order is not valid: "+truncate(err.Error(), 300))
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("writing SharedProject for order %q: %w", truncate(up.WorkOrderNumber, 64), err)
 	}
+	im.mu.Lock()
+	defer im.mu.Unlock()
 	im.byNumber[up.WorkOrderNumber] = p
-	im.changed = append(im.changed, p)
+	im.changed++
 	return nil
+}
+
+// project is the run's copy of a project, nil when there is none.
+func (im *importRun) project(number string) *sharev1.SharedProject {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	return im.byNumber[number]
+}
+
+// fail records a project refused in this run on the link.
+func (im *importRun) fail(number, msg string) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	im.failures++
+	im.link.Status.RecentFailures = pushFailure(im.link.Status.RecentFailures, sharev1.Failure{
+		Time: metav1.NewTime(im.now), Subject: truncate(number, 64), Reason: sharev1.ReasonRefused, Message: msg,
+	})
+}
+
+// importWriters is how many SharedProject writes an import has in flight: a
+// large import waits on apiserver round trips, which overlap well. The
+// client's QPS limit (--kube-api-qps) still holds.
+const importWriters = 8
+
+// inParallel calls f for 0..n-1, importWriters at a time, and returns the
+// first error; after one it starts no more calls.
+func inParallel(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(importWriters)
+	for i := range n {
+		if ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error { return f(ctx, i) })
+	}
+	return g.Wait()
 }
 
 // applySpec writes a SharedProject's identity and upstream order with

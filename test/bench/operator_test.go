@@ -82,6 +82,7 @@ type operatorProc struct {
 	peakObjects float64 // go_memory_classes_heap_objects_bytes: heap in use, garbage included
 	lastLive    float64
 	lastObjects float64
+	peakAnon    float64 // RssAnon from /proc/<pid>/status, sampled
 	samples     int
 }
 
@@ -210,6 +211,11 @@ func (op *operatorProc) sample(ctx context.Context, every time.Duration) {
 			op.samples++
 			op.mu.Unlock()
 		}
+		if st, err := procStatus(op.cmd.Process.Pid); err == nil {
+			op.mu.Lock()
+			op.peakAnon = max(op.peakAnon, st["RssAnon"])
+			op.mu.Unlock()
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -225,7 +231,10 @@ type memory struct {
 	GCPeakHeapMiB        int
 	GCCycles             int
 	RSS, HWM             float64 // bytes, from /proc/<pid>/status
-	Samples              int
+	// Anon is the RSS the process allocated itself (RssAnon), without the
+	// binary's pages mapped from disk; PeakAnon its sampled peak.
+	Anon, PeakAnon float64
+	Samples        int
 }
 
 func (op *operatorProc) memory() (memory, error) {
@@ -235,24 +244,32 @@ func (op *operatorProc) memory() (memory, error) {
 		GCPeakHeapMiB: op.gcPeakHeapMiB, GCCycles: op.gcCycles, Samples: op.samples,
 	}
 	op.mu.Unlock()
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", op.cmd.Process.Pid))
+	st, err := procStatus(op.cmd.Process.Pid)
 	if err != nil {
 		return m, err
 	}
+	m.RSS, m.HWM, m.Anon = st["VmRSS"], st["VmHWM"], st["RssAnon"]
+	op.mu.Lock()
+	m.PeakAnon = max(op.peakAnon, m.Anon)
+	op.mu.Unlock()
+	return m, nil
+}
+
+// procStatus reads the memory lines of /proc/<pid>/status, in bytes.
+func procStatus(pid int) (map[string]float64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
 	for _, line := range strings.Split(string(status), "\n") {
 		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		kb, _ := strconv.ParseFloat(f[1], 64)
-		switch f[0] {
-		case "VmRSS:":
-			m.RSS = kb * 1024
-		case "VmHWM:":
-			m.HWM = kb * 1024
+		if len(f) == 3 && f[2] == "kB" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			out[strings.TrimSuffix(f[0], ":")] = kb * 1024
 		}
 	}
-	return m, nil
+	return out, nil
 }
 
 // cpu is the CPU time the process has used, user and system, from
@@ -284,7 +301,7 @@ func processCPU(pid int) (time.Duration, error) {
 // process's RSS (clear_refs), the GC trace's and the sampled heap peaks.
 func (op *operatorProc) resetPeaks() error {
 	op.mu.Lock()
-	op.gcPeakHeapMiB, op.peakLive, op.peakObjects = 0, op.lastLive, op.lastObjects
+	op.gcPeakHeapMiB, op.peakLive, op.peakObjects, op.peakAnon = 0, op.lastLive, op.lastObjects, 0
 	op.mu.Unlock()
 	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", op.cmd.Process.Pid), []byte("5"), 0)
 }

@@ -244,6 +244,10 @@ func (rep *report) markdown() string {
 	p("smallest size run again with them.")
 	p("")
 
+	p("## Summary")
+	p("")
+	b.WriteString(rep.summary())
+	p("")
 	p("## 1. Full import")
 	p("")
 	p("From creating the ShareLink until every order is a Ready SharedProject and a project in the vendor account (the link's")
@@ -307,13 +311,15 @@ func (rep *report) markdown() string {
 	p("end of the size's run (import, idle, incremental and, at the largest size, the triggers). Live heap is the runtime's")
 	p("`/gc/heap/live:bytes` (live objects after a GC), scraped from the manager's metrics endpoint every 200 ms; peak heap")
 	p("is the largest heap at the end of a GC cycle in the runtime's own GC trace (`GODEBUG=gctrace=1`, whole MiB), garbage")
-	p("included. Baselines are taken with the manager started and idle, before the link exists; per-object figures are")
-	p("(peak − baseline) / N.")
+	p("included. Anonymous RSS (`RssAnon`, sampled every 200 ms) is the memory the process allocated itself: RSS less the")
+	p("binary's code and data mapped from its file, which the kernel can drop and read again. Baselines are taken with the")
+	p("manager started and idle, before the link exists; per-object figures are (peak − baseline) / N.")
 	p("")
-	p("| orders | peak RSS | RSS at baseline | RSS per SharedProject | peak live heap | live heap at baseline | live heap per SharedProject | peak heap (GC trace) |")
-	p("|---:|---:|---:|---:|---:|---:|---:|---:|")
+	p("| orders | peak RSS | RSS at baseline | RSS per SharedProject | peak anonymous RSS | at baseline | peak live heap | live heap at baseline | live heap per SharedProject | peak heap (GC trace) |")
+	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rep.sizes {
-		p("| %d | %s | %s | %s | %s | %s | %s | %d MiB |", r.N, mib(r.End.HWM), mib(r.Baseline.RSS), per(r.End.HWM-r.Baseline.RSS, r.N),
+		p("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %d MiB |", r.N, mib(r.End.HWM), mib(r.Baseline.RSS), per(r.End.HWM-r.Baseline.RSS, r.N),
+			mib(r.End.PeakAnon), mib(r.Baseline.Anon),
 			mib(r.End.PeakLive), mib(r.Baseline.Live), per(r.End.PeakLive-r.Baseline.Live, r.N), r.End.GCPeakHeapMiB)
 	}
 	p("")
