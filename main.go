@@ -25,6 +25,7 @@ import (
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/controllers"
+	"github.com/pruvan-share/share-operator/internal/memlimit"
 )
 
 var scheme = runtime.NewScheme()
@@ -53,6 +54,7 @@ type flags struct {
 	pprofAddr          string
 	accountQPS         float64
 	accountBurst       int
+	memoryLimitRatio   float64
 }
 
 func parseFlags() (flags, zap.Options) {
@@ -74,6 +76,7 @@ func parseFlags() (flags, zap.Options) {
 	opts := zap.Options{Development: false}
 	flag.Float64Var(&f.accountQPS, "account-qps", 20, "Steady calls per second to each account of the service, shared by every link and relay that uses it.")
 	flag.IntVar(&f.accountBurst, "account-burst", 40, "Burst of calls to each account of the service.")
+	flag.Float64Var(&f.memoryLimitRatio, "memory-limit-ratio", 0.9, "Soft memory limit of the Go runtime as a share of the container's memory limit (cgroup v2), so that the garbage collector works harder before the kernel would kill the manager; 0 turns it off, and GOMEMLIMIT overrides it.")
 	flag.StringVar(&f.pprofAddr, "pprof-bind-address", "0", "Address of Go's /debug/pprof profiles, for a person measuring the manager; \"0\" turns it off.")
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -122,6 +125,11 @@ func main() {
 }
 
 func run(f flags) error {
+	if f.memoryLimitRatio > 0 && f.memoryLimitRatio <= 1 {
+		if soft, err := memlimit.Apply(memlimit.CgroupFile, f.memoryLimitRatio); err == nil {
+			ctrl.Log.WithName("setup").Info("soft memory limit from the container's", "bytes", soft)
+		}
+	}
 	cacheOpts, err := cacheOptions(f)
 	if err != nil {
 		return err

@@ -81,9 +81,6 @@ func (r *sizeRun) bare(objs []sharev1.SharedProject) {
 		cost    *writeCounts
 		when    *span
 	}{{1, bareVendor1, &r.res.Bare1, &r.res.Bare1Writes, &r.res.Bare1Span}, {8, bareVendor8, &r.res.Bare8, &r.res.Bare8Writes, &r.res.Bare8Span}} {
-		if !r.parallelBare && run.workers > 1 {
-			continue
-		}
 		ns := fmt.Sprintf("%s-bare%d", w.ns, run.workers)
 		w.mustCreate(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 		progress("N=%d: bare client, %d writer(s): pull, %d creates, %d pushes, %d status patches", r.n, run.workers, len(objs), (len(orders)+protocol.MaxPushOrders-1)/protocol.MaxPushOrders, len(objs))

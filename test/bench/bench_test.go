@@ -139,7 +139,7 @@ func TestBench(t *testing.T) {
 	stopLoad := rep.load.watch()
 	for i, n := range s.sizes {
 		r := &sizeRun{s: s, env: env, apis: apis, bin: bin, n: n, qps: s.qps, burst: s.burst,
-			res: &sizeResult{N: n, QPS: s.qps, Burst: s.burst}, triggers: i == len(s.sizes)-1, parallelBare: i == 0}
+			res: &sizeResult{N: n, QPS: s.qps, Burst: s.burst}, triggers: i == len(s.sizes)-1}
 		if !t.Run(fmt.Sprintf("N=%d", n), r.run) {
 			t.FailNow()
 		}
@@ -187,9 +187,8 @@ type sizeRun struct {
 	n          int
 	qps, burst int
 	// triggers measures the trigger latency too; importOnly measures only
-	// the full import and the bare client with one writer; parallelBare
-	// runs the bare client with eight writers too.
-	triggers, importOnly, parallelBare bool
+	// the full import and the bare client.
+	triggers, importOnly bool
 
 	t   *testing.T
 	w   *world

@@ -23,11 +23,11 @@ func (rep *report) summary() string {
 	first, last := rep.sizes[0], rep.sizes[len(rep.sizes)-1]
 	var ratios []string
 	for _, r := range rep.sizes {
-		ratios = append(ratios, fmt.Sprintf("%s at %d", ratio(r.Import, r.Bare1), r.N))
+		ratios = append(ratios, fmt.Sprintf("%s at %d", ratio(r.Import, r.Bare8), r.N))
 	}
-	row("full import, operator over the bare client (1 writer)", "approaches 1", strings.Join(ratios, ", "))
+	row("full import, operator over the bare client (8 writers, as the operator)", "approaches 1", strings.Join(ratios, ", "))
 	if d := rep.defaults; d != nil {
-		row("the same at the manager's default client limits", "approaches 1", fmt.Sprintf("%s at %d", ratio(d.Import, d.Bare1), d.N))
+		row("the same at the manager's default client limits", "approaches 1", fmt.Sprintf("%s at %d", ratio(d.Import, d.Bare8), d.N))
 	}
 	row(fmt.Sprintf("incremental refresh of %d changes", incrementalChanges), "does not grow with N",
 		fmt.Sprintf("%s and %d apiserver writes at %d; %s and %d at %d", secs(first.Incremental.Wall), first.Incremental.Writes.total(), first.N,
