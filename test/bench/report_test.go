@@ -375,8 +375,8 @@ func (rep *report) markdown() string {
 			}
 			ops, ombps := ph.rate(ph.Operator)
 			bps, bmbps := ph.rate(ph.Bare)
-			p("| %d × %d MB | %d/s | %s | %.1f | %.1f | %s | %.1f | %.1f | %s | %s | %d MiB |", ph.Photos, ph.PhotoBytes>>20, ph.AccountQPS, secs(ph.Operator), ops, ombps,
-				secs(ph.Bare), bps, bmbps, ratio(ph.Operator, ph.Bare), mib(ph.Mem.HWM), ph.Mem.GCPeakHeapMiB)
+			p("| %d × %d MB | %d/s | %s | %.1f | %.1f | %s | %.1f | %.1f | %s | %s | %s |", ph.Photos, ph.PhotoBytes>>20, ph.AccountQPS, secs(ph.Operator), ops, ombps,
+				secs(ph.Bare), bps, bmbps, ratio(ph.Operator, ph.Bare), mib(ph.Mem.HWM), gcPeak(ph.Mem))
 		}
 		p("")
 		p("MB is 10^6 bytes; a photo of N MB is N × 2^20 bytes. The operator's baseline before the relay: RSS %s, live heap %s.", mib(rr.Baseline.RSS), mib(rr.Baseline.Live))

@@ -34,10 +34,13 @@ func (rep *report) summary() string {
 			secs(last.Incremental.Wall), last.Incremental.Writes.total(), last.N))
 	idle := last.IdleTimer
 	row("idle refresh", "one pull per link, zero writes",
-		fmt.Sprintf("at %d: %d pulls in %d refreshes, vendor %s, %d apiserver writes", last.N,
-			idle.Provider["getWorkOrders"], idle.Provider["getWorkOrders"], idle.Vendor, idle.Writes.total()))
+		fmt.Sprintf("at %d: %d pulls (one per refresh) in %s at a 10 s interval; vendor calls: %s; %d apiserver writes", last.N,
+			idle.Provider["getWorkOrders"], idle.Window, idle.Vendor, idle.Writes.total()))
 	verdict := "met"
-	if last.End.HWM >= memoryTarget {
+	switch {
+	case last.N < 10000:
+		verdict = "the target is for 10,000"
+	case last.End.HWM >= memoryTarget:
 		verdict = "not met"
 	}
 	row(fmt.Sprintf("operator memory carrying %d SharedProjects", last.N), "under 100 MiB at 10,000",
@@ -60,8 +63,16 @@ func (rep *report) summary() string {
 		}
 		if ph := rr.Large; ph != nil {
 			row(fmt.Sprintf("operator memory relaying %d MB photos", ph.PhotoBytes>>20), "measured",
-				fmt.Sprintf("peak RSS %s, peak heap %d MiB", mib(ph.Mem.HWM), ph.Mem.GCPeakHeapMiB))
+				fmt.Sprintf("peak RSS %s, peak heap %s", mib(ph.Mem.HWM), gcPeak(ph.Mem)))
 		}
 	}
 	return b.String()
+}
+
+// gcPeak is the GC trace's peak heap, or a dash when no cycle ran.
+func gcPeak(m memory) string {
+	if m.GCPeakHeapMiB == 0 {
+		return "– (no GC cycle)"
+	}
+	return fmt.Sprintf("%d MiB", m.GCPeakHeapMiB)
 }
