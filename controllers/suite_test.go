@@ -43,6 +43,7 @@ import (
 	"github.com/pruvan-share/share-operator/accountserver"
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/controllers"
+	"github.com/pruvan-share/share-operator/internal/fixtures"
 	"github.com/pruvan-share/share-operator/internal/testenv"
 	"github.com/pruvan-share/share-operator/protocol"
 )
@@ -211,16 +212,7 @@ func (w *world) seedAccounts() {
 		_, err = srv.CreateUser(ctx, vendorAccount, accountserver.NewUser{Username: u, Role: accountserver.RoleCrew, Password: "crew-" + u})
 		g.Expect(err).NotTo(HaveOccurred())
 	}
-	g.Expect(srv.PutWorkType(ctx, vendorAccount, accountserver.WorkType{
-		Name:        workType,
-		Reference:   protocol.String("WT-GRASS"),
-		Description: protocol.String("Grass cut per vendor standard"),
-		Options:     protocol.Options{"photo_min": "6"},
-		Services: []protocol.Service{
-			{ServiceName: "Grass Cut", Instructions: protocol.String("work type's grass cut")},
-			{ServiceName: "Before Photos", Instructions: protocol.String("4 angles")},
-		},
-	})).To(Succeed())
+	g.Expect(srv.PutWorkType(ctx, vendorAccount, fixtures.GrassCut(workType))).To(Succeed())
 	g.Expect(srv.PutWorkType(ctx, vendorAccount, accountserver.WorkType{
 		Name:        otherWorkType,
 		Reference:   protocol.String("WT-SNOW"),
@@ -273,35 +265,7 @@ func (w *world) secrets() []string {
 
 // order is a provider order with every field the protocol names, assigned
 // to the vendor's sub-user.
-func order(number string) protocol.WorkOrder {
-	return protocol.WorkOrder{
-		WorkOrderNumber:    number,
-		WorkOrderInfo:      protocol.String("Lockbox 4321 for " + number),
-		Address1:           protocol.String(number + " Elm St"),
-		Address2:           protocol.String("Unit 2"),
-		City:               protocol.String("Springfield"),
-		State:              protocol.String("IL"),
-		Zip:                protocol.String("62701"),
-		Country:            protocol.String("US"),
-		AssignedTo:         protocol.String(vendorLogin),
-		DueDate:            protocol.String("2030-05-01"),
-		StartDate:          protocol.String("2030-04-01"),
-		Instructions:       protocol.String("Cut front and back yard"),
-		Description:        protocol.String("Provider's description"),
-		Reference:          protocol.String("PO-" + number),
-		Options:            protocol.Options{"lockbox": "true"},
-		ClientStatus:       protocol.String("Open"),
-		ClientDueDate:      protocol.String("2030-04-30"),
-		ClientInstructions: protocol.String("Call the office before leaving"),
-		Services: []protocol.Service{
-			{ServiceName: "Grass Cut", Instructions: protocol.String("provider's grass cut"), Options: protocol.Options{"height": "3in"}},
-			{ServiceName: "Trim Hedges"},
-		},
-		SourceWONumber:   protocol.String("SRC-" + number),
-		SourceWOID:       protocol.String("ID-" + number),
-		SourceWOProvider: protocol.String("origin-co"),
-	}
-}
+func order(number string) protocol.WorkOrder { return fixtures.Order(number, vendorLogin) }
 
 func (w *world) createOrders(orders ...protocol.WorkOrder) {
 	w.t.Helper()

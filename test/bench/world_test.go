@@ -18,6 +18,7 @@ import (
 
 	"github.com/pruvan-share/share-operator/accountserver"
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/internal/fixtures"
 	"github.com/pruvan-share/share-operator/internal/testenv"
 	"github.com/pruvan-share/share-operator/protocol"
 )
@@ -178,16 +179,7 @@ func (w *world) seedVendor(account string) {
 	if _, err := srv.CreateUser(ctx, account, accountserver.NewUser{Username: crew, Role: accountserver.RoleCrew, Password: "crew-password-1"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := srv.PutWorkType(ctx, account, accountserver.WorkType{
-		Name:        workType,
-		Reference:   protocol.String("WT-GRASS"),
-		Description: protocol.String("Grass cut per vendor standard"),
-		Options:     protocol.Options{"photo_min": "6"},
-		Services: []protocol.Service{
-			{ServiceName: "Grass Cut", Instructions: protocol.String("work type's grass cut")},
-			{ServiceName: "Before Photos", Instructions: protocol.String("4 angles")},
-		},
-	}); err != nil {
+	if err := srv.PutWorkType(ctx, account, fixtures.GrassCut(workType)); err != nil {
 		t.Fatal(err)
 	}
 	in, err := srv.CreateIntegration(ctx, account, accountserver.NewIntegration{Code: clientCode, AutoRelay: w.autoRelay})
@@ -198,35 +190,11 @@ func (w *world) seedVendor(account string) {
 }
 
 // order is a provider order with every field the protocol names, assigned
-// to the vendor's sub-user: about 1 KiB of JSON, a detailed real order.
+// to the vendor's sub-user, with longer instructions: about 1 KiB of JSON.
 func order(number string) protocol.WorkOrder {
-	return protocol.WorkOrder{
-		WorkOrderNumber:    number,
-		WorkOrderInfo:      protocol.String("Lockbox 4321 for " + number),
-		Address1:           protocol.String(number + " Elm St"),
-		Address2:           protocol.String("Unit 2"),
-		City:               protocol.String("Springfield"),
-		State:              protocol.String("IL"),
-		Zip:                protocol.String("62701"),
-		Country:            protocol.String("US"),
-		AssignedTo:         protocol.String(vendorLogin),
-		DueDate:            protocol.String("2030-05-01"),
-		StartDate:          protocol.String("2030-04-01"),
-		Instructions:       protocol.String("Cut front and back yard, trim the edges, photograph each side of the house before and after."),
-		Description:        protocol.String("Provider's description"),
-		Reference:          protocol.String("PO-" + number),
-		Options:            protocol.Options{"lockbox": "true"},
-		ClientStatus:       protocol.String("Open"),
-		ClientDueDate:      protocol.String("2030-04-30"),
-		ClientInstructions: protocol.String("Call the office before leaving"),
-		Services: []protocol.Service{
-			{ServiceName: "Grass Cut", Instructions: protocol.String("provider's grass cut"), Options: protocol.Options{"height": "3in"}},
-			{ServiceName: "Trim Hedges"},
-		},
-		SourceWONumber:   protocol.String("SRC-" + number),
-		SourceWOID:       protocol.String("ID-" + number),
-		SourceWOProvider: protocol.String("origin-co"),
-	}
+	o := fixtures.Order(number, vendorLogin)
+	o.Instructions = protocol.String("Cut front and back yard, trim the edges, photograph each side of the house before and after.")
+	return o
 }
 
 func number(i int) string { return strconv.Itoa(firstNumber + i) }
