@@ -73,7 +73,8 @@ func (im *importRun) needsApply(p *sharev1.SharedProject) bool {
 	case im.plan.full && im.seen[number]:
 		return true
 	}
-	return !(p.Generation == p.Status.ObservedGeneration && p.Status.Created || im.mem.isApplied(p))
+	upToDate := p.Generation == p.Status.ObservedGeneration && p.Status.Created
+	return !upToDate && !im.mem.isApplied(p)
 }
 
 // prepare builds a project's push. A project whose push would be what the
