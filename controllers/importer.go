@@ -108,9 +108,15 @@ func (r *ShareLinkReconciler) pull(ctx context.Context, im *importRun) (ctrl.Res
 	if im.watermark <= 0 {
 		im.watermark = im.now.Unix()
 	}
-	im.seen = make(map[string]bool, len(resp.WorkOrders))
+	// An answer that names a number twice counts its last order, as if the
+	// orders were recorded in turn: the writes of a part run in parallel.
+	latest := make(map[string]int, len(resp.WorkOrders))
 	for i := range resp.WorkOrders {
-		im.seen[resp.WorkOrders[i].WorkOrderNumber] = true
+		latest[resp.WorkOrders[i].WorkOrderNumber] = i
+	}
+	im.seen = make(map[string]bool, len(latest))
+	for number := range latest {
+		im.seen[number] = true
 	}
 	// A large pull is recorded and applied a push at a time: projects reach
 	// the vendor account while the rest are written, and the import holds at
@@ -118,7 +124,7 @@ func (r *ShareLinkReconciler) pull(ctx context.Context, im *importRun) (ctrl.Res
 	// applyProjects, to go out with whatever else is due.
 	for start := 0; start < len(resp.WorkOrders); start += protocol.MaxPushOrders {
 		part := resp.WorkOrders[start:min(start+protocol.MaxPushOrders, len(resp.WorkOrders))]
-		recorded, err := r.recordAll(ctx, im, part)
+		recorded, err := r.recordAll(ctx, im, part, func(i int) bool { return latest[part[i].WorkOrderNumber] == start+i })
 		if err != nil {
 			return ctrl.Result{}, err, true
 		}
@@ -138,11 +144,14 @@ func (r *ShareLinkReconciler) pull(ctx context.Context, im *importRun) (ctrl.Res
 	return ctrl.Result{}, nil, false
 }
 
-// recordAll records pulled orders, importWriters at a time, and returns
-// their projects. The orders are cleared as they are recorded, so that a
-// large pull's memory goes as it goes.
-func (r *ShareLinkReconciler) recordAll(ctx context.Context, im *importRun, orders []protocol.WorkOrder) ([]*sharev1.SharedProject, error) {
+// recordAll records the pulled orders that keep says to, importWriters at
+// a time, and returns their projects. The orders are cleared as they are
+// recorded, so that a large pull's memory goes as it goes.
+func (r *ShareLinkReconciler) recordAll(ctx context.Context, im *importRun, orders []protocol.WorkOrder, keep func(i int) bool) ([]*sharev1.SharedProject, error) {
 	err := inParallel(ctx, len(orders), func(ctx context.Context, i int) error {
+		if !keep(i) {
+			return nil
+		}
 		return r.record(ctx, im, &orders[i])
 	})
 	if err != nil {
@@ -150,7 +159,7 @@ func (r *ShareLinkReconciler) recordAll(ctx context.Context, im *importRun, orde
 	}
 	recorded := make([]*sharev1.SharedProject, 0, len(orders))
 	for i := range orders {
-		if p := im.project(orders[i].WorkOrderNumber); p != nil {
+		if p := im.project(orders[i].WorkOrderNumber); p != nil && keep(i) {
 			recorded = append(recorded, p)
 		}
 		orders[i] = protocol.WorkOrder{}

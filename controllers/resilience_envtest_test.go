@@ -4,6 +4,7 @@ package controllers_test
 // the operator restarts, and when the provider fails.
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -329,4 +330,59 @@ func TestProviderFaults(t *testing.T) {
 		g.Expect(reasons).To(ContainSubstring(sharev1.ReasonThrottled))
 		g.Expect(reasons).To(ContainSubstring(sharev1.ReasonRecovered))
 	}).Should(Succeed())
+}
+
+// duplicatingProvider answers every pull with each order twice, the first
+// copy with other instructions, as a broken provider might.
+type duplicatingProvider struct{ controllers.AccountClient }
+
+func (d duplicatingProvider) GetWorkOrders(ctx context.Context, creds protocol.Credentials, since *int64) (*protocol.GetWorkOrdersResponse, error) {
+	resp, err := d.AccountClient.GetWorkOrders(ctx, creds, since)
+	if err != nil {
+		return nil, err
+	}
+	out := *resp
+	out.WorkOrders = nil
+	for _, w := range resp.WorkOrders {
+		stale := w
+		stale.ClientInstructions = protocol.String("a stale copy")
+		out.WorkOrders = append(out.WorkOrders, stale, w)
+	}
+	return &out, nil
+}
+
+// TestAnOrderNamedTwice: an answer that names an order twice counts its
+// last copy, as if the orders were recorded in turn, though the import
+// writes in parallel; the vendor account holds each order once.
+func TestAnOrderNamedTwice(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	g := w.g
+	w.createOrders(order("6001"), order("6002"), order("6003"))
+	w.startOperator(func(c *controllers.Config) {
+		base := controllers.HTTPClientFactory()
+		c.Clients = func(url string) (controllers.AccountClient, error) {
+			cl, err := base(url)
+			if err != nil {
+				return nil, err
+			}
+			return duplicatingProvider{cl}, nil
+		}
+	})
+	w.createLink(linkName)
+	w.waitImported(linkName, []string{"6001", "6002", "6003"})
+	g.Eventually(func(g Gomega) {
+		orders := vendorOrders(g, w)
+		g.Expect(orders).To(HaveLen(3))
+		for _, o := range orders {
+			g.Expect(protocol.Value(o.WorkOrder.ClientInstructions)).To(Equal("Call the office before leaving"), o.RemoteNumber)
+		}
+	}).Should(Succeed())
+	for _, number := range []string{"6001", "6002", "6003"} {
+		p := w.project(g, linkName, number)
+		g.Expect(p.Spec.Upstream.ClientInstructions).To(Equal("Call the office before leaving"), number)
+	}
+	l := w.waitReady(linkName)
+	g.Expect(l.Status.RecentFailures).To(BeEmpty())
+	g.Expect(l.Status.Projects).To(Equal(sharev1.ProjectCounts{Total: 3, Active: 3}))
 }
