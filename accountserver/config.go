@@ -78,25 +78,21 @@ const defaultFeedPage = 100
 
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits
-	if l.PushOrders > 0 {
-		d.PushOrders = l.PushOrders
-	}
-	if l.PushBytes > 0 {
-		d.PushBytes = l.PushBytes
-	}
-	if l.PayloadBytes > 0 {
-		d.PayloadBytes = l.PayloadBytes
-	}
-	if l.ItemBytes > 0 {
-		d.ItemBytes = l.ItemBytes
-	}
-	if l.AdminBytes > 0 {
-		d.AdminBytes = l.AdminBytes
-	}
-	if l.FeedPage > 0 {
-		d.FeedPage = l.FeedPage
-	}
+	d.PushOrders = positiveOr(l.PushOrders, d.PushOrders)
+	d.PushBytes = positiveOr(l.PushBytes, d.PushBytes)
+	d.PayloadBytes = positiveOr(l.PayloadBytes, d.PayloadBytes)
+	d.ItemBytes = positiveOr(l.ItemBytes, d.ItemBytes)
+	d.AdminBytes = positiveOr(l.AdminBytes, d.AdminBytes)
+	d.FeedPage = positiveOr(l.FeedPage, d.FeedPage)
 	return d
+}
+
+// positiveOr is v when it is set (positive), else the default def.
+func positiveOr[T ~int | ~int64 | ~float64](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
 }
 
 // RateLimit is a token bucket per account over the protocol calls. Calls

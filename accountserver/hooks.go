@@ -99,24 +99,12 @@ var DefaultHookOptions = HookOptions{
 
 func (o HookOptions) withDefaults() HookOptions {
 	d := DefaultHookOptions
-	if o.Window > 0 {
-		d.Window = o.Window
-	}
-	if o.Timeout > 0 {
-		d.Timeout = o.Timeout
-	}
-	if o.Attempts > 0 {
-		d.Attempts = o.Attempts
-	}
-	if o.Backoff > 0 {
-		d.Backoff = o.Backoff
-	}
-	if o.Workers > 0 {
-		d.Workers = o.Workers
-	}
-	if o.Queue > 0 {
-		d.Queue = o.Queue
-	}
+	d.Window = positiveOr(o.Window, d.Window)
+	d.Timeout = positiveOr(o.Timeout, d.Timeout)
+	d.Attempts = positiveOr(o.Attempts, d.Attempts)
+	d.Backoff = positiveOr(o.Backoff, d.Backoff)
+	d.Workers = positiveOr(o.Workers, d.Workers)
+	d.Queue = positiveOr(o.Queue, d.Queue)
 	return d
 }
 

@@ -383,6 +383,20 @@ func projectSegment(name string) string {
 	return url.PathEscape(name)
 }
 
+// pageProjectOf logs the viewer in and finds the project the path names;
+// when either fails it has answered, and ok is false.
+func (s *Server) pageProjectOf(w http.ResponseWriter, r *http.Request) (a *accountRow, u *userRow, o *orderRow, ok bool) {
+	a, u, err := s.pageLogin(r)
+	if err == nil {
+		o, err = s.pageOrder(r.Context(), a, u, r.PathValue("project"))
+	}
+	if err != nil {
+		s.pageFail(w, r, err)
+		return nil, nil, nil, false
+	}
+	return a, u, o, true
+}
+
 // pageOrder finds a live project the viewer may see; any other answers not
 // found, so that the page does not tell which projects exist.
 func (s *Server) pageOrder(ctx context.Context, a *accountRow, u *userRow, name string) (*orderRow, error) {
@@ -398,17 +412,11 @@ func (s *Server) pageOrder(ctx context.Context, a *accountRow, u *userRow, name 
 
 // pageProject is one project.
 func (s *Server) pageProject(w http.ResponseWriter, r *http.Request) {
-	a, u, err := s.pageLogin(r)
-	if err != nil {
-		s.pageFail(w, r, err)
+	a, u, o, ok := s.pageProjectOf(w, r)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	o, err := s.pageOrder(ctx, a, u, r.PathValue("project"))
-	if err != nil {
-		s.pageFail(w, r, err)
-		return
-	}
 	items, err := s.ListItems(ctx, a.name, o.name)
 	if err != nil {
 		s.pageFail(w, r, err)
@@ -522,17 +530,11 @@ func (s *Server) sniffItem(it Item) string {
 // pageItemContent streams an item's content: images inline with their
 // sniffed type, anything else as a download.
 func (s *Server) pageItemContent(w http.ResponseWriter, r *http.Request) {
-	a, u, err := s.pageLogin(r)
-	if err != nil {
-		s.pageFail(w, r, err)
+	a, _, o, ok := s.pageProjectOf(w, r)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
-	o, err := s.pageOrder(ctx, a, u, r.PathValue("project"))
-	if err != nil {
-		s.pageFail(w, r, err)
-		return
-	}
 	uuid := r.PathValue("uuid")
 	it, err := s.GetItem(ctx, a.name, uuid)
 	if err == nil && (it.Project != o.name || it.SHA256 == "") {
