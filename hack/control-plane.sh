@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds a local Kubernetes control plane (kube-apiserver, etcd, kubectl) from
+# Builds a local Kubernetes control plane (kube-apiserver, etcd, kubectl and,
+# for the end-to-end suite, kube-controller-manager) from
 # Go modules and prints the directory holding the three binaries, e.g.
 #
 #   KUBEBUILDER_ASSETS=$(hack/control-plane.sh) go test ./...
@@ -42,7 +43,7 @@ ETCD_VERSION="$(required_version "${ETCD_MOD}/go.mod" go.etcd.io/etcd/server/v3)
 
 CACHE_ROOT="${SHARE_OPERATOR_CACHE:-${XDG_CACHE_HOME:-${HOME:?HOME or SHARE_OPERATOR_CACHE must be set}/.cache}/share-operator}"
 DIR="${CACHE_ROOT}/control-plane/k8s-${K8S_VERSION}-etcd-${ETCD_VERSION}"
-BINARIES=(kube-apiserver etcd kubectl)
+BINARIES=(kube-apiserver kube-controller-manager etcd kubectl)
 
 have() { [[ -f "${DIR}/$1" && -x "${DIR}/$1" ]]; }
 all_present() {
@@ -123,7 +124,7 @@ build() {
 	log "built ${name} in $((SECONDS - start))s -> ${DIR}/${name}"
 }
 
-if ! have kube-apiserver || ! have kubectl; then
+if ! have kube-apiserver || ! have kube-controller-manager || ! have kubectl; then
 	check_kube_replaces
 	# What kube's hack/lib/version.sh stamps into release builds. buildDate is
 	# the module's publication time so that rebuilds are byte-identical.
@@ -137,6 +138,10 @@ if ! have kube-apiserver || ! have kubectl; then
 	done
 	build kube-apiserver "${KUBE_MOD}" k8s.io/kubernetes/cmd/kube-apiserver "${kube_ldflags}" \
 		"${K8S_VERSION} from k8s.io/kubernetes (takes ~10 min on 2 cores with a cold Go build cache)"
+	# The end-to-end suite (test/e2e) runs the garbage collector and the
+	# namespace controller from it, which envtest's two binaries lack.
+	build kube-controller-manager "${KUBE_MOD}" k8s.io/kubernetes/cmd/kube-controller-manager "${kube_ldflags}" \
+		"${K8S_VERSION} from k8s.io/kubernetes (takes ~3 min after kube-apiserver)"
 	build kubectl "${KUBE_MOD}" k8s.io/kubernetes/cmd/kubectl "${kube_ldflags}" \
 		"${K8S_VERSION} from k8s.io/kubernetes (takes ~1 min after kube-apiserver)"
 fi
