@@ -24,9 +24,14 @@ help: ## Show the targets.
 ##@ Development
 
 .PHONY: manifests
-manifests: ## Generate the CRDs and RBAC from the API types and markers.
+manifests: ## Generate the CRDs and RBAC from the API types and markers, and copy them into the Helm chart.
 	$(CONTROLLER_GEN) crd paths="./api/..." output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=manager-role paths="./controllers/..." output:rbac:artifacts:config=config/rbac
+	hack/chart-sync.sh
+
+.PHONY: chart
+chart: ## Copy the CRDs, RBAC rules and config/prometheus from config/ into the Helm chart.
+	hack/chart-sync.sh
 
 .PHONY: generate
 generate: ## Generate the deepcopy functions of the API types.
@@ -47,6 +52,10 @@ vet: ## Run go vet.
 .PHONY: lint
 lint: $(GOLANGCI_LINT) ## Run golangci-lint (installed through the Go module proxy).
 	$(GOLANGCI_LINT) run ./...
+
+.PHONY: helm
+helm: ## Build (once) helm from its Go module (hack/tools/helm); print its path.
+	@hack/helm.sh
 
 .PHONY: control-plane
 control-plane: ## Build (once) the local kube-apiserver, etcd and kubectl; print their directory.
