@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Fails when the generated files (CRDs, RBAC role, deepcopy) differ from what
-# controller-gen makes of the current sources. Generates into a temporary
-# copy, so it works on a dirty tree and never rewrites your files.
+# Fails when the generated files (CRDs, RBAC role, deepcopy, the Helm chart's
+# copies of config/) differ from what generation makes of the current sources.
+# Generates into a temporary copy, so it works on a dirty tree and never
+# rewrites your files.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 tmp="$(mktemp -d)"
@@ -21,6 +22,14 @@ if ! diff -u "${tmp}/rbac/role.yaml" config/rbac/role.yaml; then
 	echo "config/rbac/role.yaml is stale: run 'make manifests' and commit" >&2
 	status=1
 fi
+# The chart's copies of config/ (CRDs, RBAC rules, config/prometheus).
+hack/chart-sync.sh "${tmp}/chart"
+for d in crds files; do
+	if ! diff -ruN "${tmp}/chart/${d}" "charts/share-operator/${d}"; then
+		echo "charts/share-operator/${d} differs from config/: run 'make chart' (or 'make manifests') and commit" >&2
+		status=1
+	fi
+done
 if ! diff -u "${tmp}/deepcopy.before" api/v1alpha1/zz_generated.deepcopy.go; then
 	cp "${tmp}/deepcopy.before" api/v1alpha1/zz_generated.deepcopy.go
 	echo "api/v1alpha1/zz_generated.deepcopy.go is stale: run 'make generate' and commit" >&2
