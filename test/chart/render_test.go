@@ -231,6 +231,13 @@ func TestRefusedValues(t *testing.T) {
 			"serviceMonitor.enabled needs metrics.enabled"},
 		{"a watched namespace that is no name", map[string]any{"watchNamespaces": []any{"a", "Not_A_Namespace"}},
 			`"Not_A_Namespace" is not a namespace name`},
+		// values.schema.json: a misspelt key would otherwise install cluster-wide.
+		{"a misspelt key", map[string]any{"watchNamespace": []any{"a"}},
+			"additional properties 'watchNamespace' not allowed"},
+		{"namespaces as a string", map[string]any{"watchNamespaces": "a,b"},
+			"watchNamespaces"},
+		{"a flag without its dashes", map[string]any{"extraArgs": []any{"link-concurrency=8"}},
+			"extraArgs"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
