@@ -18,6 +18,8 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 OUT="${1:-${ROOT}/charts/share-operator}"
+mkdir -p "${OUT}"
+OUT="$(cd "${OUT}" && pwd -P)" # a relative DIR is the caller's
 cd "${ROOT}"
 
 # The roles the chart renders, each under its own name in files/rbac/.
