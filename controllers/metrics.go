@@ -1,10 +1,15 @@
 package controllers
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/protocol"
 )
 
 // Metrics of the import side. Labels name links, never accounts' URLs or
@@ -35,10 +40,79 @@ var (
 		Name: "share_errors_total",
 		Help: "Failed account calls by class (InvalidCredentials, Refused, NotFound, Throttled, Transient).",
 	}, []string{"class"})
+
+	// linkCondition follows Flux's gotk_reconcile_condition, so that the
+	// same alerts and dashboards read both.
+	linkCondition = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "share_link_condition",
+		Help: "A link's conditions: 1 for the condition's current status (True, False, Unknown), 0 for the others. Reconciling and Stalled, which the link carries only while true, read False when absent.",
+	}, []string{"namespace", "link", "type", "status"})
+
+	linkSuspended = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "share_link_suspended",
+		Help: "1 while a link is suspended (spec.suspend), 0 otherwise.",
+	}, []string{"namespace", "link"})
+
+	linkLastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "share_link_last_success_timestamp_seconds",
+		Help: "Unix time of a link's last successful pull from the provider (refresh or full import, idle ones included), as this process knows it.",
+	}, []string{"namespace", "link"})
+
+	relayBacklog = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "share_relay_backlog_items",
+		Help: "Items of a link read from the vendor's item feed and not yet relayed or reported failed, after the link's last relay pass: the unsettled items of a page a failure interrupted. Held items (suspended projects) and items beyond the page read are not counted.",
+	}, []string{"namespace", "link"})
+)
+
+// linkConditionTypes are the conditions share_link_condition reports.
+var linkConditionTypes = []string{
+	sharev1.ConditionReady, sharev1.ConditionReconciling, sharev1.ConditionStalled,
+	sharev1.ConditionProviderReady, sharev1.ConditionAccountReady, sharev1.ConditionImported, sharev1.ConditionRelayed,
+}
+
+var conditionStatuses = []metav1.ConditionStatus{metav1.ConditionTrue, metav1.ConditionFalse, metav1.ConditionUnknown}
+
+// Label values known in advance. Their series start at zero, so that rate()
+// sees the first increase and a dashboard or alert finds every series from
+// the start, not only after the first failure.
+var (
+	errorClasses = []protocol.ErrorKind{
+		protocol.KindInvalidCredentials, protocol.KindRefused, protocol.KindNotFound,
+		protocol.KindThrottled, protocol.KindTransient,
+	}
+	pushResults     = []string{"ok", "error"}
+	transitions     = []string{"imported", "updated", "cancelled", "deleted", "reactivated", "resent", "refused"}
+	refreshModes    = []string{"incremental", "full"}
+	relayItemTypes  = []string{protocol.FileTypePicture, protocol.FileTypeCheckIn, "survey", "report", "video", "document", "other"}
+	relayResultKind = []string{resultPublished, resultFailed, resultError}
 )
 
 func init() {
-	metrics.Registry.MustRegister(linkProjects, refreshDuration, pushes, pushedOrders, reconcileErrors)
+	metrics.Registry.MustRegister(linkProjects, refreshDuration, pushes, pushedOrders, reconcileErrors,
+		linkCondition, linkSuspended, linkLastSuccess, relayBacklog)
+	initMetrics()
+}
+
+// initMetrics creates the series of every label value known in advance.
+func initMetrics() {
+	for _, k := range errorClasses {
+		reconcileErrors.WithLabelValues(string(k))
+	}
+	for _, r := range pushResults {
+		pushes.WithLabelValues(r)
+	}
+	for _, t := range transitions {
+		pushedOrders.WithLabelValues(t)
+	}
+	for _, m := range refreshModes {
+		refreshDuration.WithLabelValues(m)
+	}
+	for _, t := range relayItemTypes {
+		for _, r := range relayResultKind {
+			relayItems.WithLabelValues(t, r)
+			relayBytes.WithLabelValues(t, r)
+		}
+	}
 }
 
 // recordProjectCounts publishes a link's project counts.
@@ -49,7 +123,56 @@ func recordProjectCounts(link *sharev1.ShareLink) {
 	}
 }
 
+// recordLinkStatus publishes a link's status as its reconcile left it: its
+// conditions, whether it is suspended, its project counts, and lastSuccess,
+// the time of its last successful pull (zero when there was none).
+func recordLinkStatus(link *sharev1.ShareLink, lastSuccess time.Time) {
+	recordProjectCounts(link)
+	for _, typ := range linkConditionTypes {
+		var status metav1.ConditionStatus
+		switch c := meta.FindStatusCondition(link.Status.Conditions, typ); {
+		case c != nil:
+			status = c.Status
+		case typ == sharev1.ConditionReconciling || typ == sharev1.ConditionStalled:
+			// kstatus: these are present only while true.
+			status = metav1.ConditionFalse
+		default:
+			// Not set (Relayed with the relay off): no series, rather
+			// than a status the link does not have.
+			linkCondition.DeletePartialMatch(prometheus.Labels{"namespace": link.Namespace, "link": link.Name, "type": typ})
+			continue
+		}
+		for _, s := range conditionStatuses {
+			v := 0.0
+			if s == status {
+				v = 1
+			}
+			linkCondition.WithLabelValues(link.Namespace, link.Name, typ, string(s)).Set(v)
+		}
+	}
+	suspended := 0.0
+	if link.Spec.Suspend {
+		suspended = 1
+	}
+	linkSuspended.WithLabelValues(link.Namespace, link.Name).Set(suspended)
+	if !lastSuccess.IsZero() {
+		linkLastSuccess.WithLabelValues(link.Namespace, link.Name).Set(float64(lastSuccess.UnixNano()) / 1e9)
+	}
+}
+
+// recordRelayBacklog publishes the items of a link's relay that were read
+// and not settled: status.relay.pending, less the items held for suspended
+// projects (held), which wait for a person rather than for the relay.
+func recordRelayBacklog(link *sharev1.ShareLink, held int64) {
+	relayBacklog.WithLabelValues(link.Namespace, link.Name).Set(float64(max(int64(link.Status.Relay.Pending)-held, 0)))
+}
+
 // forgetLinkMetrics drops a deleted link's series.
 func forgetLinkMetrics(namespace, name string) {
-	linkProjects.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "link": name})
+	l := prometheus.Labels{"namespace": namespace, "link": name}
+	linkProjects.DeletePartialMatch(l)
+	linkCondition.DeletePartialMatch(l)
+	linkSuspended.DeletePartialMatch(l)
+	linkLastSuccess.DeletePartialMatch(l)
+	relayBacklog.DeletePartialMatch(l)
 }

@@ -61,6 +61,7 @@ func (r *RelayReconciler) reconcileRelay(ctx context.Context, link *sharev1.Shar
 	}
 	r.emitRelayTransition(link, run.mem, run.read, link.Status.Relay, passErr)
 	relayPending.WithLabelValues(link.Namespace, link.Name).Set(float64(link.Status.Relay.Pending))
+	recordRelayBacklog(link, run.held())
 	if err != nil {
 		return ctrl.Result{}, err
 	}

@@ -48,6 +48,7 @@ const (
 
 func forgetRelayMetrics(namespace, name string) {
 	relayPending.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "link": name})
+	relayBacklog.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "link": name})
 }
 
 // itemTypeLabel bounds the type label: file types come from the crew's

@@ -169,6 +169,7 @@ func (r *ShareLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	base := before.DeepCopy()
 	defer func() {
 		summarizeLink(link, retErr)
+		recordLinkStatus(link, r.memory(link).lastRefresh)
 		if err := r.patchStatus(ctx, base, link); err != nil && retErr == nil {
 			res, retErr = ctrl.Result{}, err
 		}
