@@ -6,9 +6,12 @@ WORKDIR /workspace
 # Modules first, so that a source change does not download them again.
 COPY go.mod go.sum ./
 RUN go mod download
+# Every package the manager imports; test/image builds from exactly these
+# lines, so a missing one fails make test rather than the image build.
 COPY main.go main.go
 COPY api/ api/
 COPY controllers/ controllers/
+COPY internal/ internal/
 COPY protocol/ protocol/
 RUN CGO_ENABLED=0 GOOS=${TARGETOS:-linux} GOARCH=${TARGETARCH} go build -trimpath -ldflags="-s -w" -o manager .
 
