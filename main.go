@@ -8,12 +8,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	"k8s.io/apimachinery/pkg/util/validation"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -26,6 +28,7 @@ import (
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/controllers"
 	"github.com/pruvan-share/share-operator/internal/memlimit"
+	"github.com/pruvan-share/share-operator/internal/pushkey"
 )
 
 var scheme = runtime.NewScheme()
@@ -47,6 +50,8 @@ type flags struct {
 	qps                float64
 	burst              int
 	watchSelector      string
+	watchNamespaces    string
+	trustedProxies     string
 	pushKeyAddr        string
 	pushKeyBaseURL     string
 	syncPeriod         time.Duration
@@ -69,6 +74,8 @@ func parseFlags() (flags, zap.Options) {
 	flag.Float64Var(&f.qps, "kube-api-qps", 50, "Steady requests per second to the Kubernetes API.")
 	flag.IntVar(&f.burst, "kube-api-burst", 100, "Burst of requests to the Kubernetes API.")
 	flag.StringVar(&f.watchSelector, "watch-label-selector", "", "Serve only ShareLinks (and their SharedProjects) matching this label selector, to shard a fleet across instances; each selector elects its own leader.")
+	flag.StringVar(&f.watchNamespaces, "watch-namespaces", "", "Comma-separated namespaces to serve; the cache and every read are restricted to them, so the manager needs a Role in each and no cluster-wide access to Secrets. Empty: every namespace.")
+	flag.StringVar(&f.trustedProxies, "pushkey-trusted-proxies", "", "Comma-separated CIDRs of proxies (an Ingress) in front of the push-key listener: from these peers the per-client limit keys on X-Forwarded-For; from any other peer the header is ignored.")
 	flag.StringVar(&f.pushKeyAddr, "pushkey-bind-address", ":8082", "Address of the push-key listener (GET /api/?apiKey=…); \"0\" turns it off.")
 	flag.StringVar(&f.pushKeyBaseURL, "pushkey-base-url", "", "External URL of the push-key listener as users reach it (for example https://share.example.com); shown in the push-key Secret's bookmark.")
 	flag.DurationVar(&f.syncPeriod, "sync-period", 10*time.Hour, "Resync period of the informers.")
@@ -94,10 +101,34 @@ func leaderElectionID(selector string) string {
 	return hex.EncodeToString(sum[:6]) + "." + base
 }
 
+// watchedNamespaces parses --watch-namespaces; nil means every namespace.
+func watchedNamespaces(list string) (map[string]cache.Config, error) {
+	var out map[string]cache.Config
+	for _, ns := range strings.Split(list, ",") {
+		ns = strings.TrimSpace(ns)
+		if ns == "" {
+			continue
+		}
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			return nil, fmt.Errorf("--watch-namespaces: %q is not a namespace name: %s", ns, strings.Join(errs, "; "))
+		}
+		if out == nil {
+			out = map[string]cache.Config{}
+		}
+		out[ns] = cache.Config{}
+	}
+	return out, nil
+}
+
 func cacheOptions(f flags) (cache.Options, error) {
+	namespaces, err := watchedNamespaces(f.watchNamespaces)
+	if err != nil {
+		return cache.Options{}, err
+	}
 	opts := cache.Options{
-		DefaultTransform: cache.TransformStripManagedFields(),
-		SyncPeriod:       &f.syncPeriod,
+		DefaultTransform:  cache.TransformStripManagedFields(),
+		SyncPeriod:        &f.syncPeriod,
+		DefaultNamespaces: namespaces,
 	}
 	if f.watchSelector == "" {
 		return opts, nil
@@ -134,6 +165,10 @@ func run(f flags) error {
 	if err != nil {
 		return err
 	}
+	trusted, err := pushkey.ParseCIDRs(f.trustedProxies)
+	if err != nil {
+		return fmt.Errorf("--pushkey-trusted-proxies: %w", err)
+	}
 	restCfg := ctrl.GetConfigOrDie()
 	restCfg.QPS = float32(f.qps)
 	restCfg.Burst = f.burst
@@ -160,13 +195,14 @@ func run(f flags) error {
 		return fmt.Errorf("creating the manager: %w", err)
 	}
 	if err := controllers.Setup(mgr, controllers.Config{
-		LinkConcurrency:    f.linkConcurrency,
-		ProjectConcurrency: f.projectConcurrency,
-		PushKeyAddr:        f.pushKeyAddr,
-		PushKeyBaseURL:     f.pushKeyBaseURL,
-		RelayInterval:      f.relayInterval,
-		AccountQPS:         f.accountQPS,
-		AccountBurst:       f.accountBurst,
+		LinkConcurrency:       f.linkConcurrency,
+		ProjectConcurrency:    f.projectConcurrency,
+		PushKeyAddr:           f.pushKeyAddr,
+		PushKeyBaseURL:        f.pushKeyBaseURL,
+		PushKeyTrustedProxies: trusted,
+		RelayInterval:         f.relayInterval,
+		AccountQPS:            f.accountQPS,
+		AccountBurst:          f.accountBurst,
 	}); err != nil {
 		return err
 	}

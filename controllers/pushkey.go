@@ -30,80 +30,86 @@ const minPushKeyLen = 22
 const secretKeyURL = "url"
 
 // reconcilePushKey makes sure the link has a bookmark key (the user's, or one
-// the operator creates and owns) and registers it with the push-key
-// listener; a rotated key replaces the old one at once. Sets Stalled when a
-// user-named Secret is missing or its key too short.
+// the operator creates and owns) and shows where it is in status. The
+// push-key registrar of every replica registers the key. Sets Stalled when
+// the key Secret is missing, too short, or another link's.
 func (r *ShareLinkReconciler) reconcilePushKey(ctx context.Context, link *sharev1.ShareLink) (bool, error) {
-	if r.PushKeys == nil {
+	if !r.PushKeys {
 		return true, nil
 	}
-	key, err := r.pushKey(ctx, link)
+	_, err := readPushKey(ctx, r.APIReader, link)
 	var se *secretError
+	if errors.As(err, &se) && se.reason == sharev1.ReasonSecretNotFound && link.OperatorOwnsPushKey() {
+		err = r.createPushKeySecret(ctx, link)
+	}
 	switch {
 	case errors.As(err, &se):
-		r.PushKeys.Forget(client.ObjectKeyFromObject(link))
 		stall(link, se.reason, "push key: "+se.msg)
 		return false, nil
 	case err != nil:
 		return false, err
 	}
-	r.PushKeys.Set(client.ObjectKeyFromObject(link), key)
 	link.Status.PushKey = &sharev1.PushKeyStatus{SecretName: link.PushKeySecretName(), Path: pushKeyPath}
 	return true, nil
 }
 
-func (r *ShareLinkReconciler) pushKey(ctx context.Context, link *sharev1.ShareLink) (string, error) {
-	if !link.OperatorOwnsPushKey() {
-		values, err := readSecret(ctx, r.APIReader, link.Namespace, link.PushKeySecretName(), sharev1.SecretKeyPushKey)
-		if err != nil {
-			return "", err
-		}
-		if len(values[0]) < minPushKeyLen {
-			return "", &secretError{reason: sharev1.ReasonInvalidSecret,
-				msg: fmt.Sprintf("Secret %q: pushKey must have at least %d characters (128 bits)", link.PushKeySecretName(), minPushKeyLen)}
-		}
-		return values[0], nil
-	}
-	return r.ownedPushKey(ctx, link)
-}
-
-// ownedPushKey reads, or creates, the operator's Secret of the link. It is
-// owned by the link, so it goes when the link goes; deleting it makes a new
-// key, as re-creating an integration does in the service.
-func (r *ShareLinkReconciler) ownedPushKey(ctx context.Context, link *sharev1.ShareLink) (string, error) {
+// readPushKey reads a link's bookmark key without writing anything, so that
+// every replica can: from the Secret the user named, or from the one the
+// operator made for the link. A Secret that another ShareLink controls is
+// that link's key: taking it over would take over its bookmark.
+func readPushKey(ctx context.Context, reader client.Reader, link *sharev1.ShareLink) (string, error) {
+	name := link.PushKeySecretName()
 	var s corev1.Secret
-	err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: link.Namespace, Name: link.PushKeySecretName()}, &s)
-	switch {
-	case apierrors.IsNotFound(err):
-		key, err := newPushKey()
-		if err != nil {
-			return "", err
+	if err := reader.Get(ctx, types.NamespacedName{Namespace: link.Namespace, Name: name}, &s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return "", &secretError{reason: sharev1.ReasonSecretNotFound, msg: fmt.Sprintf("Secret %q not found", name)}
 		}
-		s = corev1.Secret{
-			ObjectMeta: metav1.ObjectMeta{Namespace: link.Namespace, Name: link.PushKeySecretName(),
-				Labels: map[string]string{sharev1.LabelLink: link.Name}},
-			Type: corev1.SecretTypeOpaque,
-			Data: map[string][]byte{sharev1.SecretKeyPushKey: []byte(key)},
-		}
-		if u := r.bookmarkURL(key); u != "" {
-			s.Data[secretKeyURL] = []byte(u)
-		}
-		if err := controllerutil.SetControllerReference(link, &s, r.Scheme()); err != nil {
-			return "", err
-		}
-		if err := r.Create(ctx, &s); err != nil {
-			return "", fmt.Errorf("creating the push-key Secret: %w", err)
-		}
-		return key, nil
-	case err != nil:
-		return "", fmt.Errorf("reading the push-key Secret: %w", err)
+		return "", fmt.Errorf("reading the push-key Secret %q: %w", name, err)
+	}
+	if owner := metav1.GetControllerOf(&s); owner != nil && owner.Kind == "ShareLink" && owner.UID != link.UID {
+		return "", &secretError{reason: sharev1.ReasonInvalidSecret,
+			msg: fmt.Sprintf("Secret %q is the bookmark key of ShareLink %q; each link needs a key of its own", name, owner.Name)}
+	}
+	if link.OperatorOwnsPushKey() && !metav1.IsControlledBy(&s, link) {
+		return "", &secretError{reason: sharev1.ReasonInvalidSecret,
+			msg: fmt.Sprintf("Secret %q was not made by the operator for this link; name it in spec.pushKey.secretRef to use it, or delete it to get a new key", name)}
 	}
 	key := strings.TrimSpace(string(s.Data[sharev1.SecretKeyPushKey]))
 	if len(key) < minPushKeyLen {
+		hint := ""
+		if link.OperatorOwnsPushKey() {
+			hint = "; delete the Secret to get a new key"
+		}
 		return "", &secretError{reason: sharev1.ReasonInvalidSecret,
-			msg: fmt.Sprintf("Secret %q: pushKey must have at least %d characters (128 bits); delete the Secret to get a new key", s.Name, minPushKeyLen)}
+			msg: fmt.Sprintf("Secret %q: pushKey must have at least %d characters (128 bits)%s", name, minPushKeyLen, hint)}
 	}
 	return key, nil
+}
+
+// createPushKeySecret makes the operator's key Secret of the link. It is
+// owned by the link, so it goes when the link goes; deleting it makes a new
+// key, as re-creating an integration does in the service.
+func (r *ShareLinkReconciler) createPushKeySecret(ctx context.Context, link *sharev1.ShareLink) error {
+	key, err := newPushKey()
+	if err != nil {
+		return err
+	}
+	s := corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: link.Namespace, Name: link.PushKeySecretName(),
+			Labels: map[string]string{sharev1.LabelLink: link.Name}},
+		Type: corev1.SecretTypeOpaque,
+		Data: map[string][]byte{sharev1.SecretKeyPushKey: []byte(key)},
+	}
+	if u := r.bookmarkURL(key); u != "" {
+		s.Data[secretKeyURL] = []byte(u)
+	}
+	if err := controllerutil.SetControllerReference(link, &s, r.Scheme()); err != nil {
+		return err
+	}
+	if err := r.Create(ctx, &s); err != nil {
+		return fmt.Errorf("creating the push-key Secret: %w", err)
+	}
+	return nil
 }
 
 func (r *ShareLinkReconciler) bookmarkURL(key string) string {

@@ -5,6 +5,7 @@
 package controllers
 
 import (
+	"net/netip"
 	"time"
 
 	"k8s.io/utils/clock"
@@ -25,6 +26,9 @@ type Config struct {
 	PushKeyAddr string
 	// PushKeyBaseURL is the listener's external URL as users reach it.
 	PushKeyBaseURL string
+	// PushKeyTrustedProxies are the proxies (an Ingress) whose
+	// X-Forwarded-For the listener believes for its per-client limit.
+	PushKeyTrustedProxies []netip.Prefix
 	// AccountQPS and AccountBurst limit the calls to each account, shared by
 	// every link and project that uses it.
 	AccountQPS   float64
@@ -72,15 +76,12 @@ func (c *Config) defaults() {
 // Setup registers the reconcilers with the manager.
 func Setup(mgr ctrl.Manager, cfg Config) error {
 	cfg.defaults()
-	var registry *pushkey.Registry
-	if cfg.PushKeyAddr != "" && cfg.PushKeyAddr != "0" {
-		registry = pushkey.NewRegistry()
-		listener := &pushkey.Listener{
-			Addr: cfg.PushKeyAddr, Registry: registry, Limits: pushkey.DefaultLimits,
-			Trigger: RequestRefresh(mgr.GetClient(), cfg.Clock.Now),
-			Log:     mgr.GetLogger().WithName("pushkey"),
-		}
-		if err := mgr.Add(listener); err != nil {
+	if err := indexLinkSecrets(mgr); err != nil {
+		return err
+	}
+	pushKeys := cfg.PushKeyAddr != "" && cfg.PushKeyAddr != "0"
+	if pushKeys {
+		if err := setupPushKeys(mgr, cfg); err != nil {
 			return err
 		}
 	}
@@ -94,7 +95,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		Clock:          cfg.Clock,
 		Overlap:        cfg.Overlap,
 		CallTimeout:    cfg.CallTimeout,
-		PushKeys:       registry,
+		PushKeys:       pushKeys,
 		PushKeyBaseURL: cfg.PushKeyBaseURL,
 	}
 	if err := links.SetupWithManager(mgr, cfg.LinkConcurrency); err != nil {
@@ -114,4 +115,21 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	}
 	projects := &SharedProjectReconciler{Client: mgr.GetClient(), Clock: cfg.Clock}
 	return projects.SetupWithManager(mgr, cfg.ProjectConcurrency)
+}
+
+// setupPushKeys adds the push-key listener and the registrar that fills its
+// registry; both run on every replica.
+func setupPushKeys(mgr ctrl.Manager, cfg Config) error {
+	registry := pushkey.NewRegistry()
+	listener := &pushkey.Listener{
+		Addr: cfg.PushKeyAddr, Registry: registry, Limits: pushkey.DefaultLimits,
+		TrustedProxies: cfg.PushKeyTrustedProxies,
+		Trigger:        RequestRefresh(mgr.GetClient(), cfg.Clock.Now),
+		Log:            mgr.GetLogger().WithName("pushkey"),
+	}
+	if err := mgr.Add(listener); err != nil {
+		return err
+	}
+	registrar := &PushKeyRegistrar{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Registry: registry}
+	return registrar.SetupWithManager(mgr)
 }

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -22,7 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
-	"github.com/pruvan-share/share-operator/internal/pushkey"
 )
 
 // FieldManager is the server-side apply field manager of the operator: people
@@ -47,9 +47,9 @@ type ShareLinkReconciler struct {
 	Overlap time.Duration
 	// CallTimeout bounds each account call.
 	CallTimeout time.Duration
-	// PushKeys is the push-key listener's registry; nil when the listener is
-	// off.
-	PushKeys *pushkey.Registry
+	// PushKeys is true when the push-key listener is on: the link then
+	// needs a bookmark key.
+	PushKeys bool
 	// PushKeyBaseURL is the listener's external URL, for bookmarks.
 	PushKeyBaseURL string
 
@@ -192,9 +192,6 @@ func (r *ShareLinkReconciler) reconcileDelete(ctx context.Context, link *sharev1
 		return fmt.Errorf("deleting the link's SharedProjects: %w", err)
 	}
 	r.forget(link.UID)
-	if r.PushKeys != nil {
-		r.PushKeys.Forget(client.ObjectKeyFromObject(link))
-	}
 	forgetLinkMetrics(link.Namespace, link.Name)
 	if !controllerutil.ContainsFinalizer(link, sharev1.Finalizer) {
 		return nil
@@ -231,10 +228,6 @@ func (r *ShareLinkReconciler) emitLinkTransition(before, after *sharev1.ShareLin
 
 // SetupWithManager registers the reconciler and its watches.
 func (r *ShareLinkReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
-	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &sharev1.ShareLink{}, indexSecretNames,
-		func(o client.Object) []string { return referencedSecrets(o.(*sharev1.ShareLink)) }); err != nil {
-		return err
-	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&sharev1.ShareLink{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{},
@@ -244,26 +237,36 @@ func (r *ShareLinkReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int
 		// link, which batches pushes.
 		Owns(&sharev1.SharedProject{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// Only the metadata of Secrets is watched: no Secret data in memory.
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.linksOfSecret), builder.OnlyMetadata).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(linksOfSecret(r.Client)), builder.OnlyMetadata).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Named("sharelink").
 		Complete(r)
+}
+
+// indexLinkSecrets indexes ShareLinks by the Secrets they name; the link
+// and push-key controllers both map Secret events through it.
+func indexLinkSecrets(mgr ctrl.Manager) error {
+	return mgr.GetFieldIndexer().IndexField(context.Background(), &sharev1.ShareLink{}, indexSecretNames,
+		func(o client.Object) []string { return referencedSecrets(o.(*sharev1.ShareLink)) })
 }
 
 func referencedSecrets(l *sharev1.ShareLink) []string {
 	return []string{l.Spec.Provider.SecretRef.Name, l.Spec.Account.SecretRef.Name, l.PushKeySecretName()}
 }
 
-func (r *ShareLinkReconciler) linksOfSecret(ctx context.Context, o client.Object) []reconcile.Request {
-	var links sharev1.ShareLinkList
-	if err := r.List(ctx, &links, client.InNamespace(o.GetNamespace()),
-		client.MatchingFields{indexSecretNames: o.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "listing the links of a Secret", "secret", o.GetName())
-		return nil
+// linksOfSecret maps a Secret to the links that name it.
+func linksOfSecret(c client.Reader) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		var links sharev1.ShareLinkList
+		if err := c.List(ctx, &links, client.InNamespace(o.GetNamespace()),
+			client.MatchingFields{indexSecretNames: o.GetName()}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing the links of a Secret", "secret", klog.KObj(o))
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(links.Items))
+		for i := range links.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&links.Items[i])})
+		}
+		return reqs
 	}
-	reqs := make([]reconcile.Request, 0, len(links.Items))
-	for i := range links.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&links.Items[i])})
-	}
-	return reqs
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -44,17 +47,24 @@ type Limits struct {
 // DefaultLimits allow a person's taps and refuse a guessing script.
 var DefaultLimits = Limits{PerKey: 1, KeyBurst: 5, PerClient: 2, ClientBurst: 10}
 
+// maxLimiters bounds the limiters kept for keys and for client addresses.
+const maxLimiters = 10000
+
 // Listener is the push-key HTTP server.
 type Listener struct {
 	Addr     string
 	Registry *Registry
 	Trigger  Trigger
 	Limits   Limits
-	Log      logr.Logger
+	// TrustedProxies are the peers (an Ingress, a load balancer) whose
+	// X-Forwarded-For names the client. From any other peer the header is
+	// ignored: a client could otherwise name a new address on every guess.
+	TrustedProxies []netip.Prefix
+	Log            logr.Logger
 
 	mu      sync.Mutex
-	keys    map[string]*rate.Limiter
-	clients map[string]*rate.Limiter
+	keys    limiters
+	clients limiters
 }
 
 // Handler serves GET /api/?apiKey=<key>.
@@ -66,7 +76,7 @@ func (l *Listener) Handler() http.Handler {
 }
 
 func (l *Listener) serveKey(w http.ResponseWriter, r *http.Request) {
-	if !l.limiter(&l.clients, clientAddr(r), l.Limits.PerClient, l.Limits.ClientBurst).Allow() {
+	if !l.allow(&l.clients, clientAddr(r, l.TrustedProxies), l.Limits.PerClient, l.Limits.ClientBurst) {
 		reply(w, http.StatusTooManyRequests, answerLimited)
 		return
 	}
@@ -77,7 +87,7 @@ func (l *Listener) serveKey(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusOK, answerInvalid)
 		return
 	}
-	if !l.limiter(&l.keys, link.String(), l.Limits.PerKey, l.Limits.KeyBurst).Allow() {
+	if !l.allow(&l.keys, link.String(), l.Limits.PerKey, l.Limits.KeyBurst) {
 		reply(w, http.StatusTooManyRequests, answerLimited)
 		return
 	}
@@ -92,29 +102,114 @@ func (l *Listener) serveKey(w http.ResponseWriter, r *http.Request) {
 	reply(w, http.StatusOK, answerOK)
 }
 
-func (l *Listener) limiter(m *map[string]*rate.Limiter, key string, lim rate.Limit, burst int) *rate.Limiter {
+func (l *Listener) allow(m *limiters, key string, lim rate.Limit, burst int) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if *m == nil {
-		*m = map[string]*rate.Limiter{}
+	return m.get(key, lim, burst).Allow()
+}
+
+// limiters holds one rate limiter a key, at most maxLimiters of them. When
+// full it first drops the limiters that have refilled (those are the same
+// as new ones, so dropping them changes no answer); if every one is still
+// draining, new keys share one overflow limiter rather than each getting a
+// full burst: forgetting a drained client would refill it.
+type limiters struct {
+	byKey    map[string]*rate.Limiter
+	overflow *rate.Limiter
+}
+
+func (m *limiters) get(key string, lim rate.Limit, burst int) *rate.Limiter {
+	if m.byKey == nil {
+		m.byKey = map[string]*rate.Limiter{}
 	}
-	if len(*m) > 10000 {
-		*m = map[string]*rate.Limiter{} // bounded memory under a flood of addresses
+	if rl, ok := m.byKey[key]; ok {
+		return rl
 	}
-	rl, ok := (*m)[key]
-	if !ok {
-		rl = rate.NewLimiter(lim, burst)
-		(*m)[key] = rl
+	if len(m.byKey) >= maxLimiters {
+		m.dropRefilled(burst)
 	}
+	if len(m.byKey) >= maxLimiters {
+		if m.overflow == nil {
+			m.overflow = rate.NewLimiter(lim, burst)
+		}
+		return m.overflow
+	}
+	rl := rate.NewLimiter(lim, burst)
+	m.byKey[key] = rl
 	return rl
 }
 
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+func (m *limiters) dropRefilled(burst int) {
+	for k, rl := range m.byKey {
+		if rl.Tokens() >= float64(burst) {
+			delete(m.byKey, k)
+		}
 	}
-	return host
+}
+
+// clientAddr is the address the per-client limit keys on: the peer, or,
+// when the peer is a trusted proxy, the nearest address in X-Forwarded-For
+// that is not one (proxies append, so the entries left of the last
+// untrusted one are the client's own claims).
+func clientAddr(r *http.Request, trusted []netip.Prefix) string {
+	peer := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		peer = host
+	}
+	if !isTrusted(peer, trusted) {
+		return peer
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if hop == "" {
+			continue
+		}
+		if !isTrusted(hop, trusted) {
+			return hop
+		}
+	}
+	return peer
+}
+
+func isTrusted(addr string, trusted []netip.Prefix) bool {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range trusted {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseCIDRs parses a comma-separated list of CIDRs or addresses (a bare
+// address is a /32 or /128).
+func ParseCIDRs(list string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("%q is neither a CIDR nor an address", f)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither a CIDR nor an address", f)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func reply(w http.ResponseWriter, status int, a answer) {
@@ -146,6 +241,6 @@ func (l *Listener) Start(ctx context.Context) error {
 	}
 }
 
-// NeedLeaderElection is true: only the leader's reconcilers fill the
-// registry, so only the leader answers.
-func (l *Listener) NeedLeaderElection() bool { return true }
+// NeedLeaderElection is false: every replica answers taps, since checking
+// a key and asking for a refresh need no leadership.
+func (l *Listener) NeedLeaderElection() bool { return false }
