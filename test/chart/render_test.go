@@ -423,28 +423,45 @@ func TestEverything(t *testing.T) {
 	g.Expect(matches(metricsSvc.Labels)).To(BeTrue(), "the ServiceMonitor selects the metrics Service")
 	g.Expect(matches(pushSvc.Labels)).To(BeFalse(), "the ServiceMonitor must not scrape the push-key listener")
 	endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
-	g.Expect(endpoints).To(ConsistOf(HaveKeyWithValue("port", metricsSvc.Spec.Ports[0].Name)))
-	g.Expect(endpoints).To(ConsistOf(HaveKeyWithValue("scheme", "https")))
+	g.Expect(endpoints).NotTo(BeEmpty())
+	for _, ep := range endpoints {
+		g.Expect(ep).To(HaveKeyWithValue("port", metricsSvc.Spec.Ports[0].Name))
+		g.Expect(ep).To(HaveKeyWithValue("scheme", "https"))
+		g.Expect(ep).To(HaveKeyWithValue("interval", "30s"))
+	}
 
-	checkPrometheusFiles(t, r, ns)
+	checkPrometheusFiles(t, r, ns, endpoints)
 }
 
 // checkPrometheusFiles checks that the render carries config/prometheus's
-// alerting rules and dashboards, or none while config/prometheus has none.
-func checkPrometheusFiles(t *testing.T, r rendered, ns string) {
+// alerting rules, dashboards and scrape settings (the ServiceMonitor's
+// endpoints, rendered with the chart's port, scheme and interval), or none
+// while config/prometheus has none.
+func checkPrometheusFiles(t *testing.T, r rendered, ns string, endpoints []any) {
 	t.Helper()
 	g := NewWithT(t)
 	dir := filepath.Join(chart.RepoRoot(), "config", "prometheus")
 	yamls, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	var wantSpecs []any
+	var wantSpecs, wantEndpoints []any
 	for _, f := range yamls {
 		objs, err := chart.Objects(repoFile(t, filepath.Join("config", "prometheus", filepath.Base(f))))
 		g.Expect(err).NotTo(HaveOccurred())
 		for _, o := range objs {
-			if o.GetKind() == "PrometheusRule" {
+			switch o.GetKind() {
+			case "PrometheusRule":
 				wantSpecs = append(wantSpecs, o.Object["spec"])
+			case "ServiceMonitor":
+				eps, _, _ := unstructured.NestedSlice(o.Object, "spec", "endpoints")
+				for _, ep := range eps {
+					m := ep.(map[string]any)
+					m["port"], m["scheme"], m["interval"] = "https", "https", "30s"
+					wantEndpoints = append(wantEndpoints, m)
+				}
 			}
 		}
+	}
+	if wantEndpoints != nil {
+		g.Expect(endpoints).To(Equal(wantEndpoints), "the ServiceMonitor scrapes as config/prometheus's does")
 	}
 	var gotSpecs []any
 	for k, o := range r {
@@ -484,4 +501,32 @@ func TestOff(t *testing.T) {
 	c := manager(t, r, ns)
 	g.Expect(c.Args).To(ContainElements("--metrics-bind-address=0", "--pushkey-bind-address=0"))
 	g.Expect(c.Ports).To(ConsistOf(HaveField("Name", "health")))
+}
+
+// With plain-HTTP metrics the Service, the ServiceMonitor and the RBAC follow:
+// no token or certificate settings, and no TokenReview permission.
+func TestInsecureMetrics(t *testing.T) {
+	g := NewWithT(t)
+	const ns = "share-system"
+	r := render(t, ns, map[string]any{
+		"metrics":        map[string]any{"secure": false},
+		"serviceMonitor": map[string]any{"enabled": true},
+	})
+	g.Expect(manager(t, r, ns).Args).To(ContainElement("--metrics-secure=false"))
+	var svc corev1.Service
+	r.get(t, key{"Service", ns, release + "-metrics"}, &svc)
+	g.Expect(svc.Spec.Ports).To(ConsistOf(HaveField("Name", "http")))
+	g.Expect(r).NotTo(HaveKey(key{"ClusterRole", "", release + "-metrics-auth"}))
+	g.Expect(r).NotTo(HaveKey(key{"ClusterRole", "", release + "-metrics-reader"}))
+
+	sm := r[key{"ServiceMonitor", ns, release}]
+	g.Expect(sm).NotTo(BeNil(), "the render has %v", r.keys())
+	endpoints, _, _ := unstructured.NestedSlice(sm.Object, "spec", "endpoints")
+	g.Expect(endpoints).NotTo(BeEmpty())
+	for _, ep := range endpoints {
+		g.Expect(ep).To(HaveKeyWithValue("port", "http"))
+		g.Expect(ep).To(HaveKeyWithValue("scheme", "http"))
+		g.Expect(ep).NotTo(HaveKey("tlsConfig"))
+		g.Expect(ep).NotTo(HaveKey("bearerTokenFile"))
+	}
 }
