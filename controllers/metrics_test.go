@@ -1,6 +1,14 @@
 package controllers
 
 import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -8,9 +16,15 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/workqueue"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/internal/opsmetrics"
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
@@ -182,4 +196,102 @@ func labelOf(m *dto.Metric, name string) string {
 		}
 	}
 	return ""
+}
+
+// TestMonitoringMetricsAreExported fails when the dashboard or the alerts
+// of config/prometheus read a metric the manager does not export. It goes
+// as far as it can without a running manager: the series a link, a relay, an
+// account call and a work queue record are made as the reconcilers make
+// them, the registry is scraped as /metrics serves it, and opsmetrics.Missing
+// reads the scrape as the end-to-end run does. What a scrape cannot show
+// yet (controller-runtime's per-controller vectors get their label values
+// when a controller starts) must at least be registered.
+func TestMonitoringMetricsAreExported(t *testing.T) {
+	g := NewWithT(t)
+	names, err := opsmetrics.MetricNames("..")
+	g.Expect(err).NotTo(HaveOccurred())
+
+	link := &sharev1.ShareLink{ObjectMeta: metav1.ObjectMeta{Namespace: "metrics-export", Name: "acme"}}
+	sharev1.SetCondition(link, sharev1.ConditionReady, metav1.ConditionTrue, sharev1.ReasonSucceeded, "ok")
+	recordLinkStatus(link, time.Now())
+	recordRelayBacklog(link, 0)
+	relayPending.WithLabelValues(link.Namespace, link.Name).Set(0)
+	defer forgetRelayMetrics(link.Namespace, link.Name)
+	defer forgetLinkMetrics(link.Namespace, link.Name)
+
+	// An account call through a client made as Setup makes them, and a
+	// Kubernetes API request through client-go.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/version" {
+			_, _ = w.Write([]byte(`{"major": "1", "minor": "37"}`))
+			return
+		}
+		w.Header().Set("Retry-After", "1")
+		w.WriteHeader(http.StatusTooManyRequests)
+	}))
+	defer srv.Close()
+	client, err := HTTPClientFactory(protocol.WithRegisterer(metrics.Registry))(srv.URL)
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = client.ListItems(context.Background(), "key", "", 1)
+	g.Expect(protocol.KindOf(err)).To(Equal(protocol.KindThrottled))
+	kube, err := discovery.NewDiscoveryClientForConfig(&rest.Config{Host: srv.URL})
+	g.Expect(err).NotTo(HaveOccurred())
+	_, err = kube.ServerVersion()
+	g.Expect(err).NotTo(HaveOccurred())
+
+	// A work queue, named as controller-runtime names a controller's.
+	queue := workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
+		workqueue.TypedRateLimitingQueueConfig[string]{Name: "metrics-export"})
+	queue.Add("x")
+	defer queue.ShutDown()
+
+	families, err := metrics.Registry.Gather()
+	g.Expect(err).NotTo(HaveOccurred())
+	var scrape bytes.Buffer
+	enc := expfmt.NewEncoder(&scrape, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, f := range families {
+		g.Expect(enc.Encode(f)).To(Succeed())
+	}
+	_, err = opsmetrics.Exposed(scrape.Bytes())
+	g.Expect(err).NotTo(HaveOccurred())
+
+	exprs, err := opsmetrics.Expressions("..")
+	g.Expect(err).NotTo(HaveOccurred())
+	var unexported []string
+	for _, name := range opsmetrics.Missing(names, scrape.Bytes()) {
+		if !strings.HasPrefix(name, "controller_runtime_") || !registered(metrics.Registry, strings.TrimSuffix(name, "_bucket")) {
+			unexported = append(unexported, fmt.Sprintf("%s, read by %s", name, strings.Join(readers(t, exprs, name), "; ")))
+		}
+	}
+	g.Expect(unexported).To(BeEmpty(), "metrics the monitoring reads and the manager does not export")
+}
+
+// registered says whether reg holds a collector named name: registering
+// another under that name fails then. A vector is registered from the start
+// and shows in a scrape only once it has label values.
+func registered(reg prometheus.Registerer, name string) bool {
+	probe := prometheus.NewGauge(prometheus.GaugeOpts{Name: name, Help: "probe"})
+	err := reg.Register(probe)
+	if err == nil {
+		reg.Unregister(probe)
+		return false
+	}
+	var are prometheus.AlreadyRegisteredError
+	return errors.As(err, &are) || strings.Contains(err.Error(), "same fully-qualified name")
+}
+
+// readers names the panels and rules whose expressions read a metric.
+func readers(t *testing.T, exprs []opsmetrics.Expression, name string) []string {
+	t.Helper()
+	var out []string
+	for _, e := range exprs {
+		names, err := opsmetrics.ExprNames(e.Expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(names, name) {
+			out = append(out, e.Source)
+		}
+	}
+	return out
 }
