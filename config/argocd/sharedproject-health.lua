@@ -72,8 +72,12 @@ local generation = obj.metadata.generation or 0
 local observed = obj.status.observedGeneration or 0
 if generation ~= observed then
   hs.status = "Progressing"
-  hs.message = "waiting for the operator to handle generation " .. tostring(generation) ..
-    " (last handled: " .. tostring(observed) .. ")"
+  if observed < 1 then
+    hs.message = "waiting for the operator's first pass over the project"
+  else
+    hs.message = "waiting for the operator to handle generation " .. tostring(generation) ..
+      " (last handled: " .. tostring(observed) .. ")"
+  end
   return hs
 end
 

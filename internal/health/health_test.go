@@ -53,7 +53,8 @@ func TestArgoScriptsEdgeCases(t *testing.T) {
 		notForKind string
 	}{
 		{name: "no status at all", extra: "spec: {}", status: Progressing, msgHas: "waiting for"},
-		{name: "empty status", extra: "status: {}", status: Progressing, msgHas: "generation 2 (last handled: 0)"},
+		{name: "empty status", extra: "status: {}", status: Progressing, msgHas: "waiting for the operator's first pass"},
+		{name: "observedGeneration -1, the CRD default", extra: "status: {observedGeneration: -1}", status: Progressing, msgHas: "first pass"},
 		{name: "observed, no conditions", extra: "status: {observedGeneration: 2}", status: Progressing, msgHas: "waiting for"},
 		{name: "conditions without Ready", extra: `status:
   observedGeneration: 2
@@ -228,6 +229,7 @@ func TestKStatusRules(t *testing.T) {
 	}{
 		{name: "no status: kstatus cannot tell, and says Current", extra: "spec: {}", status: Current},
 		{name: "observedGeneration behind", extra: "status: {observedGeneration: 1}", status: InProgress},
+		{name: "observedGeneration -1, a CRD default before the first status write", extra: "status: {observedGeneration: -1}", status: InProgress},
 		{name: "observedGeneration absent is not checked", extra: `status:
   conditions: [{type: Ready, status: "True", reason: Succeeded}]`, status: Current},
 		{name: "Reconciling", extra: `status:
