@@ -1,0 +1,5 @@
+//go:build !race
+
+package managerproc
+
+const raceEnabled = false
