@@ -9,7 +9,14 @@ import (
 // a sub-user that stands for the vendor, and the link imports them into the
 // vendor's account and relays the crew's items back.
 //
-// +kubebuilder:validation:XValidation:rule="self.provider.url != self.account.url",message="provider.url and account.url must name two different accounts"
+// The accounts are compared as CanonicalAccountURL compares them, as far as
+// CEL can: scheme and host in any case, the default port written or not, one
+// trailing slash or none. Dot segments, doubled slashes and percent-encoding
+// are left to the operator, which stalls such a link (SameAccount). CEL's URL
+// accessors have no size bound, so the rule cuts the URLs with find() and
+// substring() instead, which keeps its cost within the budget.
+//
+// +kubebuilder:validation:XValidation:rule="!isURL(self.provider.url) || !isURL(self.account.url) || (self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').startsWith('https://') && self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').endsWith(':443') ? self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').substring(0, self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size() - 4) : (self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').startsWith('http://') && self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').endsWith(':80') ? self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').substring(0, self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size() - 3) : self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*'))) != (self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').startsWith('https://') && self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').endsWith(':443') ? self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').substring(0, self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size() - 4) : (self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').startsWith('http://') && self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').endsWith(':80') ? self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').substring(0, self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size() - 3) : self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*'))) || !(self.provider.url.substring(self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size()) == self.account.url.substring(self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size()) || self.provider.url.substring(self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size()) + '/' == self.account.url.substring(self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size()) || self.provider.url.substring(self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size()) == self.account.url.substring(self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size()) + '/')",message="provider.url and account.url must name two different accounts"
 // +kubebuilder:validation:XValidation:rule="!has(self.interval) || !has(self.fullImportInterval) || duration(self.fullImportInterval) >= duration(self.interval)",message="fullImportInterval must not be shorter than interval"
 // +kubebuilder:validation:XValidation:rule="!has(self.checkIn) || !self.checkIn.enabled || !has(self.photoRelay) || self.photoRelay.enabled",message="checkIn.enabled needs photoRelay.enabled: check-ins travel back to the provider as items"
 // +kubebuilder:validation:XValidation:rule="!has(self.pushKey) || !has(self.pushKey.secretRef) || (self.pushKey.secretRef.name != self.provider.secretRef.name && self.pushKey.secretRef.name != self.account.secretRef.name)",message="pushKey.secretRef must name its own Secret, not the provider or account credentials"
@@ -26,12 +33,15 @@ type ShareLinkSpec struct {
 
 	// clientCode is the integration code of the link in the vendor account.
 	// Imported projects are named "{clientCode}::{workOrderNumber}" there.
-	// It cannot change once set: the vendor's projects are named after it.
+	// It must be the code of the integration whose push key the account
+	// Secret holds (a link that finds otherwise stalls, ClientCodeMismatch),
+	// and it cannot change once set: the vendor's projects are named after
+	// it.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=16
 	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9][A-Za-z0-9_-]*$`
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="clientCode is immutable: the vendor's projects are named after it"
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="clientCode cannot change: the vendor's projects are named after it; create a new ShareLink for another code"
 	ClientCode string `json:"clientCode"`
 
 	// defaultWorkType is the vendor account's work type applied to every
@@ -65,20 +75,25 @@ type ShareLinkSpec struct {
 	AutoImport *bool `json:"autoImport,omitempty"`
 
 	// interval is the period of the incremental refresh while autoImport is
-	// on, with jitter. At least 10s.
+	// on, with jitter. From 10s to 24h: a link that should import less often
+	// than daily turns autoImport off and asks through the annotations.
 	// +optional
 	// +kubebuilder:default="5m"
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10s')",message="interval must be at least 10s"
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('24h')",message="interval must be at most 24h"
 	Interval *metav1.Duration `json:"interval,omitempty"`
 
 	// fullImportInterval is the period of the full import, which catches
 	// what increments miss and repairs vendor-side drift in the fields the
-	// link owns. At least 1m, and not shorter than interval.
+	// link owns. From 1m to 720h (30 days), and not shorter than interval.
 	// +optional
 	// +kubebuilder:default="24h"
 	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1m')",message="fullImportInterval must be at least 1m"
+	// +kubebuilder:validation:XValidation:rule="duration(self) <= duration('720h')",message="fullImportInterval must be at most 720h (30 days)"
 	FullImportInterval *metav1.Duration `json:"fullImportInterval,omitempty"`
 
 	// photoRelay controls the relay of the crew's photos and other items back
@@ -100,14 +115,24 @@ type ShareLinkSpec struct {
 }
 
 // ProviderAccount is the provider's account and the vendor's login there.
+//
+// The rules of url sit on the type, not the field: a refusal of a field
+// quotes its value, and a URL with a password in it must not be quoted.
+//
+// +kubebuilder:validation:XValidation:rule="isURL(self.url) && url(self.url).getScheme() in ['http', 'https']",message="url must be an http or https URL",fieldPath=".url"
+// +kubebuilder:validation:XValidation:rule="!self.url.contains('?') && !self.url.contains('#')",message="url must not carry a query or fragment: credentials belong in the Secret",fieldPath=".url"
+// +kubebuilder:validation:XValidation:rule="!self.url.matches('[[:space:]]')",message="url must not contain whitespace",fieldPath=".url"
+// +kubebuilder:validation:XValidation:rule="!self.url.matches('^[^/]*//[^/]*@')",message="url must not carry a user name or password: credentials belong in the Secret",fieldPath=".url"
+// +kubebuilder:validation:XValidation:rule="!isURL(self.url) || url(self.url).getPort().size() == 0 || (url(self.url).getPort().size() <= 5 && int(url(self.url).getPort()) >= 1 && int(url(self.url).getPort()) <= 65535)",message="url port must be between 1 and 65535",fieldPath=".url"
+// +kubebuilder:validation:XValidation:rule="self.url == oldSelf.url",message="provider.url cannot change: create a new ShareLink for another account",fieldPath=".url"
 type ProviderAccount struct {
 	// url is the provider account's web-service endpoint; calls go to
-	// {url}/getWorkOrders and the like. http or https, without a query.
+	// {url}/getWorkOrders and the like. http or https, without a query,
+	// user name, password or whitespace, a port from 1 to 65535. It cannot
+	// change: it is part of the link's identity.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https']",message="url must be an http or https URL"
-	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#')",message="url must not carry a query or fragment: credentials belong in the Secret"
 	URL string `json:"url"`
 
 	// secretRef names a Secret in the link's namespace with the keys
@@ -118,15 +143,24 @@ type ProviderAccount struct {
 }
 
 // VendorAccount is the vendor's own account and the integration's key there.
+//
+// The rules of url sit on the type, not the field: a refusal of a field
+// quotes its value, and a URL with a password in it must not be quoted.
+//
+// +kubebuilder:validation:XValidation:rule="isURL(self.url) && url(self.url).getScheme() in ['http', 'https']",message="url must be an http or https URL",fieldPath=".url"
+// +kubebuilder:validation:XValidation:rule="!self.url.contains('?') && !self.url.contains('#')",message="url must not carry a query or fragment: credentials belong in the Secret",fieldPath=".url"
+// +kubebuilder:validation:XValidation:rule="!self.url.matches('[[:space:]]')",message="url must not contain whitespace",fieldPath=".url"
+// +kubebuilder:validation:XValidation:rule="!self.url.matches('^[^/]*//[^/]*@')",message="url must not carry a user name or password: credentials belong in the Secret",fieldPath=".url"
+// +kubebuilder:validation:XValidation:rule="!isURL(self.url) || url(self.url).getPort().size() == 0 || (url(self.url).getPort().size() <= 5 && int(url(self.url).getPort()) >= 1 && int(url(self.url).getPort()) <= 65535)",message="url port must be between 1 and 65535",fieldPath=".url"
+// +kubebuilder:validation:XValidation:rule="self.url == oldSelf.url",message="account.url cannot change: create a new ShareLink for another account",fieldPath=".url"
 type VendorAccount struct {
 	// url is the vendor account's endpoint; the push key is used at
 	// {url}/api/?apiKey=… and the item feed at {url}/api/items. http or
-	// https, without a query.
+	// https, without a query, user name, password or whitespace, a port
+	// from 1 to 65535. It cannot change: it is part of the link's identity.
 	// +required
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
-	// +kubebuilder:validation:XValidation:rule="isURL(self) && url(self).getScheme() in ['http', 'https']",message="url must be an http or https URL"
-	// +kubebuilder:validation:XValidation:rule="!self.contains('?') && !self.contains('#')",message="url must not carry a query or fragment: credentials belong in the Secret"
 	URL string `json:"url"`
 
 	// secretRef names a Secret in the link's namespace with the key
@@ -325,7 +359,20 @@ type Failure struct {
 // ShareLink pulls the projects a provider assigned to the vendor into the
 // vendor's own account, keeps them current, and relays the crew's items back.
 //
+// A link is an identity: (provider account, vendor account, client code),
+// the accounts compared as CanonicalAccountURL writes them. The identity
+// cannot change under a link, a link cannot import from itself, and of two
+// links that name one integration (vendor account and client code) the older
+// works and the newer stalls (DuplicateLink).
+//
+// The name is copied into the share.pruvan.io/link label of the link's
+// projects, so it has the 63 characters of a label value. The requested-at
+// annotations are copied into status; CEL on a custom resource cannot read
+// annotations, so the operator ignores a value longer than
+// MaxRequestedAtLength instead.
+//
 // +kubebuilder:object:root=true
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63",message="metadata.name must be at most 63 characters: it is copied into the share.pruvan.io/link label of the link's projects"
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:shortName=sl;slink,categories=share
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`

@@ -111,6 +111,46 @@ func invalidOnCreate() []invalidCase {
 		{"upstream number differs", p("spec.upstream.workOrderNumber", "1002"), "upstream.workOrderNumber must equal workOrderNumber"},
 		{"upstream task without name", p("spec.upstream.services", []any{obj{"instructions": "cut"}}), "serviceName: Required value"},
 		{"project assignee bad", p("spec.assignTo", "two words"), "spec.assignTo"},
+
+		// A link is an identity (issue #12): its accounts compared in one
+		// canonical form, its URLs well formed and free of credentials, its
+		// name fit for the label it is copied into, its periods bounded.
+		{"same account, trailing slash", l("spec.account.url", "https://provider.example.com/a/acme/"), "must name two different accounts"},
+		{"same account, upper-case host", l("spec.account.url", "https://PROVIDER.Example.COM/a/acme"), "must name two different accounts"},
+		{"same account, upper-case scheme", l("spec.account.url", "HTTPS://provider.example.com/a/acme"), "must name two different accounts"},
+		{"same account, default port", l("spec.account.url", "https://provider.example.com:443/a/acme"), "must name two different accounts"},
+		{"same account, http default port", set(l("spec.provider.url", "http://p.example.com:80/a/x/"), "spec.account.url", "http://P.example.com/a/x"), "must name two different accounts"},
+		{"provider port out of range", l("spec.provider.url", "https://provider.example.com:99999/a/acme"), "url port must be between 1 and 65535"},
+		{"account port zero", l("spec.account.url", "https://vendor.example.com:0/a/fieldco"), "url port must be between 1 and 65535"},
+		{"provider url trailing space", l("spec.provider.url", "https://provider.example.com/a/acme "), "url must not contain whitespace"},
+		{"account url inner space", l("spec.account.url", "https://vendor.example.com/a/field co"), "url must not contain whitespace"},
+		{"provider url with credentials", l("spec.provider.url", "https://fieldco:"+urlSecret+"@provider.example.com/a/acme"), "url must not carry a user name or password"},
+		{"account url with user", l("spec.account.url", "https://"+urlSecret+"@vendor.example.com/a/fieldco"), "url must not carry a user name or password"},
+		{"interval too long", l("spec.interval", "2000000h"), "interval must be at most 24h"},
+		{"full import too long", l("spec.fullImportInterval", "2000000h"), "fullImportInterval must be at most 720h"},
+		{"link name too long for a label", l("metadata.name", strings.Repeat("n", 64)), "name must be at most 63 characters"},
+	}
+}
+
+// urlSecret stands for a password written into a URL: no refusal may echo it.
+const urlSecret = "s3cretPassw0rd"
+
+// validOnCreate are links at the edges of the rules that must be admitted.
+func validOnCreate() []invalidCase {
+	l := func(path string, v any) obj { return set(validLink(), path, v) }
+	return []invalidCase{
+		{"same host, other account", l("spec.account.url", "https://provider.example.com/a/fieldco"), ""},
+		{"same path, other port", l("spec.account.url", "https://provider.example.com:8443/a/acme"), ""},
+		{"same path, other scheme", l("spec.account.url", "http://provider.example.com/a/acme"), ""},
+		{"loopback with ports", set(l("spec.provider.url", "http://127.0.0.1:8080/a/acme"), "spec.account.url", "http://127.0.0.1:8080/a/fieldco"), ""},
+		{"IPv6 literal", l("spec.provider.url", "https://[::1]:65535/a/acme/"), ""},
+		{"longest periods", set(l("spec.interval", "24h"), "spec.fullImportInterval", "720h"), ""},
+		{"name of 63 characters", l("metadata.name", strings.Repeat("n", 63)), ""},
+		{"timestamp annotations", l("metadata.annotations", obj{
+			"share.pruvan.io/refresh-requested-at":     "2026-07-30T12:34:56.123456789Z",
+			"share.pruvan.io/full-import-requested-at": strings.Repeat("9", 64),
+			"other.example.com/note":                   strings.Repeat("x", 1000),
+		}), ""},
 	}
 }
 
@@ -140,6 +180,19 @@ func TestAdmission(t *testing.T) {
 			err := env.Client.Create(ctx, u)
 			g.Expect(err).To(HaveOccurred(), "the API server admitted %s", tc.name)
 			g.Expect(err.Error()).To(ContainSubstring(tc.want))
+			g.Expect(err.Error()).NotTo(ContainSubstring(urlSecret), "a refusal echoes a credential")
+			t.Log(err)
+		})
+	}
+
+	for i, tc := range validOnCreate() {
+		t.Run("admitted: "+tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			u := &unstructured.Unstructured{Object: tc.object}
+			if n := u.GetName(); len(n) < 50 {
+				u.SetName(n + "-ok-" + itoa(i))
+			}
+			g.Expect(env.Client.Create(ctx, u)).To(Succeed())
 		})
 	}
 
@@ -149,7 +202,23 @@ func TestAdmission(t *testing.T) {
 		link.SetGroupVersionKind(linkGVK)
 		g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "acme"}, link)).To(Succeed())
 		set(link.Object, "spec.clientCode", "OTHER")
-		g.Expect(env.Client.Update(ctx, link)).To(MatchError(ContainSubstring("clientCode is immutable")))
+		g.Expect(env.Client.Update(ctx, link)).To(MatchError(ContainSubstring("clientCode cannot change: the vendor's projects are named after it; create a new ShareLink for another code")))
+
+		for path, change := range map[string]struct{ url, msg string }{
+			"spec.provider.url": {"https://provider.example.com/a/other", "provider.url cannot change: create a new ShareLink for another account"},
+			"spec.account.url":  {"https://vendor.example.com/a/other", "account.url cannot change: create a new ShareLink for another account"},
+		} {
+			link := &unstructured.Unstructured{}
+			link.SetGroupVersionKind(linkGVK)
+			g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "acme"}, link)).To(Succeed())
+			set(link.Object, path, change.url)
+			g.Expect(env.Client.Update(ctx, link)).To(MatchError(ContainSubstring(change.msg)), path)
+		}
+		link = &unstructured.Unstructured{}
+		link.SetGroupVersionKind(linkGVK)
+		g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: "acme"}, link)).To(Succeed())
+		set(link.Object, "spec.suspend", true)
+		g.Expect(env.Client.Update(ctx, link)).To(Succeed(), "other fields stay editable")
 
 		for path, msg := range map[string]string{
 			"spec.workOrderNumber": "workOrderNumber is immutable",
