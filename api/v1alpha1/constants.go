@@ -46,6 +46,14 @@ const (
 	ReasonRelayFailed        = "RelayFailed"
 	ReasonRecovered          = "Recovered"
 
+	// A link's identity (provider account, vendor account, client code)
+	// needs a person: it imports from the account it imports into, another
+	// link already feeds its integration, or the vendor account's
+	// integration has another code than the link says.
+	ReasonSameAccount        = "SameAccount"
+	ReasonDuplicateLink      = "DuplicateLink"
+	ReasonClientCodeMismatch = "ClientCodeMismatch"
+
 	// Transitions of a project, used as event reasons.
 	ReasonImported    = "Imported"
 	ReasonUpdated     = "Updated"
@@ -113,4 +121,7 @@ const (
 // Limits of status lists, so status stays bounded whatever the fleet size.
 const (
 	MaxRecentFailures = 5
+	// MaxRequestedAtLength bounds a requested-at annotation's value, which
+	// status records: a timestamp fits, with room to spare.
+	MaxRequestedAtLength = 64
 )
