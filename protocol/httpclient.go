@@ -223,6 +223,14 @@ func (c *HTTPClient) newRequest(ctx context.Context, r request, body io.Reader) 
 // doJSON performs a JSON call and decodes a 2xx answer into out. Any
 // failure is an *APIError.
 func (c *HTTPClient) doJSON(ctx context.Context, r request, out any) error {
+	return c.doCall(ctx, r, func(ctx context.Context, resp *http.Response) error {
+		return c.readAnswer(ctx, r, resp, out)
+	})
+}
+
+// doCall performs a JSON call and hands the answer to read, within the
+// call's timeout. Any failure is an *APIError.
+func (c *HTTPClient) doCall(ctx context.Context, r request, read func(ctx context.Context, resp *http.Response) error) error {
 	if c.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, c.timeout, &timeoutError{what: "no complete answer within", d: c.timeout})
@@ -249,7 +257,7 @@ func (c *HTTPClient) doJSON(ctx context.Context, r request, out any) error {
 		return transportError(r.call, ctx, err, r.secrets)
 	}
 	defer resp.Body.Close()
-	err = c.readAnswer(ctx, r, resp, out)
+	err = read(ctx, resp)
 	c.metrics.observe(r.call, resp.StatusCode, start)
 	return err
 }
@@ -262,16 +270,44 @@ func (c *HTTPClient) readAnswer(ctx context.Context, r request, resp *http.Respo
 	}
 	data, err := readLimited(resp.Body, c.maxResponse)
 	if err != nil {
-		if errors.Is(err, errTooLarge) {
-			return &APIError{Call: r.call, StatusCode: resp.StatusCode, Kind: KindTransient,
-				Message: fmt.Sprintf("answer larger than %d bytes", c.maxResponse), cause: err}
-		}
-		e := transportError(r.call, ctx, err, r.secrets)
-		e.StatusCode = resp.StatusCode
-		e.Message = "answer cut short: " + e.Message
-		return e
+		return c.readError(ctx, r, resp, err)
 	}
 	return decodeAnswer(r.call, resp.StatusCode, data, out, r.secrets)
+}
+
+// readError is the failure to read a 2xx answer to its end.
+func (c *HTTPClient) readError(ctx context.Context, r request, resp *http.Response, err error) *APIError {
+	if errors.Is(err, errTooLarge) {
+		return &APIError{Call: r.call, StatusCode: resp.StatusCode, Kind: KindTransient,
+			Message: fmt.Sprintf("answer larger than %d bytes", c.maxResponse), cause: err}
+	}
+	e := transportError(r.call, ctx, err, r.secrets)
+	e.StatusCode = resp.StatusCode
+	e.Message = "answer cut short: " + e.Message
+	return e
+}
+
+// cappedReader fails with errTooLarge once more than limit bytes were read,
+// so that a streamed answer is bounded as readLimited bounds a whole one.
+type cappedReader struct {
+	r    io.Reader
+	left int64 // limit+1 less what was read
+}
+
+func newCappedReader(r io.Reader, limit int64) *cappedReader {
+	return &cappedReader{r: r, left: limit + 1}
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= int64(n)
+	return n, err
 }
 
 var errTooLarge = errors.New("body too large")
@@ -449,22 +485,28 @@ func (c *HTTPClient) GetWorkOrders(ctx context.Context, creds Credentials, since
 	if err != nil {
 		return nil, err
 	}
-	var ans struct {
-		WorkOrders []WorkOrder      `json:"workOrders"`
-		Error      json.RawMessage  `json:"error"`
-		ServerTime *json.RawMessage `json:"serverTime"`
-	}
 	r := request{call: CallGetWorkOrders, method: http.MethodPost, path: c.servicePath(PathGetWorkOrders), form: form, secrets: secrets}
-	if err := c.doJSON(ctx, r, &ans); err != nil {
+	var out *GetWorkOrdersResponse
+	err = c.doCall(ctx, r, func(ctx context.Context, resp *http.Response) error {
+		if resp.StatusCode < 200 || resp.StatusCode > 299 {
+			return c.statusError(r.call, resp, r.secrets)
+		}
+		// Order by order, so that one order that cannot be read safely is
+		// refused alone; see ReadWorkOrdersAnswer.
+		var err error
+		out, err = readWorkOrdersAnswer(newCappedReader(resp.Body, c.maxResponse), secrets)
+		var ae *APIError
+		switch {
+		case errors.As(err, &ae):
+			ae.StatusCode = resp.StatusCode
+			return ae
+		case err != nil:
+			return c.readError(ctx, r, resp, err)
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
-	}
-	if err := checkEnvelope(CallGetWorkOrders, http.StatusOK, presence(ans.WorkOrders != nil), "workOrders", ans.Error, secrets); err != nil {
-		return nil, err
-	}
-	out := &GetWorkOrdersResponse{WorkOrders: ans.WorkOrders}
-	if ans.ServerTime != nil {
-		// Lenient: a number, possibly with a fraction, or a numeric string.
-		out.ServerTime = parseUnixSeconds(*ans.ServerTime)
 	}
 	return out, nil
 }

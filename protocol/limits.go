@@ -35,6 +35,22 @@ const (
 	// DefaultMaxResponseBytes bounds a JSON answer the client reads. A full
 	// getWorkOrders of 10,000 detailed orders is some 10 to 30 MiB.
 	DefaultMaxResponseBytes int64 = 64 << 20
+	// MaxOrderBytes bounds one work order of a getWorkOrders answer, as
+	// JSON. A larger order is refused alone (RefusedOrder) and the others
+	// kept. Every field the protocol names fits many times over; the bound
+	// keeps the record a consumer stores of an order (a Kubernetes object
+	// in etcd, limited to 1.5 MiB) small.
+	MaxOrderBytes = 256 << 10
+	// MaxOrderDepth bounds how deep one work order of a getWorkOrders
+	// answer nests, the order itself being level 1; a deeper order is
+	// refused alone. A real order nests some five levels (order, services,
+	// a task, its survey); attributes a provider adds are kept and sent
+	// on, and nesting costs every reader that walks them. The reference
+	// account server refuses the same depth.
+	MaxOrderDepth = 64
+	// MaxWorkOrderNumberLen is the longest work order number, in
+	// characters, as the reference account server accepts them.
+	MaxWorkOrderNumberLen = 128
 	// maxErrorBodyBytes bounds what the client reads of a non-2xx answer:
 	// only the envelope's message is wanted.
 	maxErrorBodyBytes int64 = 64 << 10

@@ -32,6 +32,10 @@ type GetWorkOrdersResponse struct {
 	WorkOrders []WorkOrder `json:"workOrders"`
 	Error      string      `json:"error"`
 	ServerTime int64       `json:"serverTime,omitempty"`
+	// Refused are the orders of the answer the client could not read
+	// safely (see RefusedOrder), in answer order; they are not in
+	// WorkOrders. Never on the wire.
+	Refused []RefusedOrder `json:"-"`
 }
 
 // PushRequest is the JSON of the workOrders form field of a push POST.
