@@ -281,6 +281,16 @@ type ShareLinkStatus struct {
 	// +optional
 	Projects ProjectCounts `json:"projects,omitempty"`
 
+	// refusedOrders counts the orders that the last pull answering any
+	// orders refused to store, each on its own while the others imported:
+	// over 256 KiB, nested deeper than 64 levels, not a valid order, or a
+	// number that cannot name a project (empty, over 128 characters, with
+	// control characters, or already carrying the link's client code).
+	// recentFailures names a few; docs/protocol.md lists the rules.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	RefusedOrders int32 `json:"refusedOrders,omitempty"`
+
 	// relay sums up the relay of items to the provider.
 	// +optional
 	Relay LinkRelayStatus `json:"relay,omitempty"`
