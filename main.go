@@ -147,7 +147,8 @@ func cacheOptions(f flags) (cache.Options, error) {
 
 func main() {
 	f, zapOpts := parseFlags()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	// No credential at any --zap-log-level: see logfilter.go.
+	setupLogger(&zapOpts)
 	log := ctrl.Log.WithName("setup")
 	if err := run(f); err != nil {
 		log.Error(err, "manager stopped")

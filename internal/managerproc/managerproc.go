@@ -32,6 +32,10 @@ import (
 // BinaryEnv names a prebuilt manager binary to use instead of building one.
 const BinaryEnv = "MANAGERPROC_BIN"
 
+// LogDirEnv names a directory to keep the managers' logs in after the test;
+// by default they go to the test's temporary directory.
+const LogDirEnv = "MANAGERPROC_LOG_DIR"
+
 var built struct {
 	once sync.Once
 	dir  string
@@ -182,7 +186,11 @@ func Start(t testing.TB, o Options) *Process {
 		"--health-probe-bind-address=" + o.ProbeAddr,
 		"--pushkey-bind-address=" + o.PushKeyAddr,
 	}, o.Args...)
-	logFile, err := os.CreateTemp(t.TempDir(), o.Name+"-*.log")
+	logDir := os.Getenv(LogDirEnv)
+	if logDir == "" {
+		logDir = t.TempDir()
+	}
+	logFile, err := os.CreateTemp(logDir, o.Name+"-*.log")
 	if err != nil {
 		t.Fatal(err)
 	}
