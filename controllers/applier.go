@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -253,9 +254,19 @@ func (r *ShareLinkReconciler) finishImport(im *importRun) {
 	recordProjectCounts(link)
 	link.Status.LastError = ""
 	link.Status.IntegrationState = sharev1.IntegrationIdle
-	sharev1.SetCondition(link, sharev1.ConditionImported, metav1.ConditionTrue, sharev1.ReasonSucceeded, "the provider's orders are imported")
 	if !im.plan.pull {
+		sharev1.SetCondition(link, sharev1.ConditionImported, metav1.ConditionTrue, sharev1.ReasonSucceeded, importedMessage(link))
 		return
+	}
+	if im.answered {
+		// The count of the last pull that answered orders: an idle
+		// refresh says nothing about the orders refused before it.
+		link.Status.RefusedOrders = int32(min(im.refused.count, math.MaxInt32))
+	}
+	sharev1.SetCondition(link, sharev1.ConditionImported, metav1.ConditionTrue, sharev1.ReasonSucceeded, importedMessage(link))
+	if im.refused.count > 0 {
+		// One event per pull, however many orders it refused.
+		r.Recorder.Eventf(link, nil, corev1.EventTypeWarning, reasonOrdersRefused, "Import", "%s", im.refused.message(link.Spec.ClientCode))
 	}
 	im.mem.lastRefresh, im.mem.watermark = im.now, im.watermark
 	mode := "incremental"
@@ -280,6 +291,15 @@ func (r *ShareLinkReconciler) finishImport(im *importRun) {
 	if len(im.counts) > 0 {
 		r.Recorder.Eventf(link, nil, corev1.EventTypeNormal, sharev1.ReasonImported, "Import", "%s", summarizeCounts(im.counts))
 	}
+}
+
+// importedMessage is the Imported condition's message.
+func importedMessage(link *sharev1.ShareLink) string {
+	const msg = "the provider's orders are imported"
+	if n := link.Status.RefusedOrders; n > 0 {
+		return fmt.Sprintf("%s; the last pull refused %d (see status.recentFailures and the %s events)", msg, n, reasonOrdersRefused)
+	}
+	return msg
 }
 
 func summarizeCounts(counts map[string]int) string {

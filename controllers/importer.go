@@ -65,6 +65,14 @@ type importRun struct {
 	watermark int64
 	counts    map[string]int // transitions, for the link's event
 	failures  int
+	// answered says the pull answered any order, accepted or refused.
+	answered bool
+	// refused sums up the orders refused in this run; refusedNumbers are
+	// their numbers, and unnamedRefusal says one had none that could be
+	// read, so that a full import cancels none of them for being missing.
+	refused        refusalSummary
+	refusedNumbers map[string]bool
+	unnamedRefusal bool
 }
 
 func indexProjects(projects []sharev1.SharedProject) map[string]*sharev1.SharedProject {
@@ -108,11 +116,13 @@ func (r *ShareLinkReconciler) pull(ctx context.Context, im *importRun) (ctrl.Res
 	if im.watermark <= 0 {
 		im.watermark = im.now.Unix()
 	}
+	im.answered = len(resp.WorkOrders) > 0 || len(resp.Refused) > 0
 	// An answer that names a number twice counts its last order, as if the
 	// orders were recorded in turn: the writes of a part run in parallel.
-	latest := make(map[string]int, len(resp.WorkOrders))
-	for i := range resp.WorkOrders {
-		latest[resp.WorkOrders[i].WorkOrderNumber] = i
+	// An order that cannot be stored safely is refused alone.
+	latest, refusals := pulledOrders(resp.WorkOrders, resp.Refused, im.link.Spec.ClientCode)
+	for _, rf := range refusals {
+		im.refuse(rf)
 	}
 	im.seen = make(map[string]bool, len(latest))
 	for number := range latest {
@@ -124,7 +134,10 @@ func (r *ShareLinkReconciler) pull(ctx context.Context, im *importRun) (ctrl.Res
 	// applyProjects, to go out with whatever else is due.
 	for start := 0; start < len(resp.WorkOrders); start += protocol.MaxPushOrders {
 		part := resp.WorkOrders[start:min(start+protocol.MaxPushOrders, len(resp.WorkOrders))]
-		recorded, err := r.recordAll(ctx, im, part, func(i int) bool { return latest[part[i].WorkOrderNumber] == start+i })
+		recorded, err := r.recordAll(ctx, im, part, func(i int) bool {
+			j, ok := latest[part[i].WorkOrderNumber]
+			return ok && j == start+i
+		})
 		if err != nil {
 			return ctrl.Result{}, err, true
 		}
@@ -181,14 +194,24 @@ func (r *ShareLinkReconciler) record(ctx context.Context, im *importRun, w *prot
 	} else {
 		up = toUpstream(w)
 	}
+	if kind, msg := upstreamRefusal(&up); kind != "" {
+		im.refuse(refusal{number: number, kind: kind, message: msg})
+		return nil
+	}
 	return r.writeUpstream(ctx, im, existing, up)
 }
 
 // cancelMissing treats an active project that a full answer lacks, with no
-// tombstone, as Cancelled.
+// tombstone, as Cancelled. A refused order is not missing: the provider
+// still has it. When the answer refused an order whose number could not be
+// read, any project may be that order, and none is cancelled.
 func (r *ShareLinkReconciler) cancelMissing(ctx context.Context, im *importRun) error {
+	if im.unnamedRefusal {
+		ctrl.LoggerFrom(ctx).Info("not cancelling projects missing from the full import: it refused an order whose number could not be read")
+		return nil
+	}
 	for number, p := range im.byNumber {
-		if im.seen[number] || p.Spec.Upstream == nil || !sharev1.IsActiveClientStatus(p.Spec.Upstream.ClientStatus) {
+		if im.seen[number] || im.refusedNumbers[number] || p.Spec.Upstream == nil || !sharev1.IsActiveClientStatus(p.Spec.Upstream.ClientStatus) {
 			continue
 		}
 		up := tombstoned(p.Spec.Upstream, number, sharev1.ClientStatusCancelled)
@@ -204,13 +227,15 @@ func (r *ShareLinkReconciler) writeUpstream(ctx context.Context, im *importRun, 
 		return nil
 	}
 	p, err := r.applySpec(ctx, im.link, up)
-	if apierrors.IsInvalid(err) {
-		// A hostile or broken order: refuse it alone, keep the rest.
-		im.fail(up.WorkOrderNumber, "the provider's order is not valid: "+truncate(err.Error(), 300))
+	if apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) {
+		// A hostile or broken order: refuse it alone, keep the rest. The
+		// API server quotes values with %q.
+		im.refuse(refusal{number: up.WorkOrderNumber, kind: refusedByAPIServer,
+			message: "the provider's order is not valid: " + truncate(err.Error(), 300)})
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("writing SharedProject for order %q: %w", truncate(up.WorkOrderNumber, 64), err)
+		return fmt.Errorf("writing SharedProject for order %s: %w", displayNumber(up.WorkOrderNumber), err)
 	}
 	im.mu.Lock()
 	defer im.mu.Unlock()
@@ -224,6 +249,29 @@ func (im *importRun) project(number string) *sharev1.SharedProject {
 	im.mu.Lock()
 	defer im.mu.Unlock()
 	return im.byNumber[number]
+}
+
+// refuse records an order refused in this run: counted and summed up in
+// the link's event; the first few are named in status.recentFailures.
+func (im *importRun) refuse(rf refusal) {
+	im.mu.Lock()
+	defer im.mu.Unlock()
+	if rf.number == "" {
+		im.unnamedRefusal = true
+	} else {
+		if im.refusedNumbers == nil {
+			im.refusedNumbers = map[string]bool{}
+		}
+		im.refusedNumbers[rf.number] = true
+	}
+	im.refused.add(rf)
+	refusedOrders.WithLabelValues(string(rf.kind)).Inc()
+	if im.refused.count <= maxNamedRefusals {
+		im.link.Status.RecentFailures = pushFailure(im.link.Status.RecentFailures, sharev1.Failure{
+			Time: metav1.NewTime(im.now), Subject: refusedSubject(rf.number), Reason: sharev1.ReasonRefused,
+			Message: "refused the provider's order: " + rf.message,
+		})
+	}
 }
 
 // fail records a project refused in this run on the link.
