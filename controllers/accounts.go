@@ -8,6 +8,7 @@ import (
 	"golang.org/x/time/rate"
 	"k8s.io/utils/clock"
 
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
@@ -29,7 +30,7 @@ type AccountClient interface {
 	protocol.Vendor
 }
 
-// Accounts hands out one Account per endpoint URL, so that one rate limiter
+// Accounts hands out one Account per account (its canonical URL), so that one rate limiter
 // and one Retry-After pause protect each account whatever the number of links
 // and projects that use it.
 type Accounts struct {
@@ -47,19 +48,27 @@ func NewAccounts(factory ClientFactory, qps float64, burst int, clk clock.Clock)
 	return &Accounts{factory: factory, qps: rate.Limit(qps), burst: burst, clock: clk, accounts: map[string]*Account{}}
 }
 
-// Get returns the Account of an endpoint URL.
-func (a *Accounts) Get(url string) (*Account, error) {
+// Get returns the Account of an endpoint URL. Accounts are keyed by the
+// canonical form of their URL, so an account written two ways (a trailing
+// slash, an upper-case host, its default port) is one account with one gate;
+// its client is made with the canonical URL. A URL that is no account URL is
+// an error that does not quote it.
+func (a *Accounts) Get(rawURL string) (*Account, error) {
+	key, err := sharev1.CanonicalAccountURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if acc, ok := a.accounts[url]; ok {
+	if acc, ok := a.accounts[key]; ok {
 		return acc, nil
 	}
-	c, err := a.factory(url)
+	c, err := a.factory(key)
 	if err != nil {
 		return nil, err
 	}
 	acc := &Account{Provider: c, Vendor: c, gate: &gate{limiter: rate.NewLimiter(a.qps, a.burst), clock: a.clock}}
-	a.accounts[url] = acc
+	a.accounts[key] = acc
 	return acc, nil
 }
 

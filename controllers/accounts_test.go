@@ -36,3 +36,32 @@ func TestAccountsShareOneGatePerURL(t *testing.T) {
 	wait, _ = a1.Wait(context.Background())
 	g.Expect(wait).To(BeZero())
 }
+
+// An account written two ways is one account: one client, one gate, one
+// Retry-After (issue #12).
+func TestAccountsKeyByCanonicalURL(t *testing.T) {
+	g := NewWithT(t)
+	var made []string
+	factory := func(url string) (AccountClient, error) { made = append(made, url); return &protocol.Fake{}, nil }
+	accs := NewAccounts(factory, 100, 10, clocktesting.NewFakeClock(t0))
+	a, err := accs.Get("https://provider.example.com/a/p5")
+	g.Expect(err).NotTo(HaveOccurred())
+	for _, same := range []string{
+		"https://provider.example.com/a/p5/",
+		"HTTPS://PROVIDER.example.com:443/a/p5",
+		"https://provider.example.com/a/x/../p5",
+	} {
+		b, err := accs.Get(same)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(b).To(BeIdenticalTo(a), same)
+	}
+	g.Expect(made).To(Equal([]string{"https://provider.example.com/a/p5"}), "one client, made with the canonical URL")
+
+	other, err := accs.Get("https://provider.example.com/a/p6")
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(other).NotTo(BeIdenticalTo(a))
+
+	_, err = accs.Get("https://fieldco:s3cret@provider.example.com/a/p5")
+	g.Expect(err).To(MatchError(ContainSubstring("user name or password")))
+	g.Expect(err.Error()).NotTo(ContainSubstring("s3cret"))
+}

@@ -23,11 +23,15 @@ type linkCredentials struct {
 	PushKey string
 }
 
-// fingerprint changes whenever any credential changes, so a link validates
-// its logins again only then.
-func (c linkCredentials) fingerprint() string {
+// fingerprint changes whenever what a connection check checks changes: any
+// credential, either account (in canonical form) or the client code. A link
+// validates its connection again only then. The URLs and the code cannot
+// change under a link (admission refuses it), but they are what the check
+// is of, and a fingerprint of the Secrets alone would say nothing of them.
+func (c linkCredentials) fingerprint(id sharev1.LinkIdentity) string {
 	h := sha256.New()
-	for _, s := range []string{c.Provider.Username, c.Provider.Password, c.Provider.Token, c.PushKey} {
+	for _, s := range []string{id.Provider, id.Account, id.ClientCode,
+		c.Provider.Username, c.Provider.Password, c.Provider.Token, c.PushKey} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
@@ -61,7 +65,10 @@ func readCredentials(ctx context.Context, r client.Reader, link *sharev1.ShareLi
 }
 
 // readSecret returns the values of keys, each required and non-empty. Errors
-// name the Secret and the key, never a value.
+// name the Secret and the key, never a value. A value is used as the Secret
+// holds it, spaces included (a password may end in one), less one trailing
+// newline: `kubectl create secret --from-file` keeps the newline an editor
+// or `echo` ends a file with, and no credential of the protocol ends in one.
 func readSecret(ctx context.Context, r client.Reader, ns, name string, keys ...string) ([]string, error) {
 	var s corev1.Secret
 	if err := r.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &s); err != nil {
@@ -73,7 +80,7 @@ func readSecret(ctx context.Context, r client.Reader, ns, name string, keys ...s
 	values := make([]string, len(keys))
 	var missing []string
 	for i, k := range keys {
-		values[i] = strings.TrimSpace(string(s.Data[k]))
+		values[i] = withoutFileNewline(string(s.Data[k]))
 		if values[i] == "" {
 			missing = append(missing, k)
 		}
@@ -85,4 +92,12 @@ func readSecret(ctx context.Context, r client.Reader, ns, name string, keys ...s
 		}
 	}
 	return values, nil
+}
+
+// withoutFileNewline drops one trailing "\n" or "\r\n".
+func withoutFileNewline(v string) string {
+	if v, ok := strings.CutSuffix(v, "\n"); ok {
+		return strings.TrimSuffix(v, "\r")
+	}
+	return v
 }

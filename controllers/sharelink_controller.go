@@ -69,6 +69,10 @@ type linkMemory struct {
 	// neither push them (or announce them) again nor count them as they
 	// were.
 	applied map[string]appliedRecord
+	// mismatch is the fingerprint at which the vendor account said the push
+	// key opens an integration with another code, and mismatchMsg what it
+	// said: the link stalls without pushing again until that changes.
+	mismatch, mismatchMsg string
 }
 
 // appliedRecord is what an apply wrote to a project's status, as far as
@@ -228,6 +232,9 @@ func (r *ShareLinkReconciler) emitLinkTransition(before, after *sharev1.ShareLin
 
 // SetupWithManager registers the reconciler and its watches.
 func (r *ShareLinkReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	if err := indexLinkIntegrations(mgr); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&sharev1.ShareLink{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{},
@@ -238,6 +245,9 @@ func (r *ShareLinkReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int
 		Owns(&sharev1.SharedProject{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		// Only the metadata of Secrets is watched: no Secret data in memory.
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(linksOfSecret(r.Client)), builder.OnlyMetadata).
+		// The other links of an integration look again when one comes,
+		// changes or goes: the newer of two waits for the older.
+		Watches(&sharev1.ShareLink{}, handler.EnqueueRequestsFromMapFunc(linksOfIntegration(r.Client))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Named("sharelink").
 		Complete(r)

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"errors"
+	"maps"
 	"math/rand/v2"
 	"time"
 
@@ -24,12 +25,19 @@ type linkRun struct {
 	vendor   *Account
 	mem      *linkMemory
 	now      time.Time
+	// identity is the link's identity in canonical form, once
+	// reconcileIdentity has checked it.
+	identity sharev1.LinkIdentity
 }
 
 // reconcileSteps runs the named steps in order; each stops the run when it
 // cannot go on.
 func (r *ShareLinkReconciler) reconcileSteps(ctx context.Context, link, base *sharev1.ShareLink) (ctrl.Result, error) {
+	defer withoutOversizedRequests(ctx, link)()
 	run := &linkRun{link: link, base: base, mem: r.memory(link), now: r.Clock.Now()}
+	if ok, err := r.reconcileIdentity(ctx, run); !ok {
+		return ctrl.Result{}, err
+	}
 	if ok, err := r.reconcilePushKey(ctx, link); !ok {
 		return ctrl.Result{}, err
 	}
@@ -69,15 +77,23 @@ func (r *ShareLinkReconciler) reconcileCredentials(ctx context.Context, run *lin
 		}
 		*a.dst = acc
 	}
+	run.vendor = withClientCodeCheck(run.vendor, &run.link.Spec)
 	unstall(run.link)
 	return true, nil
 }
 
-// reconcileConnection validates both logins, once per set of credentials:
-// the provider's with validate, the push key by reading the item feed.
-// Sets ProviderReady and AccountReady.
+// reconcileConnection validates both logins, once per set of credentials and
+// identity: the provider's with validate, the push key by reading the item
+// feed, whose projects (when it has any) must carry the link's client code.
+// Sets ProviderReady and AccountReady; Stalled (ClientCodeMismatch) when the
+// vendor account said, here or in a push, that the push key opens an
+// integration with another code, until the credentials change.
 func (r *ShareLinkReconciler) reconcileConnection(ctx context.Context, run *linkRun) (ctrl.Result, error, bool) {
-	fp := run.creds.fingerprint()
+	fp := run.creds.fingerprint(run.identity)
+	if run.mem.mismatch == fp {
+		setAccountMismatch(run.link, run.mem.mismatchMsg)
+		return ctrl.Result{}, nil, true
+	}
 	if run.mem.validated == fp &&
 		sharev1.IsConditionTrue(run.link, sharev1.ConditionProviderReady) &&
 		sharev1.IsConditionTrue(run.link, sharev1.ConditionAccountReady) {
@@ -92,8 +108,11 @@ func (r *ShareLinkReconciler) reconcileConnection(ctx context.Context, run *link
 	}
 	sharev1.SetCondition(run.link, sharev1.ConditionProviderReady, metav1.ConditionTrue, sharev1.ReasonSucceeded, "the provider account accepts the login")
 	err = r.call(ctx, run.vendor, func(ctx context.Context) error {
-		_, err := run.vendor.ListItems(ctx, run.creds.PushKey, run.link.Status.Relay.Cursor, 1)
-		return err
+		feed, err := run.vendor.ListItems(ctx, run.creds.PushKey, run.link.Status.Relay.Cursor, 1)
+		if err != nil {
+			return err
+		}
+		return checkFeedCode(feed, run.link.Spec.ClientCode)
 	})
 	if err != nil {
 		res, err := r.fail(run, sharev1.ConditionAccountReady, "vendor account", err)
@@ -124,6 +143,12 @@ func (r *ShareLinkReconciler) call(ctx context.Context, acc *Account, f func(con
 // the error so the rate limiter backs off.
 func (r *ShareLinkReconciler) fail(run *linkRun, condType, what string, err error) (ctrl.Result, error) {
 	link := run.link
+	if stallOnMismatch(run, err) {
+		link.Status.RecentFailures = pushFailure(link.Status.RecentFailures, sharev1.Failure{
+			Time: metav1.NewTime(run.now), Reason: sharev1.ReasonClientCodeMismatch, Message: link.Status.LastError,
+		})
+		return ctrl.Result{}, nil
+	}
 	msg := what + ": " + err.Error()
 	link.Status.LastError = msg
 	link.Status.IntegrationState = sharev1.IntegrationError
@@ -178,4 +203,32 @@ func jitter(d time.Duration) time.Duration {
 		return d
 	}
 	return d + rand.N(d/10+1)
+}
+
+// withoutOversizedRequests hides from this reconcile the requested-at
+// annotations longer than sharev1.MaxRequestedAtLength: status records the
+// value handled, and a 200 KB value would be copied there. Admission cannot
+// refuse them (CEL on a custom resource cannot read annotations), so the
+// request is ignored and the log says why. The returned function puts the
+// annotations back, so that the status patch carries no change of metadata.
+func withoutOversizedRequests(ctx context.Context, link *sharev1.ShareLink) (restore func()) {
+	orig := link.Annotations
+	var kept map[string]string
+	for _, key := range []string{sharev1.AnnotationRefreshRequestedAt, sharev1.AnnotationFullImportRequestedAt, sharev1.AnnotationRetryRequestedAt} {
+		v, ok := orig[key]
+		if !ok || sharev1.RequestedAt(orig, key) == v {
+			continue
+		}
+		if kept == nil {
+			kept = maps.Clone(orig)
+		}
+		delete(kept, key)
+		ctrl.LoggerFrom(ctx).Info("ignoring a request whose annotation is too long; set a timestamp",
+			"annotation", key, "length", len(v), "max", sharev1.MaxRequestedAtLength)
+	}
+	if kept == nil {
+		return func() {}
+	}
+	link.Annotations = kept
+	return func() { link.Annotations = orig }
 }
