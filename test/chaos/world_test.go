@@ -1,0 +1,392 @@
+package chaos
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/pruvan-share/share-operator/accountserver"
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/internal/fixtures"
+	"github.com/pruvan-share/share-operator/internal/testenv"
+	"github.com/pruvan-share/share-operator/protocol"
+)
+
+// The accounts, as in the controllers' suites: the provider "acme" assigns
+// work to its Crew sub-user "fieldco", which stands for the vendor; the
+// vendor's own account "fieldco" holds the link's integration "ACME" (its QA
+// lets photos go at once), a crew user and a work type.
+const (
+	providerAccount = "acme"
+	vendorAccount   = "fieldco"
+	vendorLogin     = "fieldco"
+	clientCode      = "ACME"
+	workType        = "Grass Cut"
+	crew            = "crew1"
+	linkName        = "acme"
+	loginSecret     = "acme-login"
+	keySecret       = "fieldco-key"
+	firstNumber     = 100000
+)
+
+// world is one namespace, one account server with both accounts, and the
+// link's Secrets.
+type world struct {
+	t   *testing.T
+	ctx context.Context
+	env *testenv.Env
+	c   client.Client
+	ns  string
+	srv *accountserver.TestServer
+}
+
+func newWorld(t *testing.T, env *testenv.Env, ns string) *world {
+	t.Helper()
+	w := &world{t: t, ctx: context.Background(), env: env, c: env.Client, ns: ns}
+	w.must(w.c.Create(w.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
+	w.srv = accountserver.NewTestServer(t, memoryDataDir(t))
+	prov, err := w.srv.CreateAccount(w.ctx, providerAccount)
+	w.must(err)
+	_, err = w.srv.CreateAccount(w.ctx, vendorAccount)
+	w.must(err)
+	password := "chaos-" + ns + "-Zq7"
+	_, err = w.srv.CreateUser(w.ctx, providerAccount, accountserver.NewUser{Username: vendorLogin, Role: accountserver.RoleCrew, Password: password})
+	w.must(err)
+	_, err = w.srv.CreateUser(w.ctx, vendorAccount, accountserver.NewUser{Username: crew, Role: accountserver.RoleCrew, Password: "crew-password-1"})
+	w.must(err)
+	w.must(w.srv.PutWorkType(w.ctx, vendorAccount, fixtures.GrassCut(workType)))
+	in, err := w.srv.CreateIntegration(w.ctx, vendorAccount, accountserver.NewIntegration{Code: clientCode, AutoRelay: true})
+	w.must(err)
+	w.must(w.c.Create(w.ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: loginSecret, Namespace: ns},
+		StringData: map[string]string{sharev1.SecretKeyUsername: vendorLogin, sharev1.SecretKeyPassword: password, sharev1.SecretKeyToken: prov.Token},
+	}))
+	w.must(w.c.Create(w.ctx, &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Name: keySecret, Namespace: ns},
+		StringData: map[string]string{sharev1.SecretKeyPushKey: in.PushKey},
+	}))
+	return w
+}
+
+func (w *world) must(err error) {
+	w.t.Helper()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// memoryDataDir keeps the account server's data in memory where the system
+// offers a tmpfs: the server syncs every commit, and thousands of orders
+// would otherwise wait on the disk.
+func memoryDataDir(t *testing.T) accountserver.Option {
+	dir, err := os.MkdirTemp("/dev/shm", "chaos-accountserver-")
+	if err != nil {
+		return func(*accountserver.Config) {}
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return accountserver.WithDataDir(dir)
+}
+
+func number(i int) string { return strconv.Itoa(firstNumber + i) }
+
+// seedOrders creates n provider orders assigned to the vendor's sub-user.
+func (w *world) seedOrders(n int) {
+	w.t.Helper()
+	for i := range n {
+		if _, err := w.srv.CreateOrder(w.ctx, providerAccount, fixtures.Order(number(i), vendorLogin)); err != nil {
+			w.t.Fatalf("creating provider order %d: %v", i, err)
+		}
+	}
+}
+
+// createLink creates the link; relay says whether photos relay from the
+// start.
+func (w *world) createLink(relay bool) {
+	w.must(w.c.Create(w.ctx, &sharev1.ShareLink{
+		ObjectMeta: metav1.ObjectMeta{Name: linkName, Namespace: w.ns},
+		Spec: sharev1.ShareLinkSpec{
+			Provider:        sharev1.ProviderAccount{URL: w.srv.AccountURL(providerAccount), SecretRef: sharev1.LocalSecretReference{Name: loginSecret}},
+			Account:         sharev1.VendorAccount{URL: w.srv.AccountURL(vendorAccount), SecretRef: sharev1.LocalSecretReference{Name: keySecret}},
+			ClientCode:      clientCode,
+			DefaultWorkType: workType,
+			DefaultAssignTo: crew,
+			PhotoRelay:      &sharev1.PhotoRelaySpec{Enabled: relay},
+		},
+	}))
+}
+
+func (w *world) link() *sharev1.ShareLink {
+	w.t.Helper()
+	l := &sharev1.ShareLink{}
+	w.must(w.c.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: linkName}, l))
+	return l
+}
+
+func (w *world) setRelay(on bool) {
+	w.t.Helper()
+	l := w.link()
+	patch := client.MergeFrom(l.DeepCopy())
+	l.Spec.PhotoRelay = &sharev1.PhotoRelaySpec{Enabled: on}
+	w.must(w.c.Patch(w.ctx, l, patch))
+}
+
+// sharedProjectCount counts the namespace's SharedProjects from a list of
+// one (the apiserver counts the rest), so that polling it stays cheap.
+func (w *world) sharedProjectCount() int {
+	list := &metav1.PartialObjectMetadataList{}
+	list.SetGroupVersionKind(sharev1.GroupVersion.WithKind("SharedProjectList"))
+	if err := w.c.List(w.ctx, list, client.InNamespace(w.ns), client.Limit(1)); err != nil {
+		w.t.Errorf("counting SharedProjects: %v", err)
+		return 0
+	}
+	n := len(list.Items)
+	if r := list.GetRemainingItemCount(); r != nil {
+		n += int(*r)
+	}
+	return n
+}
+
+// vendorProjects lists the vendor account's projects, deleted ones too.
+func (w *world) vendorProjects() []accountserver.Order {
+	orders, err := w.srv.ListOrders(w.ctx, vendorAccount, accountserver.ListOrdersOptions{IncludeDeleted: true})
+	if err != nil {
+		w.t.Errorf("listing the vendor's projects: %v", err)
+	}
+	return orders
+}
+
+func (w *world) items(account string) []accountserver.Item {
+	items, err := w.srv.ListItems(w.ctx, account, "")
+	if err != nil {
+		w.t.Errorf("listing the items of %s: %v", account, err)
+	}
+	return items
+}
+
+// importCounts is what an import left, counted every way it could go wrong.
+type importCounts struct {
+	SharedProjects, Applied, DuplicateOrders int
+	VendorProjects, VendorExpected           int
+	VendorDuplicates, VendorExtra            int
+	LinkTotal                                int32
+	LinkReady                                bool
+}
+
+// countImport counts the SharedProjects (all, applied, and any two of one
+// work order) and the vendor's projects: how many are CODE::n of a seeded
+// n, how many names appear twice, how many are anything else.
+func (w *world) countImport(n int) importCounts {
+	var c importCounts
+	var list sharev1.SharedProjectList
+	if err := w.c.List(w.ctx, &list, client.InNamespace(w.ns)); err != nil {
+		w.t.Errorf("listing SharedProjects: %v", err)
+	}
+	c.SharedProjects = len(list.Items)
+	byOrder := map[string]int{}
+	for _, p := range list.Items {
+		byOrder[p.Spec.WorkOrderNumber]++
+		if p.Status.Created && p.Status.ObservedGeneration == p.Generation &&
+			meta.IsStatusConditionTrue(p.Status.Conditions, sharev1.ConditionApplied) {
+			c.Applied++
+		}
+	}
+	for _, k := range byOrder {
+		c.DuplicateOrders += k - 1
+	}
+	expected := map[string]bool{}
+	for i := range n {
+		expected[clientCode+"::"+number(i)] = true
+	}
+	names := map[string]int{}
+	for _, o := range w.vendorProjects() {
+		c.VendorProjects++
+		names[o.Name]++
+		if !expected[o.Name] || o.Deleted {
+			c.VendorExtra++
+		}
+	}
+	for name, k := range names {
+		c.VendorDuplicates += k - 1
+		if expected[name] {
+			c.VendorExpected++
+		}
+	}
+	l := w.link()
+	c.LinkTotal = l.Status.Projects.Total
+	c.LinkReady = meta.IsStatusConditionTrue(l.Status.Conditions, sharev1.ConditionReady)
+	return c
+}
+
+func (c importCounts) done(n int) bool {
+	return c.SharedProjects == n && c.Applied == n && c.VendorExpected == n && c.VendorProjects == n &&
+		int(c.LinkTotal) == n && c.LinkReady
+}
+
+// relayCounts is what a relay left.
+type relayCounts struct {
+	VendorItems, Published       int
+	ProviderItems, ProviderUUIDs int
+	Missing                      int // vendor items the provider lacks
+	DuplicateUUIDs               int // uuids the provider holds twice or more
+	DuplicateFiles               int // one photo under two uuids at the provider
+	LinkRelayed                  int64
+	LinkFailed                   int64
+}
+
+func (w *world) countRelay() relayCounts {
+	var c relayCounts
+	vendor := w.items(vendorAccount)
+	provider := w.items(providerAccount)
+	c.VendorItems, c.ProviderItems = len(vendor), len(provider)
+	uuids, files := map[string]int{}, map[string]int{}
+	for _, it := range provider {
+		uuids[it.UUID]++
+		files[it.Project+"/"+it.Meta.FileName]++
+	}
+	c.ProviderUUIDs = len(uuids)
+	for _, k := range uuids {
+		c.DuplicateUUIDs += k - 1
+	}
+	for _, k := range files {
+		c.DuplicateFiles += k - 1
+	}
+	for _, it := range vendor {
+		if it.RelayStatus == protocol.RelayPublished {
+			c.Published++
+		}
+		if uuids[it.UUID] == 0 {
+			c.Missing++
+		}
+	}
+	l := w.link()
+	c.LinkRelayed, c.LinkFailed = l.Status.Relay.Relayed, l.Status.Relay.Failed
+	return c
+}
+
+func (c relayCounts) done(n int) bool {
+	return c.VendorItems == n && c.Published == n && c.ProviderItems == n && c.Missing == 0
+}
+
+// uploadPhotos uploads n photos of size bytes as the crew, spread over the
+// first orders projects.
+func (w *world) uploadPhotos(n, orders int, size int64) {
+	w.t.Helper()
+	for i := range n {
+		meta := protocol.Item{
+			ServiceName: "Grass Cut", EvidenceType: []string{"before", "during", "after"}[i%3],
+			FileName: fmt.Sprintf("photo-%04d.jpg", i), FileExt: "jpg", Size: size,
+		}
+		project := clientCode + "::" + number(i%orders)
+		if _, err := w.srv.UploadItem(w.ctx, vendorAccount, project, crew, meta, &patternReader{left: size, seed: byte(i)}); err != nil {
+			w.t.Fatalf("uploading photo %d to %s: %v", i, project, err)
+		}
+	}
+}
+
+// patternReader produces n bytes of a pattern of its own without holding
+// them: each photo differs.
+type patternReader struct {
+	left int64
+	seed byte
+	off  int64
+}
+
+func (r *patternReader) Read(p []byte) (int, error) {
+	if r.left <= 0 {
+		return 0, io.EOF
+	}
+	n := int(min(int64(len(p)), r.left))
+	for j := range p[:n] {
+		p[j] = byte(r.off+int64(j))*7 + r.seed
+	}
+	r.left -= int64(n)
+	r.off += int64(n)
+	return n, nil
+}
+
+// waitFor polls check until it returns true, failing the test when what it
+// counts (progress) has not moved for stall.
+func (w *world) waitFor(what string, stall time.Duration, progress func() int, check func() bool) {
+	w.t.Helper()
+	last, moved := -1, time.Now()
+	for !check() {
+		if p := progress(); p != last {
+			last, moved = p, time.Now()
+		}
+		if time.Since(moved) > stall {
+			w.t.Fatalf("%s: no progress for %s (at %d)", what, stall, last)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// projectWatch follows the namespace's SharedProjects through a watch, so
+// that the import's progress costs no list: how many exist, and how many
+// have been applied to the vendor account.
+type projectWatch struct {
+	mu      sync.Mutex
+	created map[string]bool
+	applied map[string]bool
+}
+
+func (w *world) watchProjects() *projectWatch {
+	w.t.Helper()
+	pw := &projectWatch{created: map[string]bool{}, applied: map[string]bool{}}
+	wc, err := client.NewWithWatch(w.env.Config, client.Options{Scheme: w.env.Scheme})
+	w.must(err)
+	ctx, cancel := context.WithCancel(w.ctx)
+	done := make(chan struct{})
+	w.t.Cleanup(func() { cancel(); <-done })
+	go func() {
+		defer close(done)
+		for ctx.Err() == nil {
+			var list sharev1.SharedProjectList
+			if err := wc.List(ctx, &list, client.InNamespace(w.ns)); err != nil {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			for i := range list.Items {
+				pw.observe(&list.Items[i])
+			}
+			wi, err := wc.Watch(ctx, &sharev1.SharedProjectList{}, client.InNamespace(w.ns),
+				&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: list.ResourceVersion}})
+			if err != nil {
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
+			for ev := range wi.ResultChan() {
+				if p, ok := ev.Object.(*sharev1.SharedProject); ok {
+					pw.observe(p)
+				}
+			}
+			wi.Stop()
+		}
+	}()
+	return pw
+}
+
+func (pw *projectWatch) observe(p *sharev1.SharedProject) {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	pw.created[p.Name] = true
+	if meta.IsStatusConditionTrue(p.Status.Conditions, sharev1.ConditionApplied) {
+		pw.applied[p.Name] = true
+	}
+}
+
+// counts are the SharedProjects seen and those seen applied.
+func (pw *projectWatch) counts() (created, applied int) {
+	pw.mu.Lock()
+	defer pw.mu.Unlock()
+	return len(pw.created), len(pw.applied)
+}
