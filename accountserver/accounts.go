@@ -169,7 +169,7 @@ func (s *Server) CreateUser(ctx context.Context, account string, u NewUser) (Use
 	case !isDigest(digest):
 		return User{}, errorf(ErrInvalid, "passwordDigest must be 40 hex characters (the SHA-1 of the password)")
 	}
-	hash, err := hashPassword(digest, s.cfg.PasswordHashing)
+	hash, err := s.kdf.hash(ctx, digest, s.cfg.PasswordHashing)
 	if err != nil {
 		return User{}, err
 	}
@@ -254,14 +254,16 @@ func (s *Server) authenticate(ctx context.Context, a *accountRow, c protocol.Cre
 	u, err := getUser(ctx, s.db.r, a.id, c.Username)
 	if errors.Is(err, ErrNotFound) {
 		// Cost what a wrong password costs, so that timing does not tell
-		// which usernames exist.
-		_, _ = checkPassword(s.dummyHash(), c.Password)
+		// which usernames exist; busy answers busy for the same reason.
+		if _, err := s.kdf.check(s.dummyHash(), c.Password); errors.Is(err, errKDFBusy) {
+			return nil, err
+		}
 		return nil, errBadLogin
 	}
 	if err != nil {
 		return nil, err
 	}
-	ok, err := s.verified.verify(u.hash, c.Password)
+	ok, err := s.verified.verify(u.hash, c.Password, s.kdf.check)
 	if err != nil {
 		return nil, err
 	}
@@ -284,6 +286,9 @@ func (s *Server) PutWorkType(ctx context.Context, account string, wt WorkType) e
 		if strings.TrimSpace(t.ServiceName) == "" {
 			return errorf(ErrInvalid, "work type task %d: serviceName is required", i)
 		}
+	}
+	if !checkServicesDepth(wt.Services) {
+		return tooDeep("the work type")
 	}
 	for _, d := range []*string{wt.DueDate, wt.StartDate} {
 		if d != nil && *d != "" {

@@ -226,10 +226,30 @@ func (s *Server) adminRoutes() http.Handler {
 		s.ResetCounters()
 		return s.RequestCounts(), nil
 	})
+	// What no route serves: a path that some route serves with other
+	// methods answers 405 and names them in Allow; any other is 404.
 	mux.Handle("/", s.admin(func(w http.ResponseWriter, r *http.Request) (any, error) {
+		if allow := allowedMethods(mux, r); allow != "" {
+			w.Header().Set("Allow", allow)
+			return nil, errorf(errMethodNotAllowed, "%s is not served here: use %s", r.Method, allow)
+		}
 		return nil, errorf(ErrNotFound, "no admin route %s %s", r.Method, r.URL.Path)
 	}))
 	return mux
+}
+
+// allowedMethods lists the methods that a route of mux other than the
+// catch-all "/" serves at r's path, as an Allow header says them.
+func allowedMethods(mux *http.ServeMux, r *http.Request) string {
+	var allow []string
+	for _, m := range []string{http.MethodDelete, http.MethodGet, http.MethodHead, http.MethodPatch, http.MethodPost, http.MethodPut} {
+		probe := r.WithContext(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+			allow = append(allow, m)
+		}
+	}
+	return strings.Join(allow, ", ")
 }
 
 // PublishResult is the answer of publishing a project's items.
@@ -275,6 +295,9 @@ func (s *Server) adminUpload(w http.ResponseWriter, r *http.Request) (any, error
 		return nil, errorf(ErrInvalid, "the body is not valid multipart/form-data")
 	}
 	part, err := mr.NextPart()
+	if errors.Is(err, errRequestTimeout) {
+		return nil, err
+	}
 	if err != nil || part.FormName() != "meta" {
 		return nil, errorf(ErrInvalid, "the first part must be %q", "meta")
 	}
@@ -287,7 +310,7 @@ func (s *Server) adminUpload(w http.ResponseWriter, r *http.Request) (any, error
 		return nil, errorf(ErrTooLarge, "meta part larger than %d bytes", s.limits.PayloadBytes)
 	}
 	if err := json.Unmarshal(data, &act); err != nil {
-		return nil, errorf(ErrInvalid, "meta part is not valid JSON")
+		return nil, errorf(ErrInvalid, "%s", jsonMessage("the meta part", err))
 	}
 	user, err := s.crewUser(r, act.User)
 	if err != nil {
@@ -322,21 +345,34 @@ func created[T any](v T, err error) (any, error) {
 	return createdAnswer{v}, nil
 }
 
-// readJSON decodes an admin request body of at most Limits.AdminBytes.
+// readJSON decodes an admin request body of at most Limits.AdminBytes:
+// one JSON value. Errors say what is wrong in JSON's words (jsonMessage).
 func (s *Server) readJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	body := http.MaxBytesReader(w, r.Body, s.limits.AdminBytes)
 	dec := json.NewDecoder(body)
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errorf(ErrTooLarge, "request body larger than %d bytes", mbe.Limit)
+	err := dec.Decode(v)
+	if err == nil {
+		// Anything but white space after the value is a second value.
+		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+			err = terr
+			if err == nil {
+				return errorf(ErrInvalid, "the request body must hold one JSON value")
+			}
 		}
-		if errors.Is(err, io.EOF) {
-			return errorf(ErrInvalid, "the request body must be JSON")
-		}
-		return errorf(ErrInvalid, "the request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
 	}
-	return nil
+	if err == nil {
+		return nil
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return errorf(ErrTooLarge, "request body larger than %d bytes", mbe.Limit)
+	case errors.Is(err, errRequestTimeout):
+		return err
+	case errors.Is(err, io.EOF):
+		return errorf(ErrInvalid, "the request body must be JSON")
+	}
+	return errorf(ErrInvalid, "%s", jsonMessage("the request body", err))
 }
 
 // authAdmin checks the bearer token in constant time.
@@ -367,8 +403,12 @@ func (s *Server) admin(f adminHandler) http.Handler {
 	}))
 }
 
+// writeAdminJSON answers v as compact JSON. Never indented: attributes a
+// remote system sent are answered as they came, and indenting them costs
+// their depth in spaces on every line (a push of 20 KB nested 9,000 deep
+// once made a 162 MB answer). The command line indents what it prints.
 func writeAdminJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.MarshalIndent(v, "", "  ")
+	body, err := json.Marshal(v)
 	if err != nil {
 		http.Error(w, `{"error":"internal error"}`, http.StatusInternalServerError)
 		return
@@ -383,6 +423,7 @@ func (s *Server) adminFail(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusInternalServerError {
 		s.log.Error("admin call failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	}
+	setErrorHeaders(w.Header(), status, "")
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	body, _ := json.Marshal(adminError{Error: publicMessage(err)})

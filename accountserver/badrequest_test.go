@@ -41,7 +41,7 @@ func TestBadRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	// An item QA holds (Auto Relay is off), so it is not in the feed.
-	if _, err := ts.UploadItem(f.ctx, vendor, code+"::2001", "tech1", protocol.Item{UUID: "held"}, strings.NewReader("jpeg")); err != nil {
+	if _, err := ts.UploadItem(f.ctx, vendor, code+"::2001", "tech1", protocol.Item{UUID: uuidOf("held")}, strings.NewReader("jpeg")); err != nil {
 		t.Fatal(err)
 	}
 
@@ -66,7 +66,7 @@ func TestBadRequests(t *testing.T) {
 		return m
 	}
 	item := func(mod func(*protocol.Item)) protocol.Item {
-		it := protocol.Item{UUID: "u-1", WorkOrderNumber: "1001", FileType: "picture"}
+		it := protocol.Item{UUID: uuidOf("u-1"), WorkOrderNumber: "1001", FileType: "picture"}
 		mod(&it)
 		return it
 	}
@@ -94,10 +94,10 @@ func TestBadRequests(t *testing.T) {
 			400, envWorkOrders, "not valid JSON"},
 		{"getWorkOrders: timestamp is not a time", payloadRequest(t, base+protocol.PathGetWorkOrders,
 			map[string]any{"username": creds.Username, "password": creds.Password, "token": creds.Token, "timestamp": "yesterday"}),
-			400, envWorkOrders, "timestamp must be Unix seconds or null"},
+			400, envWorkOrders, "timestamp must be Unix seconds from 0"},
 		{"getWorkOrders: negative timestamp", payloadRequest(t, base+protocol.PathGetWorkOrders,
 			map[string]any{"username": creds.Username, "password": creds.Password, "token": creds.Token, "timestamp": -5}),
-			400, envWorkOrders, "timestamp must be Unix seconds or null"},
+			400, envWorkOrders, "timestamp must be Unix seconds from 0"},
 		{"getWorkOrders: wrong password", payloadRequest(t, base+protocol.PathGetWorkOrders, protocol.GetWorkOrdersRequest{Credentials: badPW}),
 			401, envWorkOrders, "invalid username or password"},
 		{"getWorkOrders: unknown user", payloadRequest(t, base+protocol.PathGetWorkOrders, protocol.GetWorkOrdersRequest{Credentials: unknownUser}),
@@ -204,16 +204,16 @@ func TestBadRequests(t *testing.T) {
 			400, envFeed, "invalid cursor"},
 		{"items: negative limit", feed(protocol.ItemFeedRequest{PushKey: f.link.PushKey, Limit: -1}),
 			400, envFeed, "limit must not be negative"},
-		{"itemContent: unknown uuid", payloadRequest(t, vbase+protocol.PathItemContent, protocol.ItemContentRequest{PushKey: f.link.PushKey, UUID: "nope"}),
-			404, envPlain, `unknown item "nope"`},
-		{"itemContent: an item QA holds", payloadRequest(t, vbase+protocol.PathItemContent, protocol.ItemContentRequest{PushKey: f.link.PushKey, UUID: "held"}),
-			404, envPlain, `unknown item "held"`},
+		{"itemContent: unknown uuid", payloadRequest(t, vbase+protocol.PathItemContent, protocol.ItemContentRequest{PushKey: f.link.PushKey, UUID: uuidOf("nope")}),
+			404, envPlain, `unknown item "` + uuidOf("nope") + `"`},
+		{"itemContent: an item QA holds", payloadRequest(t, vbase+protocol.PathItemContent, protocol.ItemContentRequest{PushKey: f.link.PushKey, UUID: uuidOf("held")}),
+			404, envPlain, `unknown item "` + uuidOf("held") + `"`},
 		{"itemContent: a path as uuid", payloadRequest(t, vbase+protocol.PathItemContent, protocol.ItemContentRequest{PushKey: f.link.PushKey, UUID: "../accountserver.db"}),
 			404, envPlain, "unknown item"},
-		{"itemResult: bad relay status", payloadRequest(t, vbase+protocol.PathItemResult, protocol.ItemResultRequest{PushKey: f.link.PushKey, UUID: "held", RelayStatus: "done"}),
+		{"itemResult: bad relay status", payloadRequest(t, vbase+protocol.PathItemResult, protocol.ItemResultRequest{PushKey: f.link.PushKey, UUID: uuidOf("held"), RelayStatus: "done"}),
 			400, envStatus, `relayStatus must be "published" or "failed"`},
-		{"itemResult: an item QA holds", payloadRequest(t, vbase+protocol.PathItemResult, protocol.ItemResultRequest{PushKey: f.link.PushKey, UUID: "held", RelayStatus: "published"}),
-			404, envStatus, `unknown item "held"`},
+		{"itemResult: an item QA holds", payloadRequest(t, vbase+protocol.PathItemResult, protocol.ItemResultRequest{PushKey: f.link.PushKey, UUID: uuidOf("held"), RelayStatus: "published"}),
+			404, envStatus, `unknown item "` + uuidOf("held") + `"`},
 		{"admin: no token", mustRequest(t, http.MethodPost, ts.URL+"/admin/accounts", strings.NewReader(`{"name":"x"}`)),
 			401, envPlain, "admin bearer token"},
 		{"admin: wrong token", adminRequest(t, ts, "wrong", http.MethodPost, "/admin/accounts", `{"name":"x"}`),
@@ -292,7 +292,7 @@ func TestUploadFileNamesCannotEscape(t *testing.T) {
 	target := filepath.Join(outside, "evil.jpg")
 	rel, _ := filepath.Rel(filepath.Join(f.ts.cfg.DataDir, "blobs"), target)
 	for i, name := range []string{rel, target, "../../../../../../" + target, `..\..\evil.jpg`, "blobs/../../evil.jpg"} {
-		it := protocol.Item{UUID: "escape-" + string(rune('a'+i)), WorkOrderNumber: "1001", FileName: name, FileExt: "../../jpg"}
+		it := protocol.Item{UUID: uuidOf("escape-" + string(rune('a'+i))), WorkOrderNumber: "1001", FileName: name, FileExt: "../../jpg"}
 		resp := do(t, multipartRequest(t, f.link.ProviderURL+protocol.PathUploadPictures,
 			part{name: "payload", body: uploadPayload(t, f.link.Credentials, it)},
 			part{name: "file", fileName: name, body: []byte("content " + name)}))

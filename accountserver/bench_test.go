@@ -164,7 +164,7 @@ func BenchmarkUpload50MB(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		it := protocol.Item{UUID: fmt.Sprintf("bench-%d", i), WorkOrderNumber: "1001", FileType: "picture", Size: int64(len(content))}
+		it := protocol.Item{UUID: uuidOf(fmt.Sprintf("bench-%d", i)), WorkOrderNumber: "1001", FileType: "picture", Size: int64(len(content))}
 		if err := p.UploadItem(ctx, f.link.Credentials, it, bytes.NewReader(content)); err != nil {
 			b.Fatal(err)
 		}

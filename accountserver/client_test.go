@@ -452,10 +452,10 @@ func TestClientSeesFaults(t *testing.T) {
 		g.Expect(err).To(MatchError(protocol.ErrThrottled))
 		_, err = v.ListItems(f.ctx, f.link.PushKey, "", 0)
 		g.Expect(err).To(MatchError(protocol.ErrThrottled))
-		g.Expect(v.ReportItem(f.ctx, f.link.PushKey, protocol.ItemResultRequest{UUID: "x", RelayStatus: "published"})).To(MatchError(protocol.ErrThrottled))
+		g.Expect(v.ReportItem(f.ctx, f.link.PushKey, protocol.ItemResultRequest{UUID: uuidOf("x"), RelayStatus: "published"})).To(MatchError(protocol.ErrThrottled))
 		g.Expect(p.Validate(f.ctx, f.link.Credentials, "")).To(MatchError(protocol.ErrThrottled))
 		g.Expect(p.ReportStatus(f.ctx, f.link.Credentials, "1001", "Complete")).To(MatchError(protocol.ErrThrottled))
-		err = p.UploadItem(f.ctx, f.link.Credentials, protocol.Item{UUID: "t", WorkOrderNumber: "1001", Size: 1}, strings.NewReader("x"))
+		err = p.UploadItem(f.ctx, f.link.Credentials, protocol.Item{UUID: uuidOf("t"), WorkOrderNumber: "1001", Size: 1}, strings.NewReader("x"))
 		g.Expect(err).To(MatchError(protocol.ErrThrottled))
 		_, err = f.ts.GetItem(f.ctx, provider, "t")
 		g.Expect(err).To(MatchError(ErrNotFound), "a faulted call is not acted on")
@@ -503,9 +503,9 @@ func TestIsolation(t *testing.T) {
 	g.Expect(err).To(MatchError(protocol.ErrInvalidCredentials))
 
 	// The feed of one integration never shows another's items.
-	_, err = f.ts.UploadItem(ctx, vendor, "GLX::1001", "tech1", protocol.Item{UUID: "glx-photo"}, strings.NewReader("x"))
+	_, err = f.ts.UploadItem(ctx, vendor, "GLX::1001", "tech1", protocol.Item{UUID: uuidOf("glx-photo")}, strings.NewReader("x"))
 	g.Expect(err).NotTo(HaveOccurred())
-	_, err = f.ts.UploadItem(ctx, vendor, "ACME::1001", "tech1", protocol.Item{UUID: "acme-photo"}, strings.NewReader("y"))
+	_, err = f.ts.UploadItem(ctx, vendor, "ACME::1001", "tech1", protocol.Item{UUID: uuidOf("acme-photo")}, strings.NewReader("y"))
 	g.Expect(err).NotTo(HaveOccurred())
 	_, err = f.ts.PublishItems(ctx, vendor, "ACME::1001")
 	g.Expect(err).NotTo(HaveOccurred())
@@ -514,16 +514,16 @@ func TestIsolation(t *testing.T) {
 	glxFeed, err := v.ListItems(ctx, l2.PushKey, "", 0)
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(acmeFeed.Items).To(HaveLen(1))
-	g.Expect(acmeFeed.Items[0].Item.UUID).To(Equal("acme-photo"))
+	g.Expect(acmeFeed.Items[0].Item.UUID).To(Equal(uuidOf("acme-photo")))
 	g.Expect(glxFeed.Items).To(HaveLen(1))
-	g.Expect(glxFeed.Items[0].Item.UUID).To(Equal("glx-photo"))
-	_, _, err = v.OpenItem(ctx, l2.PushKey, "acme-photo")
+	g.Expect(glxFeed.Items[0].Item.UUID).To(Equal(uuidOf("glx-photo")))
+	_, _, err = v.OpenItem(ctx, l2.PushKey, uuidOf("acme-photo"))
 	g.Expect(err).To(MatchError(protocol.ErrNotFound))
-	g.Expect(v.ReportItem(ctx, l2.PushKey, protocol.ItemResultRequest{UUID: "acme-photo", RelayStatus: "published"})).To(MatchError(protocol.ErrNotFound))
+	g.Expect(v.ReportItem(ctx, l2.PushKey, protocol.ItemResultRequest{UUID: uuidOf("acme-photo"), RelayStatus: "published"})).To(MatchError(protocol.ErrNotFound))
 
 	// The same uuid may exist once per account: the relayed copy of a photo.
-	g.Expect(p1.UploadItem(ctx, f.link.Credentials, protocol.Item{UUID: "acme-photo", WorkOrderNumber: "1001", Size: 1}, strings.NewReader("y"))).To(Succeed())
-	_, err = f.ts.GetItem(ctx, provider, "acme-photo")
+	g.Expect(p1.UploadItem(ctx, f.link.Credentials, protocol.Item{UUID: uuidOf("acme-photo"), WorkOrderNumber: "1001", Size: 1}, strings.NewReader("y"))).To(Succeed())
+	_, err = f.ts.GetItem(ctx, provider, uuidOf("acme-photo"))
 	g.Expect(err).NotTo(HaveOccurred())
 }
 

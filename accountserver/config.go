@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/pruvan-share/share-operator/protocol"
@@ -40,6 +41,11 @@ type Config struct {
 	// Hooks tunes the delivery of event hooks (AddHook); zero fields take
 	// the defaults of DefaultHookOptions.
 	Hooks HookOptions
+
+	// kdfHook, for tests, runs inside every password check while it holds
+	// its slot (see Limits.PasswordChecks), so that a test can keep checks
+	// busy without depending on how long argon2id takes.
+	kdfHook func()
 }
 
 // Limits are the documented bounds of requests. A request over a limit is
@@ -62,6 +68,21 @@ type Limits struct {
 	// FeedPage is the most items one page of the item feed returns (default
 	// 1,000; a request without a limit gets 100).
 	FeedPage int
+	// PasswordChecks is the most password checks (argon2id, 19 MiB each at
+	// the production cost) that run at once (default 2×GOMAXPROCS). A login
+	// that finds every slot busy is answered at once with 429 and
+	// Retry-After rather than queued: queued checks are memory an attacker
+	// chooses.
+	PasswordChecks int
+	// BodyIdleTimeout is how long one read of a request body may wait for
+	// the client to send something (default 30 s). It is renewed as bytes
+	// arrive, so that it bounds idle time, not the length of an upload.
+	BodyIdleTimeout time.Duration
+	// MinBodyRate is the average rate, in bytes per second, a request body
+	// must keep up once it has been waited on for BodyIdleTimeout in all
+	// (default 4 KiB/s). Only the time the server spends waiting for the
+	// client counts. A body that falls behind is cut with 408.
+	MinBodyRate int64
 }
 
 // DefaultLimits are the limits docs/accountserver.md documents.
@@ -72,7 +93,19 @@ var DefaultLimits = Limits{
 	ItemBytes:    1 << 30,
 	AdminBytes:   16 << 20,
 	FeedPage:     1000,
+	// Two checks per core keep the cores busy while one check waits on
+	// memory, and bound the KDF's memory at 2×GOMAXPROCS×19 MiB.
+	PasswordChecks:  2 * runtime.GOMAXPROCS(0),
+	BodyIdleTimeout: 30 * time.Second,
+	MinBodyRate:     4 << 10,
 }
+
+// MaxJSONDepth is how deep the JSON of a work order, an item's metadata or
+// a work type may nest, counting the order (item, work type) itself as
+// level 1. Deeper input is refused with 400: attributes the server does not
+// know are kept and answered back, and nesting costs every reader that
+// indents or walks them.
+const MaxJSONDepth = 64
 
 const defaultFeedPage = 100
 
@@ -84,6 +117,9 @@ func (l Limits) withDefaults() Limits {
 	d.ItemBytes = positiveOr(l.ItemBytes, d.ItemBytes)
 	d.AdminBytes = positiveOr(l.AdminBytes, d.AdminBytes)
 	d.FeedPage = positiveOr(l.FeedPage, d.FeedPage)
+	d.PasswordChecks = positiveOr(l.PasswordChecks, d.PasswordChecks)
+	d.BodyIdleTimeout = positiveOr(l.BodyIdleTimeout, d.BodyIdleTimeout)
+	d.MinBodyRate = positiveOr(l.MinBodyRate, d.MinBodyRate)
 	return d
 }
 

@@ -343,12 +343,12 @@ func (f *Fault) UnmarshalJSON(data []byte) error {
 	var err error
 	if j.RetryAfter != "" {
 		if f.RetryAfter, err = time.ParseDuration(j.RetryAfter); err != nil {
-			return fmt.Errorf("retryAfter: %w", err)
+			return errors.New("retryAfter must be a duration such as 250ms or 2s")
 		}
 	}
 	if j.Latency != "" {
 		if f.Latency, err = time.ParseDuration(j.Latency); err != nil {
-			return fmt.Errorf("latency: %w", err)
+			return errors.New("latency must be a duration such as 250ms or 2s")
 		}
 	}
 	return nil

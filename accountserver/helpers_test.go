@@ -3,6 +3,7 @@ package accountserver
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -50,6 +51,13 @@ func (f *fixture) must(t testing.TB, fn func() error) {
 	if err := fn(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// uuidOf is a UUID named by a text, the same for the same text, so that
+// tests can name their items.
+func uuidOf(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
 }
 
 // order is a valid order of the documented minimum.

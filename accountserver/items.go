@@ -161,9 +161,11 @@ var evidenceTypes = []string{"before", "during", "after"}
 // checkItem validates item metadata and fills the defaults (fileType
 // picture). It changes nothing stored.
 func checkItem(it *protocol.Item) error {
-	if err := validName("uuid", it.UUID); err != nil {
+	uuid, err := canonicalUUID(it.UUID)
+	if err != nil {
 		return err
 	}
+	it.UUID = uuid
 	if err := validName("workOrderNumber", it.WorkOrderNumber); err != nil {
 		return err
 	}
@@ -190,7 +192,7 @@ func checkItem(it *protocol.Item) error {
 	if it.Size < 0 {
 		return errorf(ErrInvalid, "size must not be negative")
 	}
-	return nil
+	return checkItemDepth(*it)
 }
 
 func isCheckIn(it protocol.Item) bool {
@@ -354,10 +356,11 @@ func (s *Server) GetItem(ctx context.Context, account, uuid string) (Item, error
 	if err != nil {
 		return Item{}, err
 	}
+	uuid = lookupUUID(uuid)
 	it, err := scanItem(account, s.db.r.QueryRowContext(ctx, `SELECT `+itemColumns+` FROM items it JOIN orders o ON o.id = it.order_id
 		WHERE it.account_id = ? AND it.uuid = ?`, a.id, uuid))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Item{}, errorf(ErrNotFound, "unknown item %q", uuid)
+		return Item{}, unknownItem(uuid)
 	}
 	return it, err
 }
@@ -525,15 +528,26 @@ func (s *Server) feed(ctx context.Context, in *integrationRow, cursor string, li
 	return resp, rows.Err()
 }
 
+// unknownItem is the answer for a uuid the account does not hold. It
+// quotes the uuid only when it has the form of one, so that an answer never
+// echoes a megabyte a client sent as a uuid.
+func unknownItem(uuid string) error {
+	if _, err := canonicalUUID(uuid); err != nil {
+		return errorf(ErrNotFound, "unknown item (a uuid is 8-4-4-4-12 hexadecimal digits)")
+	}
+	return errorf(ErrNotFound, "unknown item %q", uuid)
+}
+
 // releasedItem finds an item of an integration that QA let go.
 func (s *Server) releasedItem(ctx context.Context, in *integrationRow, uuid string) (blob string, size int64, err error) {
 	if uuid == "" {
 		return "", 0, errorf(ErrInvalid, "uuid is required")
 	}
+	uuid = lookupUUID(uuid)
 	err = s.db.r.QueryRowContext(ctx, `SELECT blob, size FROM items WHERE account_id = ? AND uuid = ? AND integration_id = ?
 		AND release_seq IS NOT NULL`, in.accountID, uuid, in.id).Scan(&blob, &size)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", 0, errorf(ErrNotFound, "unknown item %q", uuid)
+		return "", 0, unknownItem(uuid)
 	}
 	return blob, size, err
 }
@@ -549,6 +563,7 @@ func (s *Server) recordResult(ctx context.Context, in *integrationRow, r protoco
 	if len(r.Message) > 4096 {
 		return errorf(ErrInvalid, "message is at most 4096 bytes")
 	}
+	r.UUID = lookupUUID(r.UUID)
 	return s.db.write(ctx, func(tx *sql.Tx, now time.Time) error {
 		res, err := tx.ExecContext(ctx, `UPDATE items SET relay_status = ?, relay_message = ?, relayed_at = ?
 			WHERE account_id = ? AND uuid = ? AND integration_id = ? AND release_seq IS NOT NULL`,
@@ -557,7 +572,7 @@ func (s *Server) recordResult(ctx context.Context, in *integrationRow, r protoco
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errorf(ErrNotFound, "unknown item %q", r.UUID)
+			return unknownItem(r.UUID)
 		}
 		return nil
 	})

@@ -23,6 +23,12 @@ var (
 	ErrTooLarge     = errors.New("request too large")   // 413
 	ErrThrottled    = errors.New("too many requests")   // 429
 	errUnavailable  = errors.New("service unavailable") // 503
+	// errMethodNotAllowed is a method a route does not serve (405); the
+	// answer carries Allow.
+	errMethodNotAllowed = errors.New("method not allowed")
+	// errRequestTimeout is a request body that stalled or came too slowly
+	// (408, see Limits.BodyIdleTimeout).
+	errRequestTimeout = errors.New("request timeout")
 )
 
 // kindError carries a message for people and a kind for code.
@@ -47,6 +53,10 @@ func httpStatus(err error) int {
 		return http.StatusUnauthorized
 	case errors.Is(err, ErrNotFound):
 		return http.StatusNotFound
+	case errors.Is(err, errMethodNotAllowed):
+		return http.StatusMethodNotAllowed
+	case errors.Is(err, errRequestTimeout):
+		return http.StatusRequestTimeout
 	case errors.Is(err, ErrConflict):
 		return http.StatusConflict
 	case errors.Is(err, ErrTooLarge):
@@ -243,6 +253,44 @@ func validName(what, s string) error {
 		}
 	}
 	return nil
+}
+
+// canonicalUUID checks an item's uuid: a UUID in its canonical text form,
+// 8-4-4-4-12 hexadecimal digits (RFC 9562), in either case. It returns the
+// lower-case form, the one the server stores and compares, so that one
+// UUID is one item whatever case a client sends it in.
+func canonicalUUID(s string) (string, error) {
+	if s == "" {
+		return "", errorf(ErrInvalid, "uuid is required")
+	}
+	bad := errorf(ErrInvalid, "uuid must be a UUID in canonical form (8-4-4-4-12 hexadecimal digits)")
+	if len(s) != 36 {
+		return "", bad
+	}
+	for i := range len(s) {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return "", bad
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return "", bad
+			}
+		}
+	}
+	return strings.ToLower(s), nil
+}
+
+// lookupUUID is the form a uuid of a lookup (item content, relay results,
+// the page) is compared in: the canonical lower case when it is a UUID,
+// else as given (it matches nothing then).
+func lookupUUID(s string) string {
+	if c, err := canonicalUUID(s); err == nil {
+		return c
+	}
+	return s
 }
 
 func validUsername(s string) error {

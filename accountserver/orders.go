@@ -108,7 +108,7 @@ func validateOrder(wo protocol.WorkOrder, creating bool) error {
 			return err
 		}
 	}
-	return nil
+	return checkOrderDepth(wo)
 }
 
 // orderWriter writes orders within one transaction; it remembers which

@@ -220,7 +220,9 @@ func (s *Server) pageLogin(r *http.Request) (*accountRow, *userRow, error) {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		if ok {
-			_, _ = checkPassword(s.dummyHash(), PasswordDigest(password))
+			if _, err := s.kdf.check(s.dummyHash(), PasswordDigest(password)); errors.Is(err, errKDFBusy) {
+				return nil, nil, err
+			}
 		}
 		return nil, nil, errPageLogin
 	case err != nil:
@@ -230,13 +232,15 @@ func (s *Server) pageLogin(r *http.Request) (*accountRow, *userRow, error) {
 	}
 	u, err := getUser(r.Context(), s.db.r, a.id, username)
 	if errors.Is(err, ErrNotFound) {
-		_, _ = checkPassword(s.dummyHash(), PasswordDigest(password))
+		if _, err := s.kdf.check(s.dummyHash(), PasswordDigest(password)); errors.Is(err, errKDFBusy) {
+			return nil, nil, err
+		}
 		return nil, nil, errPageLogin
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	ok, err = s.verified.verify(u.hash, PasswordDigest(password))
+	ok, err = s.verified.verify(u.hash, PasswordDigest(password), s.kdf.check)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -290,6 +294,9 @@ func (s *Server) pageFail(w http.ResponseWriter, r *http.Request, err error) {
 		// The realm names the account, so that a browser keeps one login
 		// per account.
 		w.Header().Set("WWW-Authenticate", `Basic realm="account `+r.PathValue("account")+`", charset="UTF-8"`)
+	}
+	if status == http.StatusTooManyRequests {
+		w.Header().Set("Retry-After", "1")
 	}
 	s.render(w, r, status, "error.html", errorPage{
 		pageBase: pageBase{Title: http.StatusText(status), Style: pageStyle},

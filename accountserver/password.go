@@ -1,6 +1,7 @@
 package accountserver
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -97,6 +98,51 @@ func checkPassword(stored, digest string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
+// kdfSlots bounds the runs of the password KDF that happen at once
+// (Limits.PasswordChecks). At the production cost each run holds 19 MiB for
+// tens of milliseconds: without a bound, a burst of bad logins is memory
+// that the client chooses (200 at once took 3.25 GB).
+type kdfSlots struct {
+	slots chan struct{}
+	hook  func() // Config.kdfHook, for tests
+}
+
+func newKDFSlots(n int, hook func()) *kdfSlots {
+	return &kdfSlots{slots: make(chan struct{}, max(n, 1)), hook: hook}
+}
+
+// errKDFBusy answers a login that finds every slot taken: at once, with
+// 429 and Retry-After, rather than a queue of checks that each still costs
+// its memory when its turn comes.
+var errKDFBusy = errorf(ErrThrottled, "too many password checks at once: retry after 1s")
+
+// check runs the KDF of a password check in a slot, or fails at once with
+// errKDFBusy when none is free.
+func (k *kdfSlots) check(stored, digest string) (bool, error) {
+	select {
+	case k.slots <- struct{}{}:
+	default:
+		return false, errKDFBusy
+	}
+	defer func() { <-k.slots }()
+	if k.hook != nil {
+		k.hook()
+	}
+	return checkPassword(stored, digest)
+}
+
+// hash runs the KDF of a new password in a slot, waiting for one: only the
+// admin API sets passwords, and its caller is trusted to wait.
+func (k *kdfSlots) hash(ctx context.Context, digest string, cost PasswordHashing) (string, error) {
+	select {
+	case k.slots <- struct{}{}:
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+	defer func() { <-k.slots }()
+	return hashPassword(digest, cost)
+}
+
 // verifyCache remembers successful verifications so that a benchmark or a
 // busy poller does not pay the KDF on every call. Keys are SHA-256 of the
 // stored hash and the digest: a password change (new salt) misses the cache,
@@ -118,7 +164,9 @@ func cacheKey(stored, digest string) [32]byte {
 	return k
 }
 
-func (c *verifyCache) verify(stored, digest string) (bool, error) {
+// verify checks digest against stored: from the cache, or by check (which
+// runs the KDF) on a miss. A hit takes no KDF slot.
+func (c *verifyCache) verify(stored, digest string, check func(stored, digest string) (bool, error)) (bool, error) {
 	k := cacheKey(stored, digest)
 	c.mu.Lock()
 	_, hit := c.ok[k]
@@ -126,7 +174,7 @@ func (c *verifyCache) verify(stored, digest string) (bool, error) {
 	if hit {
 		return true, nil
 	}
-	ok, err := checkPassword(stored, digest)
+	ok, err := check(stored, digest)
 	if err != nil || !ok {
 		return false, err
 	}

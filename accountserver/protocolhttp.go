@@ -17,30 +17,36 @@ import (
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
+// maxTimestamp is the last second of the year 9999 (9999-12-31T23:59:59Z),
+// the latest incremental timestamp getWorkOrders takes.
+const maxTimestamp = 253402300799
+
 // parseTimestamp reads the timestamp of getWorkOrders: null, absent or ""
-// asks for a full pull (nil); otherwise Unix seconds as a JSON number or a
-// numeric string (a fraction is dropped).
+// asks for a full pull (nil); otherwise Unix seconds from 0 to
+// maxTimestamp, as a JSON number or a numeric string (a fraction is
+// dropped). Anything else is refused: a timestamp past the range once
+// overflowed the watermark's nanoseconds and answered every order.
 func parseTimestamp(raw json.RawMessage) (*int64, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" || string(raw) == `""` {
 		return nil, nil
 	}
+	bad := errorf(ErrInvalid, "timestamp must be Unix seconds from 0 to %d (9999-12-31T23:59:59Z), or null", maxTimestamp)
 	text := string(raw)
 	if raw[0] == '"' {
 		if err := json.Unmarshal(raw, &text); err != nil {
-			return nil, errorf(ErrInvalid, "timestamp must be Unix seconds or null")
+			return nil, bad
 		}
 		text = strings.TrimSpace(text)
 	}
-	bad := errorf(ErrInvalid, "timestamp must be Unix seconds or null")
 	if n, err := strconv.ParseInt(text, 10, 64); err == nil {
-		if n < 0 {
+		if n < 0 || n > maxTimestamp {
 			return nil, bad
 		}
 		return &n, nil
 	}
 	f, err := strconv.ParseFloat(text, 64)
-	if err != nil || math.IsNaN(f) || f < 0 || f >= 1<<62 {
+	if err != nil || math.IsNaN(f) || f < 0 || f >= maxTimestamp+1 {
 		return nil, bad
 	}
 	n := int64(f)

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"io"
+	"math"
 	"sort"
 	"strconv"
 	"time"
@@ -88,7 +89,7 @@ func (s *Server) pull(ctx context.Context, w io.Writer, a *accountRow, u *userRo
 		args := []any{a.id, u.username, protocol.AssignAll}
 		if since != nil {
 			q = pullSinceQuery
-			args = append(args, unixNano(from))
+			args = append(args, saturatingNano(from))
 		}
 		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
@@ -129,8 +130,27 @@ func (s *Server) pull(ctx context.Context, w io.Writer, a *accountRow, u *userRo
 	})
 }
 
+// saturatingNano is t in Unix nanoseconds, held to int64's range: the
+// store counts nanoseconds, which end in 2262, and a timestamp of the
+// protocol may reach 9999. A time past the range asks for what changed
+// after the last nanosecond the store can hold: nothing.
+func saturatingNano(t time.Time) int64 {
+	switch {
+	case t.After(maxNanoTime):
+		return math.MaxInt64
+	case t.Before(minNanoTime):
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+var (
+	maxNanoTime = time.Unix(0, math.MaxInt64)
+	minNanoTime = time.Unix(0, math.MinInt64)
+)
+
 func (s *Server) tombstones(ctx context.Context, tx *sql.Tx, a *accountRow, u *userRow, from time.Time) ([]protocol.WorkOrder, error) {
-	rows, err := tx.QueryContext(ctx, tombstoneQuery, a.id, u.username, protocol.AssignAll, unixNano(from))
+	rows, err := tx.QueryContext(ctx, tombstoneQuery, a.id, u.username, protocol.AssignAll, saturatingNano(from))
 	if err != nil {
 		return nil, err
 	}

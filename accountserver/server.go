@@ -3,6 +3,7 @@ package accountserver
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +37,7 @@ type Server struct {
 
 	accounts  sync.Map // name -> *accountRow
 	verified  verifyCache
+	kdf       *kdfSlots
 	dummyHash func() string
 	publicURL atomic.Pointer[string]
 
@@ -74,6 +76,7 @@ func New(cfg Config) (*Server, error) {
 		h, _ := hashPassword(PasswordDigest("no such user"), cfg.PasswordHashing)
 		return h
 	})
+	s.kdf = newKDFSlots(s.limits.PasswordChecks, cfg.kdfHook)
 	s.limiter = newRateLimiter(cfg.RateLimit, s.now)
 	if cfg.PublicURL != "" {
 		s.SetPublicURL(cfg.PublicURL)
@@ -144,10 +147,14 @@ func (s *Server) pushURL(account, key string) string {
 	return ""
 }
 
-// callSpec is a protocol call: its name and its error envelope.
+// callSpec is a protocol call: its name, its error envelope, the methods
+// its URL serves (the Allow of a 405) and what its JSON input is called in
+// error messages.
 type callSpec struct {
-	call string
-	fail func(w http.ResponseWriter, status int, msg string)
+	call  string
+	fail  func(w http.ResponseWriter, status int, msg string)
+	allow string
+	input string
 }
 
 func envelope(call string) *callSpec {
@@ -180,7 +187,13 @@ func envelope(call string) *callSpec {
 			}{msg})
 		}
 	}
-	return &callSpec{call: call, fail: f}
+	spec := &callSpec{call: call, fail: f, allow: http.MethodPost, input: protocol.FieldPayload}
+	if call == CallPush || call == CallTrigger {
+		// One URL: GET (and HEAD) triggers, POST pushes.
+		spec.allow = "GET, HEAD, POST"
+		spec.input = protocol.FieldWorkOrders
+	}
+	return spec
 }
 
 type callHandler func(w http.ResponseWriter, r *http.Request, a *accountRow) error
@@ -220,7 +233,7 @@ func (s *Server) routes() http.Handler {
 	s.pageRoutes(mux)
 
 	mux.Handle("/admin/", http.StripPrefix("/admin", s.adminRoutes()))
-	return s.logRequests(mux)
+	return s.bodyDeadlines(s.logRequests(mux))
 }
 
 // serveCall wraps a call: it counts the request, acts out an injected fault,
@@ -256,32 +269,72 @@ func (s *Server) serveCall(call string, h callHandler) http.Handler {
 		if err == nil {
 			return
 		}
-		status, msg := s.errorAnswer(r, call, err)
+		status, msg := s.errorAnswer(r, spec, err)
 		if sw.started {
 			// Part of an answer is out: cut the connection, so that the
 			// client sees a broken answer rather than a short valid one.
 			panic(http.ErrAbortHandler)
 		}
+		setErrorHeaders(w.Header(), status, spec.allow)
 		spec.fail(w, status, msg)
 	})
 }
 
 // errorAnswer maps an error to the status and message of its answer, and
-// logs internal errors.
-func (s *Server) errorAnswer(r *http.Request, call string, err error) (int, string) {
+// logs internal errors. Decoding errors are told in the protocol's words
+// (jsonMessage), never in the decoder's.
+func (s *Server) errorAnswer(r *http.Request, spec *callSpec, err error) (int, string) {
 	var re *protocol.RequestError
 	var mbe *http.MaxBytesError
 	switch {
+	case errors.Is(err, errRequestTimeout):
+		// Before RequestError: the protocol's decoders wrap read errors.
+		var ke *kindError
+		errors.As(err, &ke)
+		return http.StatusRequestTimeout, ke.Error()
 	case errors.As(err, &re):
+		if isDecodeError(re) {
+			return re.StatusCode, jsonMessage(spec.input, re.Unwrap())
+		}
 		return re.StatusCode, re.Message
 	case errors.As(err, &mbe):
 		return http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes", mbe.Limit)
 	}
 	status := httpStatus(err)
 	if status == http.StatusInternalServerError {
-		s.log.Error("call failed", "call", call, "account", r.PathValue("account"), "error", err)
+		s.log.Error("call failed", "call", spec.call, "account", r.PathValue("account"), "error", err)
 	}
 	return status, publicMessage(err)
+}
+
+// isDecodeError reports whether a request error is about the JSON sent
+// (the protocol's decoders keep the decoder's error as its cause).
+func isDecodeError(re *protocol.RequestError) bool {
+	cause := re.Unwrap()
+	if cause == nil {
+		return false
+	}
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	return errors.As(cause, &te) || errors.As(cause, &se) || strings.HasSuffix(re.Message, " is not valid JSON")
+}
+
+// setErrorHeaders adds what an error answer of a status needs: Allow for
+// 405, Retry-After for 429 (unless the rate limit set its own), and
+// Connection: close for 408 (the rest of the body will not be read).
+func setErrorHeaders(h http.Header, status int, allow string) {
+	switch status {
+	case http.StatusMethodNotAllowed:
+		if allow != "" {
+			h.Set("Allow", allow)
+		}
+	case http.StatusTooManyRequests:
+		if h.Get("Retry-After") == "" {
+			h.Set("Retry-After", "1")
+		}
+	case http.StatusRequestTimeout:
+		h.Set("Connection", "close")
+	}
 }
 
 // startedWriter records whether the answer has started.

@@ -80,7 +80,11 @@ func NewTestServer(t testing.TB, opts ...Option) *TestServer {
 	if err != nil {
 		t.Fatalf("accountserver: %v", err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	// As the serve command does: bodies are bounded by the handler
+	// (Limits.BodyIdleTimeout), the head of a request here.
+	hs.Config.ReadHeaderTimeout = 10 * time.Second
+	hs.Start()
 	srv.SetPublicURL(hs.URL)
 	t.Cleanup(func() {
 		hs.Close()
