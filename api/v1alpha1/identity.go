@@ -69,7 +69,9 @@ func CanonicalAccountURL(raw string) (string, error) {
 // LinkIdentity is what a ShareLink is: its provider account, its vendor
 // account and its client code, the accounts in canonical form. The vendor
 // account and the client code name one integration there: the projects of
-// the link are CODE::number in that account.
+// the link are CODE::number in that account. It is computed, never stored.
+//
+// +kubebuilder:object:generate=false
 type LinkIdentity struct {
 	Provider   string
 	Account    string
