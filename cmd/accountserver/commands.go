@@ -23,7 +23,7 @@ func (g *globals) show(v any, text func(w io.Writer)) error {
 		return err
 	}
 	if g.output == outputJSON {
-		b, err := json.MarshalIndent(v, "", "  ")
+		b, err := marshalIndented(v)
 		if err != nil {
 			return err
 		}
@@ -611,7 +611,7 @@ defaults to Unassigned (Assigned with --assigned-to), dueDate to today.`,
 			}
 			return g.show(o, func(w io.Writer) {
 				printOrder(w, o)
-				b, _ := json.MarshalIndent(o.WorkOrder, "", "  ")
+				b, _ := marshalIndented(o.WorkOrder)
 				fmt.Fprintf(w, "work order:\n%s\n", b)
 			})
 		}),

@@ -26,6 +26,8 @@ func newServeCmd(g *globals) *cobra.Command {
 		burst     int
 		retention time.Duration
 		logLevel  string
+		limits    = accountserver.DefaultLimits
+		headerTO  time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -34,7 +36,14 @@ func newServeCmd(g *globals) *cobra.Command {
 
 The admin API needs a bearer token: --admin-token (or ` + envAdminToken + `). Without
 one, serve makes one up and writes it to DATA_DIR/` + tokenFileName + ` (mode 0600),
-where the other commands find it when given the same --data-dir.`,
+where the other commands find it when given the same --data-dir.
+
+Slow and hostile clients: the head of a request must arrive within
+--read-header-timeout. A request body may pause for at most --body-idle-timeout
+(renewed as bytes arrive, so a large upload sent steadily is never cut) and must
+average --min-body-rate once it has been waited on that long; a body that does not
+is answered 408. At most --password-checks logins run the password KDF (argon2id,
+19 MiB each) at once; the others are answered 429 with Retry-After at once.`,
 		Example: `  accountserver serve --addr 127.0.0.1:8090 --data-dir ./accountserver-data --admin-token s3cret`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -61,6 +70,7 @@ where the other commands find it when given the same --data-dir.`,
 			}
 			srv, err := accountserver.New(accountserver.Config{
 				DataDir:            g.dataDir,
+				Limits:             limits,
 				AdminToken:         token,
 				PublicURL:          publicURL,
 				RateLimit:          accountserver.RateLimit{PerSecond: rate, Burst: burst},
@@ -73,8 +83,12 @@ where the other commands find it when given the same --data-dir.`,
 			}
 			defer srv.Close()
 			hs := &http.Server{
-				Handler:           srv.Handler(),
-				ReadHeaderTimeout: 10 * time.Second,
+				Handler: srv.Handler(),
+				// The head of a request has a deadline here; bodies have
+				// theirs in the handler (--body-idle-timeout,
+				// --min-body-rate): no ReadTimeout, which would cut a large
+				// upload however steadily it came.
+				ReadHeaderTimeout: headerTO,
 				IdleTimeout:       2 * time.Minute,
 				ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 			}
@@ -106,6 +120,13 @@ where the other commands find it when given the same --data-dir.`,
 	f.IntVar(&burst, "rate-burst", 0, "burst of the rate limit (default: one second's worth)")
 	f.DurationVar(&retention, "tombstone-retention", accountserver.DefaultTombstoneRetention, "how long full pulls return tombstones")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.DurationVar(&headerTO, "read-header-timeout", 10*time.Second, "how long the head of a request may take to arrive")
+	f.DurationVar(&limits.BodyIdleTimeout, "body-idle-timeout", limits.BodyIdleTimeout,
+		"how long a read of a request body may wait for the client (renewed as bytes arrive)")
+	f.Int64Var(&limits.MinBodyRate, "min-body-rate", limits.MinBodyRate,
+		"bytes per second a request body must average once it has waited --body-idle-timeout in all")
+	f.IntVar(&limits.PasswordChecks, "password-checks", limits.PasswordChecks,
+		"password checks that run at once (2 per CPU unless set); logins over it answer 429 at once")
 	return cmd
 }
 
