@@ -129,7 +129,7 @@ func jsonMessage(what string, err error) string {
 func jsonField(te *json.UnmarshalTypeError, err error) string {
 	var parts []string
 	for p := range strings.SplitSeq(te.Field, ".") {
-		if p != "" && !(p[0] >= 'A' && p[0] <= 'Z') {
+		if p != "" && (p[0] < 'A' || p[0] > 'Z') {
 			parts = append(parts, p)
 		}
 	}

@@ -275,12 +275,16 @@ func canonicalUUID(s string) (string, error) {
 				return "", bad
 			}
 		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			if !isHexDigit(c) {
 				return "", bad
 			}
 		}
 	}
 	return strings.ToLower(s), nil
+}
+
+func isHexDigit(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // lookupUUID is the form a uuid of a lookup (item content, relay results,
