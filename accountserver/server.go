@@ -289,9 +289,11 @@ func (s *Server) errorAnswer(r *http.Request, spec *callSpec, err error) (int, s
 	switch {
 	case errors.Is(err, errRequestTimeout):
 		// Before RequestError: the protocol's decoders wrap read errors.
-		var ke *kindError
-		errors.As(err, &ke)
-		return http.StatusRequestTimeout, ke.Error()
+		msg := "the request body stalled or came too slowly"
+		if ke := (*kindError)(nil); errors.As(err, &ke) && errors.Is(ke, errRequestTimeout) {
+			msg = ke.Error()
+		}
+		return http.StatusRequestTimeout, msg
 	case errors.As(err, &re):
 		if isDecodeError(re) {
 			return re.StatusCode, jsonMessage(spec.input, re.Unwrap())
