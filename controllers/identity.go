@@ -92,7 +92,7 @@ func (r *ShareLinkReconciler) reconcileIdentity(ctx context.Context, run *linkRu
 	}
 	if holder := integrationHolder(link, peers); holder != nil {
 		stall(link, sharev1.ReasonDuplicateLink, fmt.Sprintf(
-			"ShareLink %s/%s, created before this one, already feeds the integration %s of the vendor account %s; this link waits until that one is deleted",
+			"ShareLink %s/%s already feeds the integration %s of the vendor account %s (of two links of one integration the older works, by creation time, then namespace and name); this link waits until that one is deleted",
 			holder.Namespace, holder.Name, id.ClientCode, id.Account))
 		return false, nil
 	}
@@ -138,12 +138,16 @@ func integrationHolder(link *sharev1.ShareLink, claimants []sharev1.ShareLink) *
 	return holder
 }
 
-// olderLink orders links by creation time, then namespace/name.
+// olderLink orders links by creation time (which has whole seconds), then
+// namespace, then name.
 func olderLink(a, b *sharev1.ShareLink) bool {
 	if !a.CreationTimestamp.Equal(&b.CreationTimestamp) {
 		return a.CreationTimestamp.Before(&b.CreationTimestamp)
 	}
-	return a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+	if a.Namespace != b.Namespace {
+		return a.Namespace < b.Namespace
+	}
+	return a.Name < b.Name
 }
 
 // clientCodeMismatchError says that the vendor account's integration, the

@@ -61,6 +61,10 @@ func TestReconcileIdentity(t *testing.T) {
 	otherCode := identityLink("team-a", "acme-2", 7, func(l *sharev1.ShareLink) { l.Spec.ClientCode = "ACME2" })
 	sameTimeB := identityLink("team-a", "b", 3)
 	sameTimeA := identityLink("team-a", "a", 3)
+	// "team/z" < "team-b/a" as namespace then name, though not as one
+	// "namespace/name" string.
+	sameTimeShortNS := identityLink("team", "z", 3)
+	sameTimeLongNS := identityLink("team-b", "a", 3)
 	deleting := identityLink("team-a", "acme", 0, func(l *sharev1.ShareLink) {
 		l.DeletionTimestamp = &metav1.Time{Time: identityT0.Add(time.Hour)}
 		l.Finalizers = []string{sharev1.Finalizer}
@@ -78,12 +82,15 @@ func TestReconcileIdentity(t *testing.T) {
 		{name: "the newer of two stalls, across namespaces", link: newer, others: []client.Object{older},
 			wantReason: sharev1.ReasonDuplicateLink, wantMsg: []string{"ShareLink team-a/acme", "integration ACME", "https://v.example.com/a/fieldco"}},
 		{name: "another provider into the same integration stalls", link: otherProvider, others: []client.Object{older, newer},
-			wantReason: sharev1.ReasonDuplicateLink, wantMsg: []string{"ShareLink team-a/acme,"}},
+			wantReason: sharev1.ReasonDuplicateLink, wantMsg: []string{"ShareLink team-a/acme "}},
 		{name: "another code is another integration", link: otherCode, others: []client.Object{older, newer}},
 		{name: "a link being deleted holds nothing", link: newer, others: []client.Object{deleting}},
 		{name: "same creation time: the first by namespace/name works", link: sameTimeA, others: []client.Object{sameTimeB}},
 		{name: "same creation time: the second waits", link: sameTimeB, others: []client.Object{sameTimeA},
-			wantReason: sharev1.ReasonDuplicateLink, wantMsg: []string{"ShareLink team-a/a,"}},
+			wantReason: sharev1.ReasonDuplicateLink, wantMsg: []string{"ShareLink team-a/a "}},
+		{name: "same creation time: namespace before name", link: sameTimeShortNS, others: []client.Object{sameTimeLongNS}},
+		{name: "same creation time: the other namespace waits", link: sameTimeLongNS, others: []client.Object{sameTimeShortNS},
+			wantReason: sharev1.ReasonDuplicateLink, wantMsg: []string{"ShareLink team/z "}},
 		{name: "imports from itself, in a way CEL cannot see", link: identityLink("team-a", "self", 0, func(l *sharev1.ShareLink) {
 			l.Spec.Provider.URL = "https://p.example.com/a/p5"
 			l.Spec.Account.URL = "https://p.example.com/a/x/../p5"
