@@ -45,7 +45,7 @@ func hostileProvider(t *testing.T, w *world, hostile []string) string {
 			Error      json.RawMessage   `json:"error"`
 			ServerTime json.RawMessage   `json:"serverTime"`
 		}
-		if err := json.Unmarshal(body, &ans); err != nil || ans.WorkOrders == nil {
+		if !decodes(body, &ans) || ans.WorkOrders == nil {
 			// An error envelope: pass it on as it came.
 			resp.Body = io.NopCloser(bytes.NewReader(body))
 			return nil
@@ -73,6 +73,8 @@ func hostileProvider(t *testing.T, w *world, hostile []string) string {
 	t.Cleanup(srv.Close)
 	return srv.URL + "/a/" + providerAccount
 }
+
+func decodes(data []byte, v any) bool { return json.Unmarshal(data, v) == nil }
 
 func rawAll(s []string) []json.RawMessage {
 	out := make([]json.RawMessage, len(s))

@@ -569,10 +569,11 @@ func (s *jsonScanner) scanValue(v *valueSink) error {
 			v.put(b)
 			depth++
 			v.maxDepth = max(v.maxDepth, depth)
-			if depth == 1 {
+			switch depth {
+			case 1:
 				expectName = track
-			} else if depth == 2 {
-				numberNext = false
+			case 2:
+				numberNext = false // the value is not a string
 			}
 		case '}', ']':
 			v.put(b)
