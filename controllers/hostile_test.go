@@ -94,11 +94,14 @@ func TestDisplayNumber(t *testing.T) {
 		{"7\xff", `"7\xff"`},
 		{strings.Repeat("a", 70), `"` + strings.Repeat("a", 64) + `"…`},
 		{strings.Repeat("a", 63) + "éé", `"` + strings.Repeat("a", 63) + `"…`},
+		{strings.Repeat("\x1b", 40), `"` + strings.Repeat(`\x1b`, 16) + `"…`},
+		{strings.Repeat("\u202e", 40), `"` + strings.Repeat(`\u202e`, 10) + `"…`},
 	}
 	for _, tt := range tests {
 		g := NewWithT(t)
 		got := displayNumber(tt.in)
 		g.Expect(got).To(Equal(tt.want))
+		g.Expect(len(got)).To(BeNumerically("<=", 64+2+len("…")))
 		g.Expect(strings.IndexFunc(got, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) })).To(Equal(-1))
 	}
 	g := NewWithT(t)

@@ -122,17 +122,24 @@ func upstreamRefusal(up *sharev1.UpstreamOrder) (refusalKind, string) {
 
 // displayNumber is a number as events, conditions and logs may show it:
 // quoted with escapes, so no control character or bidi override reaches a
-// reader raw, and at most 64 bytes of it.
+// reader raw, and at most 64 bytes of quoted text (plus the quotes and an
+// ellipsis when it was cut), however many escapes the number needs.
 func displayNumber(number string) string {
 	const limit = 64
-	if len(number) <= limit {
-		return strconv.Quote(number)
-	}
-	cut := limit
-	for cut > 0 && !utf8.RuneStart(number[cut]) {
+	cut := min(len(number), limit)
+	for {
+		for cut > 0 && cut < len(number) && !utf8.RuneStart(number[cut]) {
+			cut--
+		}
+		q := strconv.Quote(number[:cut])
+		if len(q) <= limit+2 || cut == 0 {
+			if cut < len(number) {
+				q += "…"
+			}
+			return q
+		}
 		cut--
 	}
-	return strconv.Quote(number[:cut]) + "…"
 }
 
 // refusedSubject is a number as status.recentFailures names it: as it is
