@@ -72,6 +72,12 @@ bench: ## Measure the operator at scale (test/bench): print the tables, write do
 	@assets="$$($(CONTROL_PLANE))"; \
 	BENCH=1 BENCH_SIZES="$(BENCH_SIZES)" KUBEBUILDER_ASSETS="$$assets" go test -v -count=1 -timeout 60m -run '^TestBench$$' ./test/bench
 
+.PHONY: chaos
+chaos: ## SIGKILL the manager process 10 times during an import of 2,000 orders and a relay of 200 photos (test/chaos); print the counts.
+	@assets="$$($(CONTROL_PLANE))"; \
+	CHAOS_KILLS=$(or $(CHAOS_KILLS),10) CHAOS_ORDERS=$(or $(CHAOS_ORDERS),2000) CHAOS_PHOTOS=$(or $(CHAOS_PHOTOS),200) CHAOS_SEED=$(CHAOS_SEED) \
+	KUBEBUILDER_ASSETS="$$assets" go test -race -v -count=1 -timeout 60m -run '^TestSIGKILL$$' ./test/chaos
+
 .PHONY: bench-micro
 bench-micro: ## Run the packages' Go micro-benchmarks (protocol, account server, relay).
 	@assets="$$($(CONTROL_PLANE))"; \

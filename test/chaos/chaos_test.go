@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -124,17 +125,17 @@ func killDuringImport(t *testing.T, env *testenv.Env, bin string, rng *rand.Rand
 		_, d := progress()
 		return fmt.Sprintf("%s, %d vendor projects", d, len(w.vendorProjects()))
 	}
-	k := &killer{t: t, env: env, bin: bin, rng: rng, name: "import", detail: detail}
-	start = time.Now()
+	k := &killer{t: t, env: env, bin: bin, rng: rng, name: "import", detail: detail, start: time.Now()}
+	defer k.reportOnce() // on failure too
 	k.run(s.kills, total, progress)
 	w.waitFor("the import after the kills", stall, func() int { n, _ := progress(); return n }, func() bool { return w.countImport(s.orders).done(s.orders) })
-	took := time.Since(start)
+	k.finished = time.Now()
 	// Nothing more comes later: no late duplicate from a retry.
 	g.Consistently(func() importCounts { return w.countImport(s.orders) }, 3*time.Second, time.Second).Should(Equal(w.countImport(s.orders)))
 	c := w.countImport(s.orders)
 
 	n := s.orders
-	k.report(took)
+	k.reportOnce()
 	table(t, "import: "+strconv.Itoa(n)+" orders, "+strconv.Itoa(s.kills)+" kills", []row{
 		{"SharedProjects", n, c.SharedProjects},
 		{"SharedProjects applied", n, c.Applied},
@@ -171,16 +172,16 @@ func killDuringRelay(t *testing.T, env *testenv.Env, bin string, rng *rand.Rand,
 		c := w.countRelay()
 		return c.ProviderItems + c.Published, fmt.Sprintf("%d at the provider, %d published", c.ProviderItems, c.Published)
 	}
-	k := &killer{t: t, env: env, bin: bin, rng: rng, name: "relay"}
-	start = time.Now()
+	k := &killer{t: t, env: env, bin: bin, rng: rng, name: "relay", start: time.Now()}
+	defer k.reportOnce() // on failure too
 	k.run(s.kills, total, progress)
 	w.waitFor("the relay after the kills", stall, func() int { n, _ := progress(); return n }, func() bool { return w.countRelay().done(s.photos) })
-	took := time.Since(start)
+	k.finished = time.Now()
 	g.Consistently(func() relayCounts { return w.countRelay() }, 3*time.Second, time.Second).Should(Equal(w.countRelay()))
 	c := w.countRelay()
 
 	n := s.photos
-	k.report(took)
+	k.reportOnce()
 	table(t, "relay: "+strconv.Itoa(n)+" photos, "+strconv.Itoa(s.kills)+" kills", []row{
 		{"photos in the vendor account", n, c.VendorItems},
 		{"photos published (vendor relay status)", n, c.Published},
@@ -207,6 +208,10 @@ type killer struct {
 	// than progress, at more cost.
 	detail func() string
 	kills  []kill
+	// start is the first manager's start; finished when the work was
+	// done, zero until then.
+	start, finished time.Time
+	reported        bool
 }
 
 // kill is one SIGKILL: when, and how far the work had come.
@@ -218,21 +223,26 @@ type kill struct {
 	before     int // progress when the process started
 }
 
-// run kills n managers, each at a moment drawn at random over the work that
-// remains when it starts (after its first step and within its first 80%, so
-// that every kill falls inside the work however fast the machine), plus up
-// to 20 ms; then it starts the manager that finishes the work. Moments are
-// drawn over the work rather than the clock, so that a slow machine moves
-// them with it.
+// run kills n managers at moments drawn at random over the work, then
+// starts the manager that finishes it. The moments are n points drawn
+// uniformly over the first 90% of the work (so that every kill falls inside
+// it, however fast the machine), in order, plus up to 20 ms each; a point
+// the work has passed when its manager starts moves to that manager's
+// first step. Moments are drawn over the work rather than the clock, so
+// that a slow machine moves them with it.
 func (k *killer) run(n, total int, progress func() (int, string)) *managerproc.Process {
 	t := k.t
+	points := make([]int, n)
+	for i := range points {
+		points[i] = 1 + k.rng.IntN(max(1, total*9/10))
+	}
+	slices.Sort(points)
 	for i := 1; i <= n; i++ {
 		before, _ := progress()
 		if before >= total {
 			t.Fatalf("%s: the work was done before kill %d of %d; raise the size", k.name, i, n)
 		}
-		// At least one step of the work is this process's own.
-		target := before + 1 + int(0.8*float64(total-before-1)*k.rng.Float64())
+		target := max(points[i-1], before+1) // at least one step of the work is this manager's own
 		delay := time.Duration(k.rng.IntN(20)) * time.Millisecond
 		mgr := managerproc.Start(t, managerproc.Options{Binary: k.bin, Kubeconfig: k.env.Kubeconfig, Args: managerArgs, Name: fmt.Sprintf("%s-%d", k.name, i)})
 		started := time.Now()
@@ -270,14 +280,23 @@ func (k *killer) run(n, total int, progress func() (int, string)) *managerproc.P
 	return managerproc.Start(t, managerproc.Options{Binary: k.bin, Kubeconfig: k.env.Kubeconfig, Args: managerArgs, Name: k.name + "-final"})
 }
 
-// report prints each kill.
-func (k *killer) report(took time.Duration) {
+// reportOnce prints each kill, once.
+func (k *killer) reportOnce() {
+	if k.reported {
+		return
+	}
+	k.reported = true
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d SIGKILLs, then a manager that finished; %s from the first start to the end\n", k.name, len(k.kills), took.Round(100*time.Millisecond))
-	fmt.Fprintf(&b, "  %-5s %-9s %-22s %s\n", "kill", "up", "work at start → kill", "at the kill")
+	if k.finished.IsZero() {
+		fmt.Fprintf(&b, "%s: %d SIGKILLs; the work did not finish\n", k.name, len(k.kills))
+	} else {
+		fmt.Fprintf(&b, "%s: %d SIGKILLs, then a manager that finished; %s from the first start to the end of the work\n",
+			k.name, len(k.kills), k.finished.Sub(k.start).Round(100*time.Millisecond))
+	}
+	fmt.Fprintf(&b, "  %-5s %-9s %-28s %s\n", "kill", "up", "work: start, drawn, killed", "at the kill")
 	for i, x := range k.kills {
-		fmt.Fprintf(&b, "  %-5d %-9s %-22s %s\n", i+1, x.up.Round(10*time.Millisecond),
-			fmt.Sprintf("%d → %d of %d", x.before, x.at, x.total), x.detail)
+		fmt.Fprintf(&b, "  %-5d %-9s %-28s %s\n", i+1, x.up.Round(10*time.Millisecond),
+			fmt.Sprintf("%d, %d, %d of %d", x.before, x.target, x.at, x.total), x.detail)
 	}
 	k.t.Log("\n" + b.String())
 }
