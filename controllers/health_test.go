@@ -368,11 +368,6 @@ const noStatusYet = "until the operator writes its status the object has neither
 	"conditions, and kstatus calls such an object Current; a CRD default of status.observedGeneration " +
 	"(-1, as Flux's own kinds have) would make it InProgress from its creation"
 
-// suspendedCurrent is why a suspended object is not Current yet.
-const suspendedCurrent = "markSuspended sets Ready=False (reason Suspended), and kstatus reads a Ready=False " +
-	"without Stalled as InProgress; Flux and kstatus expect a suspended object to be Current once its " +
-	"generation is observed (docs/gitops.md)"
-
 func TestHealthOfShareLink(t *testing.T) {
 	e := newHealthEnv(t)
 	e.createLink("acme", healthProviderURL, "login")
@@ -410,7 +405,7 @@ func TestHealthOfShareLink(t *testing.T) {
 		{name: "stalled on a missing Secret", obj: link(noSecret), kstatus: health.Failed, argo: health.Degraded},
 		{name: "stalled on an invalid Secret", obj: link(badSecret), kstatus: health.Failed, argo: health.Degraded},
 		{name: "retrying an account that does not answer", obj: link(down), kstatus: health.InProgress, argo: health.Progressing},
-		{name: "suspended", obj: link(suspended), kstatus: health.Current, argo: health.Suspended, known: suspendedCurrent},
+		{name: "suspended", obj: link(suspended), kstatus: health.Current, argo: health.Suspended},
 		{name: "deleting", obj: link(deleting), kstatus: health.Terminating, argo: health.Progressing},
 	})
 }
@@ -460,7 +455,7 @@ func TestHealthOfSharedProject(t *testing.T) {
 		{name: "waiting for its link", obj: project(e.project(waitingName)), kstatus: health.InProgress, argo: health.Progressing},
 		{name: "ready", obj: project(ready), kstatus: health.Current, argo: health.Healthy},
 		{name: "stalled: the vendor account refused it", obj: project(refused), kstatus: health.Failed, argo: health.Degraded},
-		{name: "suspended", obj: project(suspended), kstatus: health.Current, argo: health.Suspended, known: suspendedCurrent},
+		{name: "suspended", obj: project(suspended), kstatus: health.Current, argo: health.Suspended},
 		{name: "deleting", obj: project(deleting), kstatus: health.Terminating, argo: health.Progressing},
 	})
 }

@@ -83,14 +83,14 @@ func TestSuspendAndCredentials(t *testing.T) {
 	w.waitImported(linkName, numbers)
 	w.waitReady(linkName)
 
-	// Suspend: Ready False Suspended for the new generation.
+	// Suspend: Ready True Suspended for the new generation (kstatus Current).
 	w.updateLink(linkName, func(l *sharev1.ShareLink) { l.Spec.Suspend = true })
 	g.Eventually(func(g Gomega) {
 		l := getLink(g, w, linkName)
 		g.Expect(l.Status.ObservedGeneration).To(Equal(l.Generation))
 		ready := condition(l, sharev1.ConditionReady)
 		g.Expect(ready).NotTo(BeNil())
-		g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(ready.Status).To(Equal(metav1.ConditionTrue))
 		g.Expect(ready.Reason).To(Equal(sharev1.ReasonSuspended))
 		g.Expect(ready.ObservedGeneration).To(Equal(l.Generation))
 	}).Should(Succeed())

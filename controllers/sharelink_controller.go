@@ -224,7 +224,7 @@ func (r *ShareLinkReconciler) emitLinkTransition(before, after *sharev1.ShareLin
 	typ, reason := corev1.EventTypeNormal, now.Reason
 	if now.Status != metav1.ConditionTrue {
 		typ = corev1.EventTypeWarning
-	} else if was != nil && was.Status == metav1.ConditionFalse {
+	} else if was != nil && was.Status == metav1.ConditionFalse && now.Reason != sharev1.ReasonSuspended {
 		reason = sharev1.ReasonRecovered
 	}
 	r.Recorder.Eventf(after, nil, typ, reason, "Reconcile", "%s", now.Message)

@@ -89,7 +89,10 @@ func projectSummary(c sharev1.ProjectCounts) string {
 // markSuspended says the object is suspended; the generation counts as
 // handled, since suspension is what was asked.
 func markSuspended(obj sharev1.Conditioned, msg string) {
-	sharev1.SetCondition(obj, sharev1.ConditionReady, metav1.ConditionFalse, sharev1.ReasonSuspended, msg)
+	// Ready True: the object is as its spec asks (suspended), so that
+	// kstatus and Flux read it as Current and a pipeline waiting on it does
+	// not time out; Argo CD's check reads the reason as Suspended.
+	sharev1.SetCondition(obj, sharev1.ConditionReady, metav1.ConditionTrue, sharev1.ReasonSuspended, msg)
 	sharev1.RemoveCondition(obj, sharev1.ConditionReconciling)
 	sharev1.RemoveCondition(obj, sharev1.ConditionStalled)
 }

@@ -167,6 +167,7 @@ func TestSummarizeLink(t *testing.T) {
 		markSuspended(l, "suspended")
 		summarizeLink(l, nil)
 		g.Expect(readyCondition(l.Status.Conditions).Reason).To(Equal(sharev1.ReasonSuspended))
+		g.Expect(readyCondition(l.Status.Conditions).Status).To(Equal(metav1.ConditionTrue))
 		g.Expect(l.Status.ObservedGeneration).To(Equal(int64(2)))
 	})
 }

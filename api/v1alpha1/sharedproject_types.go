@@ -279,7 +279,11 @@ type SharedProject struct {
 	Spec SharedProjectSpec `json:"spec"`
 
 	// status is what the operator did with the project.
+	// It defaults to observedGeneration -1, as Flux's kinds do, so that
+	// kstatus reads a new object as InProgress until the operator has
+	// handled it.
 	// +optional
+	// +kubebuilder:default={"observedGeneration":-1}
 	Status SharedProjectStatus `json:"status,omitempty"`
 }
 

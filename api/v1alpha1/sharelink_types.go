@@ -404,7 +404,11 @@ type ShareLink struct {
 	Spec ShareLinkSpec `json:"spec"`
 
 	// status is what the operator observed and did.
+	// It defaults to observedGeneration -1, as Flux's kinds do, so that
+	// kstatus reads a new object as InProgress until the operator has
+	// handled it.
 	// +optional
+	// +kubebuilder:default={"observedGeneration":-1}
 	Status ShareLinkStatus `json:"status,omitempty"`
 }
 
