@@ -21,7 +21,7 @@ var unusedReasons = map[string]string{
 	"share.pruvan.io sharelinks list":              listReason,
 	"share.pruvan.io sharedprojects list":          listReason,
 	"share.pruvan.io sharelinks/finalizers update": "checked by the OwnerReferencesPermissionEnforcement admission plugin (on in this suite) when the manager sets blockOwnerDeletion on a link's projects and push-key Secret; the check happens inside admission and is never a request of its own",
-	"share.pruvan.io sharedprojects create":        "a server-side apply that makes a new SharedProject is authorized as create as well as patch; the audit log records the request as patch",
+	"share.pruvan.io sharedprojects create":        "a server-side apply that makes a new SharedProject is authorized as create as well as patch (without it the import is refused: tried); the audit log records the request as patch",
 	"events.k8s.io events patch":                   "the event recorder patches an event series when an event repeats within minutes; a short run may never repeat one",
 	" events patch":                                "the leader-election recorder patches a repeated event; a short run may never repeat one",
 }

@@ -238,8 +238,10 @@ func (w *walk) suspendResume(t *testing.T) {
 	w.link.patch(func(l *sharev1.ShareLink) { l.Spec.Suspend = true })
 	w.link.waitLink("the link suspended", func(g Gomega, l *sharev1.ShareLink) {
 		g.Expect(l.Status.ObservedGeneration).To(Equal(l.Generation))
-		g.Expect(l.Status.Conditions).To(ContainElement(And(HaveField("Type", sharev1.ConditionReady), HaveField("Reason", "Suspended"))))
+		g.Expect(l.Status.Conditions).To(ContainElement(And(HaveField("Type", sharev1.ConditionReady),
+			HaveField("Status", metav1.ConditionTrue), HaveField("Reason", sharev1.ReasonSuspended))))
 	})
+	w.expectKStatus(health.Current) // a pipeline waiting on a suspended link goes on
 	// A suspended link makes no call: a refresh asked for now waits for
 	// the link to resume.
 	w.acc.createOrders(t, "1005")
