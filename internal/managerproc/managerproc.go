@@ -69,7 +69,7 @@ func Binary(t testing.TB) string {
 		if raceEnabled {
 			args = append(args, "-race")
 		}
-		cmd := exec.Command("go", append(args, ".")...)
+		cmd := exec.CommandContext(context.Background(), "go", append(args, ".")...)
 		cmd.Dir = RepoRoot()
 		start := time.Now()
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -97,7 +97,7 @@ func RunTests(m *testing.M) int {
 // call, for a listener of the manager.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("finding a free port: %v", err)
 	}
@@ -198,7 +198,7 @@ func Start(t testing.TB, o Options) *Process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(o.Binary, args...) //nolint:gosec // the test's own binary and flags
+	cmd := exec.CommandContext(context.Background(), o.Binary, args...) //nolint:gosec // the test's own binary and flags
 	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+o.Kubeconfig), o.Env...)
 	// One pipe for both streams: each log entry is one write, so lines
 	// stay whole and in the order the process wrote them.
@@ -289,7 +289,7 @@ func (p *Process) waitReady(timeout time.Duration) error {
 		}
 		select {
 		case <-p.done:
-			return fmt.Errorf("the manager exited before it was ready: %v", p.ExitErr())
+			return fmt.Errorf("the manager exited before it was ready: %w", p.exitReason())
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -323,7 +323,7 @@ func (p *Process) WaitForLine(timeout time.Duration, match func(line string) boo
 			return w.line, nil
 		default:
 		}
-		return "", fmt.Errorf("the manager exited (%v) without the log line", p.ExitErr())
+		return "", fmt.Errorf("the manager exited without the log line: %w", p.exitReason())
 	case <-timer.C:
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -387,6 +387,14 @@ func (p *Process) ExitErr() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.err
+}
+
+// exitReason is the exit error, or one that says the exit status was 0.
+func (p *Process) exitReason() error {
+	if err := p.ExitErr(); err != nil {
+		return err
+	}
+	return errors.New("exit status 0")
 }
 
 // Kill sends SIGKILL, as a node failure or the OOM killer would: no
