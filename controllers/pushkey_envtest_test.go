@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
@@ -145,4 +146,44 @@ func statusText(g Gomega, l *sharev1.ShareLink) string {
 
 func metav1IsControlledBy(obj, owner metav1.Object) bool {
 	return metav1.IsControlledBy(obj, owner)
+}
+
+// A link that names another link's operator-made key Secret does not take
+// that bookmark over: it stalls naming the owner, and the owner's bookmark
+// keeps working, also after the other link is deleted.
+func TestPushKeySecretOfAnotherLink(t *testing.T) {
+	w := newWorld(t)
+	opt, base := withPushKey(t)
+	w.startOperator(opt)
+	w.createOrders(order("2101"))
+	w.createLink("acme", manualImport)
+	w.waitImported("acme", []string{"2101"})
+	var key string
+	w.g.Eventually(func(g Gomega) {
+		key = string(w.pushKeySecret(g, "acme-push-key").Data[sharev1.SecretKeyPushKey])
+		g.Expect(key).NotTo(BeEmpty())
+	}).Should(Succeed())
+
+	w.createLink("hijack", manualImport, func(l *sharev1.ShareLink) {
+		l.Spec.ClientCode = "OTHER" // an identity of its own
+		l.Spec.PushKey = &sharev1.PushKeySpec{SecretRef: &sharev1.LocalSecretReference{Name: "acme-push-key"}}
+	})
+	w.g.Eventually(func(g Gomega) {
+		l := getLink(g, w, "hijack")
+		stalled := condition(l, sharev1.ConditionStalled)
+		g.Expect(stalled).NotTo(BeNil())
+		g.Expect(stalled.Message).To(ContainSubstring(`is the bookmark key of ShareLink "acme"`))
+	}).Should(Succeed())
+
+	// The key still refreshes acme, not the other link.
+	w.createOrders(order("2102"))
+	w.g.Expect(tap(w.g, base+"/api/?apiKey="+key)).To(Equal(`{"response":true,"error":"success"}`))
+	w.waitImported("acme", []string{"2101", "2102"})
+	w.g.Expect(getLink(w.g, w, "hijack").Annotations).NotTo(HaveKey(sharev1.AnnotationRefreshRequestedAt))
+
+	// Deleting the other link leaves acme's bookmark as it was.
+	w.g.Expect(w.c.Delete(w.ctx, w.link("hijack"))).To(Succeed())
+	w.g.Consistently(func(g Gomega) {
+		g.Expect(tap(g, base+"/api/?apiKey="+key)).To(ContainSubstring(`"response":true`))
+	}).WithTimeout(3 * time.Second).WithPolling(500 * time.Millisecond).Should(Succeed())
 }
