@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"io"
 	"strings"
@@ -170,6 +171,20 @@ func (rr *relayRun) phase(name string, photos int, size int64, accountQPS int) *
 	return p
 }
 
+// barePrefix marks the file names of the bare copy's uploads; their uuids
+// are new ones, since the provider takes only canonical uuids.
+const barePrefix = "bare-"
+
+func newUUID(t *testing.T) string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	b[6] = b[6]&0x0f | 0x40 // version 4
+	b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
 // providerItems counts the items of the provider's projects that the bare
 // copy made, or those it did not.
 func (rr *relayRun) providerItems(bare bool) int {
@@ -180,7 +195,7 @@ func (rr *relayRun) providerItems(bare bool) int {
 			rr.t.Fatal(err)
 		}
 		for _, it := range items {
-			if strings.HasPrefix(it.UUID, "bare-") == bare {
+			if strings.HasPrefix(it.Meta.FileName, barePrefix) == bare {
 				n++
 			}
 		}
@@ -228,7 +243,8 @@ func (rr *relayRun) bareCopy(prefix string, photos int) time.Duration {
 		}
 		defer body.Close()
 		meta := it.Meta
-		meta.UUID = "bare-" + it.UUID
+		meta.UUID = newUUID(t)
+		meta.FileName = barePrefix + meta.FileName
 		meta.WorkOrderNumber = strings.TrimPrefix(it.Project, clientCode+"::")
 		return provider.UploadItem(ctx, w.creds, meta, body)
 	})
