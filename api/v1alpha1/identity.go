@@ -47,13 +47,14 @@ func CanonicalAccountURL(raw string) (string, error) {
 	if u.Opaque != "" || host == "" {
 		return "", errors.New("the URL has no host")
 	}
+	defaultPort := map[string]int{"https": 443, "http": 80}
 	port := ""
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
 			return "", errors.New("the URL's port must be between 1 and 65535")
 		}
-		if !(scheme == "https" && n == 443 || scheme == "http" && n == 80) {
+		if n != defaultPort[scheme] {
 			port = strconv.Itoa(n)
 		}
 	}
