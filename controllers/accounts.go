@@ -72,19 +72,40 @@ func (a *Accounts) Get(rawURL string) (*Account, error) {
 	return acc, nil
 }
 
-// Wait blocks until a call to the account may go out. When the account asked
-// us to wait (Retry-After), it returns how long is left instead of blocking,
-// so the reconciler can requeue rather than hold a worker.
-func (acc *Account) Wait(ctx context.Context) (time.Duration, error) {
-	return acc.gate.wait(ctx)
-}
-
-// Observe records the outcome of a call: a Retry-After pauses every caller of
-// the account.
-func (acc *Account) Observe(err error) {
+// Call is the one way to call an account. It waits for the account's rate
+// limiter; while the account has asked us to wait (Retry-After) it fails at
+// once with a throttled error saying how long, so the caller requeues
+// rather than holds a worker. It bounds the call with timeout when positive
+// (a call that returns a stream to read later passes 0 and is bounded by
+// its client's idle timeout), and a Retry-After in the answer pauses every
+// caller of the account.
+func Call[T any](ctx context.Context, acc *Account, timeout time.Duration, f func(context.Context) (T, error)) (T, error) {
+	var zero T
+	wait, err := acc.gate.wait(ctx)
+	if err != nil {
+		return zero, err
+	}
+	if wait > 0 {
+		// Made here, not answered by the account: no status code.
+		return zero, &protocol.APIError{Call: "account", Message: "waiting out the account's rate limit",
+			RetryAfter: wait, Kind: protocol.KindThrottled}
+	}
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	v, err := f(ctx)
 	if d, ok := protocol.RetryAfter(err); ok && d > 0 {
 		acc.gate.pause(d)
 	}
+	return v, err
+}
+
+// Do is Call for a call that answers nothing but an error.
+func (acc *Account) Do(ctx context.Context, timeout time.Duration, f func(context.Context) error) error {
+	_, err := Call(ctx, acc, timeout, func(ctx context.Context) (struct{}, error) { return struct{}{}, f(ctx) })
+	return err
 }
 
 type gate struct {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	. "github.com/onsi/gomega"
+	"golang.org/x/time/rate"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/pruvan-share/share-operator/protocol"
@@ -25,16 +26,38 @@ func TestAccountsShareOneGatePerURL(t *testing.T) {
 	g.Expect(made).To(Equal(2))
 
 	// A Retry-After pauses every caller of that account, and only it.
-	a1.Observe(&protocol.APIError{Kind: protocol.KindThrottled, RetryAfter: 30 * time.Second})
-	wait, err := a2.Wait(context.Background())
-	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(wait).To(Equal(30 * time.Second))
-	wait, _ = b.Wait(context.Background())
-	g.Expect(wait).To(BeZero())
+	ctx := context.Background()
+	throttled := &protocol.APIError{Call: "getWorkOrders", StatusCode: 429, Kind: protocol.KindThrottled, RetryAfter: 30 * time.Second}
+	g.Expect(a1.Do(ctx, time.Second, func(context.Context) error { return throttled })).To(MatchError(throttled))
+	calls := 0
+	call := func(context.Context) error { calls++; return nil }
+	err := a2.Do(ctx, time.Second, call)
+	g.Expect(protocol.KindOf(err)).To(Equal(protocol.KindThrottled))
+	d, _ := protocol.RetryAfter(err)
+	g.Expect(d).To(Equal(30 * time.Second))
+	g.Expect(err).To(MatchError("account: waiting out the account's rate limit (retry after 30s)"))
+	g.Expect(calls).To(BeZero(), "no call goes out while the account asked us to wait")
+	g.Expect(b.Do(ctx, time.Second, call)).To(Succeed())
 
 	clk.Step(31 * time.Second)
-	wait, _ = a1.Wait(context.Background())
-	g.Expect(wait).To(BeZero())
+	g.Expect(a1.Do(ctx, time.Second, call)).To(Succeed())
+	g.Expect(calls).To(Equal(2))
+}
+
+// Call bounds a call with its timeout, and not a streamed one (timeout 0).
+func TestCallTimeout(t *testing.T) {
+	g := NewWithT(t)
+	acc := &Account{gate: &gate{limiter: rate.NewLimiter(rate.Inf, 1), clock: clocktesting.NewFakeClock(t0)}}
+	bounded, _ := Call(context.Background(), acc, time.Minute, func(ctx context.Context) (bool, error) {
+		_, ok := ctx.Deadline()
+		return ok, nil
+	})
+	g.Expect(bounded).To(BeTrue())
+	streamed, _ := Call(context.Background(), acc, 0, func(ctx context.Context) (bool, error) {
+		_, ok := ctx.Deadline()
+		return ok, nil
+	})
+	g.Expect(streamed).To(BeFalse())
 }
 
 // An account written two ways is one account: one client, one gate, one

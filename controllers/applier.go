@@ -102,7 +102,7 @@ func (r *ShareLinkReconciler) pushBatch(ctx context.Context, im *importRun, apps
 		orders[i] = apps[i].order
 	}
 	var resp *protocol.PushResponse
-	err := r.call(ctx, im.vendor, func(ctx context.Context) error {
+	err := im.vendor.Do(ctx, r.CallTimeout, func(ctx context.Context) error {
 		var err error
 		resp, err = im.vendor.Push(ctx, im.creds.PushKey, orders)
 		return err

@@ -103,7 +103,7 @@ func (r *ShareLinkReconciler) pull(ctx context.Context, im *importRun) (ctrl.Res
 		since = &s
 	}
 	var resp *protocol.GetWorkOrdersResponse
-	err := r.call(ctx, im.provider, func(ctx context.Context) error {
+	err := im.provider.Do(ctx, r.CallTimeout, func(ctx context.Context) error {
 		var err error
 		resp, err = im.provider.GetWorkOrders(ctx, im.creds.Provider, since)
 		return err

@@ -235,60 +235,39 @@ func (rl *relayer) settle(ctx context.Context, job *itemResult, typ, status, mes
 	return nil
 }
 
+// openItem opens an item's content as a stream: no timeout of its own, the
+// client's idle timeout bounds it while it is read.
 func (rl *relayer) openItem(ctx context.Context, uuid string) (io.ReadCloser, int64, error) {
-	if err := passGate(ctx, rl.vendor); err != nil {
-		return nil, 0, err
+	type opened struct {
+		body io.ReadCloser
+		size int64
 	}
-	body, size, err := rl.vendor.OpenItem(ctx, rl.pushKey, uuid)
-	rl.vendor.Observe(err)
-	return body, size, err
+	o, err := Call(ctx, rl.vendor, 0, func(ctx context.Context) (opened, error) {
+		body, size, err := rl.vendor.OpenItem(ctx, rl.pushKey, uuid)
+		return opened{body, size}, err
+	})
+	return o.body, o.size, err
 }
 
+// upload streams an item to the provider, bounded by the client's idle
+// timeout as it streams.
 func (rl *relayer) upload(ctx context.Context, item protocol.Item, content io.Reader) error {
-	if err := passGate(ctx, rl.provider); err != nil {
-		return err
-	}
-	err := rl.provider.UploadItem(ctx, rl.creds, item, content)
-	rl.provider.Observe(err)
-	return err
+	return rl.provider.Do(ctx, 0, func(ctx context.Context) error {
+		return rl.provider.UploadItem(ctx, rl.creds, item, content)
+	})
 }
 
 func (rl *relayer) report(ctx context.Context, result protocol.ItemResultRequest) error {
-	if err := passGate(ctx, rl.vendor); err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, rl.callTimeout)
-	defer cancel()
-	err := rl.vendor.ReportItem(ctx, rl.pushKey, result)
-	rl.vendor.Observe(err)
-	return err
+	return rl.vendor.Do(ctx, rl.callTimeout, func(ctx context.Context) error {
+		return rl.vendor.ReportItem(ctx, rl.pushKey, result)
+	})
 }
 
 // listItems reads one page of the feed.
 func (rl *relayer) listItems(ctx context.Context, cursor string, limit int) (*protocol.ItemFeedResponse, error) {
-	if err := passGate(ctx, rl.vendor); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, rl.callTimeout)
-	defer cancel()
-	resp, err := rl.vendor.ListItems(ctx, rl.pushKey, cursor, limit)
-	rl.vendor.Observe(err)
-	return resp, err
-}
-
-// passGate waits for the account's rate limiter; when the account asked us
-// to wait (Retry-After), it fails at once with a throttled error that says
-// how long, rather than holding a worker.
-func passGate(ctx context.Context, acc *Account) error {
-	wait, err := acc.Wait(ctx)
-	if err != nil {
-		return err
-	}
-	if wait > 0 {
-		return &protocol.APIError{Call: "gate", StatusCode: 429, Message: "the account asked us to wait",
-			RetryAfter: wait, Kind: protocol.KindThrottled}
-	}
-	return nil
+	return Call(ctx, rl.vendor, rl.callTimeout, func(ctx context.Context) (*protocol.ItemFeedResponse, error) {
+		return rl.vendor.ListItems(ctx, rl.pushKey, cursor, limit)
+	})
 }
 
 // countingReader counts the bytes read through it. The count is atomic: the

@@ -99,7 +99,7 @@ func (r *ShareLinkReconciler) reconcileConnection(ctx context.Context, run *link
 		sharev1.IsConditionTrue(run.link, sharev1.ConditionAccountReady) {
 		return ctrl.Result{}, nil, false
 	}
-	err := r.call(ctx, run.provider, func(ctx context.Context) error {
+	err := run.provider.Do(ctx, r.CallTimeout, func(ctx context.Context) error {
 		return run.provider.Validate(ctx, run.creds.Provider, "")
 	})
 	if err != nil {
@@ -107,7 +107,7 @@ func (r *ShareLinkReconciler) reconcileConnection(ctx context.Context, run *link
 		return res, err, true
 	}
 	sharev1.SetCondition(run.link, sharev1.ConditionProviderReady, metav1.ConditionTrue, sharev1.ReasonSucceeded, "the provider account accepts the login")
-	err = r.call(ctx, run.vendor, func(ctx context.Context) error {
+	err = run.vendor.Do(ctx, r.CallTimeout, func(ctx context.Context) error {
 		feed, err := run.vendor.ListItems(ctx, run.creds.PushKey, run.link.Status.Relay.Cursor, 1)
 		if err != nil {
 			return err
@@ -121,21 +121,6 @@ func (r *ShareLinkReconciler) reconcileConnection(ctx context.Context, run *link
 	sharev1.SetCondition(run.link, sharev1.ConditionAccountReady, metav1.ConditionTrue, sharev1.ReasonSucceeded, "the vendor account accepts the push key")
 	run.mem.validated = fp
 	return ctrl.Result{}, nil, false
-}
-
-// call passes the account's gate, bounds the call with a timeout, and records
-// Retry-After for every caller of the account.
-func (r *ShareLinkReconciler) call(ctx context.Context, acc *Account, f func(context.Context) error) error {
-	if wait, err := acc.Wait(ctx); err != nil {
-		return err
-	} else if wait > 0 {
-		return &protocol.APIError{Call: "gate", StatusCode: 429, Message: "the account asked us to wait", RetryAfter: wait, Kind: protocol.KindThrottled}
-	}
-	ctx, cancel := context.WithTimeout(ctx, r.CallTimeout)
-	defer cancel()
-	err := f(ctx)
-	acc.Observe(err)
-	return err
 }
 
 // fail records a failed call on a condition and says how to go on, in the
