@@ -1,54 +1,16 @@
 package controllers
 
 // The relay: the crew's items (photos, surveys, check-ins) go from the vendor
-// account back to the provider's copy of their project.
-//
-// The RelayReconciler reconciles ShareLinks on its own, beside the import,
-// and writes only status.relay and status.lastHandledRetryAt of a link, and
-// status.relay and the check-in count of its SharedProjects; conditions stay
-// with the import reconciler, which derives Relayed from status.relay.
-//
-// How an item travels: the vendor account's item feed lists the items QA let
-// go, in release order, after an opaque cursor. One reconcile reads one page
-// after status.relay.cursor (an idle pass costs one call), and for each item
-// opens its content as a stream, uploads it to the provider with the link's
-// login (the provider deduplicates on uuid), and reports the result to the
-// vendor account (published, or failed with the reason).
-//
-// Once each, crash-safe: the cursor moves past a page only when every item of
-// the page is settled (reported published or failed, or held for a suspended
-// project and recorded on it), and it moves in the same status write as the
-// link's totals. After a crash the page is read again; the items the feed
-// already shows as published or failed are settled without being sent again,
-// so only the items that were in flight travel twice, and the provider keeps
-// one copy of each.
-//
-// Suspended projects: their items are held (left "pending qa" in the vendor
-// account) and counted in the project's status.relay.pending, written before
-// the cursor passes them. When such a project is no longer suspended, a
-// rescan relays them (below).
-//
-// Retry: a new value of the share.pruvan.io/retry-requested-at annotation on
-// the link retries every failed item of the link; on a SharedProject, the
-// failed items of that project. Retries, and the catch-up of held items, run
-// as a rescan: the feed is read again from its beginning, one page per
-// reconcile, with the position kept in memory; failed items of the targets
-// and held items of projects no longer suspended are relayed again, and
-// every item is tallied by the status it ends with. At the end of the feed
-// the tallies replace the counts (so a rescan also repairs counts a crash
-// left behind), the cursor moves to the end, and lastHandledRetryAt records
-// the values handled. A crash during a rescan loses only its memory: the
-// request is still unhandled, so the next rescan starts over, and the items
-// relayed meanwhile show as published.
+// account back to the provider's copy of their project. docs/relay.md says
+// what relays and when, why each item travels once, and how retries and
+// suspended projects work. The RelayReconciler writes only status.relay and
+// status.lastHandledRetryAt of a link and its SharedProjects (and their
+// check-in counts); the import owns the conditions and derives Relayed.
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -97,8 +59,7 @@ type RelayReconciler struct {
 	// Interval is the period of an idle link's feed read, with jitter.
 	Interval time.Duration
 
-	mu    sync.Mutex
-	links map[types.UID]*relayMemory
+	memories linkMemories[relayMemory]
 }
 
 // relayMemory is what the relay of a link keeps between reconciles without
@@ -109,32 +70,15 @@ type relayMemory struct {
 	failing bool
 	// rescan is the rescan under way, if any.
 	rescan *rescan
-	key    types.NamespacedName
 }
 
 func (r *RelayReconciler) memory(link *sharev1.ShareLink) *relayMemory {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.links == nil {
-		r.links = map[types.UID]*relayMemory{}
-	}
-	m, ok := r.links[link.UID]
-	if !ok {
-		m = &relayMemory{key: client.ObjectKeyFromObject(link)}
-		r.links[link.UID] = m
-	}
-	return m
+	return r.memories.get(link.UID, client.ObjectKeyFromObject(link), func() *relayMemory { return &relayMemory{} })
 }
 
-// forget drops what we keep of a deleted link.
-func (r *RelayReconciler) forget(key types.NamespacedName) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for uid, m := range r.links {
-		if m.key == key {
-			delete(r.links, uid)
-		}
-	}
+// forget drops what we keep of a deleted link, and its metrics.
+func (r *RelayReconciler) forget(uid types.UID, key types.NamespacedName) {
+	r.memories.forget(uid, key)
 	forgetRelayMetrics(key.Namespace, key.Name)
 }
 
@@ -143,12 +87,12 @@ func (r *RelayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	link := &sharev1.ShareLink{}
 	if err := r.APIReader.Get(ctx, req.NamespacedName, link); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.forget(req.NamespacedName)
+			r.forget("", req.NamespacedName) // gone: only its name is known
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !link.DeletionTimestamp.IsZero() {
-		r.forget(req.NamespacedName)
+		r.forget(link.UID, req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
 	if !relayActive(link) {
@@ -215,48 +159,4 @@ func (readyChanged) Update(e event.UpdateEvent) bool {
 	o, ok1 := e.ObjectOld.(*sharev1.ShareLink)
 	n, ok2 := e.ObjectNew.(*sharev1.ShareLink)
 	return ok1 && ok2 && o.IsReady() != n.IsReady()
-}
-
-// RelayOutcomeChanged passes link updates whose count of failed relays
-// changed, so that the import reconciler, which owns the conditions, derives
-// Relayed again.
-func RelayOutcomeChanged() predicate.Predicate {
-	return predicate.Funcs{
-		CreateFunc:  func(event.CreateEvent) bool { return false },
-		DeleteFunc:  func(event.DeleteEvent) bool { return false },
-		GenericFunc: func(event.GenericEvent) bool { return false },
-		UpdateFunc: func(e event.UpdateEvent) bool {
-			o, ok1 := e.ObjectOld.(*sharev1.ShareLink)
-			n, ok2 := e.ObjectNew.(*sharev1.ShareLink)
-			return ok1 && ok2 && o.Status.Relay.Failed != n.Status.Relay.Failed
-		},
-	}
-}
-
-// emitRelayTransition records an event when the link's relay starts or
-// stops failing, never per item. Reasons equal condition reasons.
-func (r *RelayReconciler) emitRelayTransition(link *sharev1.ShareLink, mem *relayMemory, before, after sharev1.LinkRelayStatus, passErr error) {
-	if errors.Is(passErr, context.Canceled) {
-		return // the operator is stopping: nothing to tell
-	}
-	switch {
-	case passErr != nil && !mem.failing:
-		mem.failing = true
-		r.Recorder.Eventf(link, nil, corev1.EventTypeWarning, sharev1.ReasonRelayFailed, "Relay",
-			"relay interrupted, retrying: %s", passErr.Error())
-	case passErr == nil && mem.failing:
-		mem.failing = false
-		r.Recorder.Eventf(link, nil, corev1.EventTypeNormal, sharev1.ReasonRecovered, "Relay", "relay resumed")
-	}
-	switch {
-	case before.Failed == 0 && after.Failed > 0:
-		r.Recorder.Eventf(link, nil, corev1.EventTypeWarning, sharev1.ReasonRelayFailed, "Relay",
-			"%d items failed to relay; annotate %s to retry", after.Failed, sharev1.AnnotationRetryRequestedAt)
-	case before.Failed > 0 && after.Failed == 0:
-		r.Recorder.Eventf(link, nil, corev1.EventTypeNormal, sharev1.ReasonRecovered, "Relay", "every item relayed")
-	}
-}
-
-func relayFailedMessage(n int64) string {
-	return fmt.Sprintf("%d items failed to relay; annotate %s to retry", n, sharev1.AnnotationRetryRequestedAt)
 }

@@ -99,7 +99,8 @@ type itemResult struct {
 }
 
 // relayer moves items from a vendor account to a provider account with one
-// link's credentials. Every call passes the account's gate.
+// link's credentials. Every call goes through Call or Do, which pass the
+// account's gate.
 type relayer struct {
 	vendor, provider *Account
 	pushKey          string
@@ -114,7 +115,7 @@ type relayer struct {
 // new jobs at the first failure that is not the item's own (the provider or
 // the vendor unreachable, throttling, a refused login) and returns it; the
 // jobs it did not finish stay unsettled.
-func (rl *relayer) relayAll(ctx context.Context, jobs []*itemResult) error {
+func (r *relayer) relayAll(ctx context.Context, jobs []*itemResult) error {
 	if len(jobs) == 0 {
 		return nil
 	}
@@ -129,13 +130,13 @@ func (rl *relayer) relayAll(ctx context.Context, jobs []*itemResult) error {
 	}
 	next := make(chan *itemResult)
 	var wg sync.WaitGroup
-	for range min(max(rl.concurrency, 1), len(jobs)) {
+	for range min(max(r.concurrency, 1), len(jobs)) {
 		wg.Go(func() {
 			for job := range next {
 				if stopped() {
 					continue // a failure of the account: start nothing new
 				}
-				if err := rl.relayOne(ctx, job); err != nil {
+				if err := r.relayOne(ctx, job); err != nil {
 					mu.Lock()
 					if stopErr == nil {
 						stopErr = err
@@ -166,7 +167,7 @@ func (rl *relayer) relayAll(ctx context.Context, jobs []*itemResult) error {
 // relayOne streams one item from the vendor to the provider and reports the
 // result to the vendor. It returns an error only when the failure is not
 // the item's own; then the item stays unsettled.
-func (rl *relayer) relayOne(ctx context.Context, job *itemResult) error {
+func (r *relayer) relayOne(ctx context.Context, job *itemResult) error {
 	log := ctrl.LoggerFrom(ctx).WithValues("item", job.feed.Item.UUID)
 	item := job.feed.Item
 	typ := itemTypeLabel(item.FileType)
@@ -174,13 +175,15 @@ func (rl *relayer) relayOne(ctx context.Context, job *itemResult) error {
 	var content io.Reader
 	counter := &countingReader{}
 	if item.Size > 0 || !isCheckIn(&item) {
-		body, size, err := rl.openItem(ctx, item.UUID)
+		body, size, err := r.openItem(ctx, item.UUID)
 		switch {
 		case errors.Is(err, protocol.ErrNotFound):
 			// The vendor account no longer lets the item go: nothing to
 			// send, and nothing more will come of it.
-			return rl.settle(ctx, job, typ, protocol.RelayFailed, "the vendor account no longer offers the item")
+			log.V(1).Info("the vendor account no longer offers an item", "cause", err.Error())
+			return r.reportResult(ctx, job, typ, protocol.RelayFailed, "the vendor account no longer offers the item")
 		case err != nil:
+			log.V(1).Info("opening an item failed; it stays to retry", "cause", err.Error())
 			relayItems.WithLabelValues(typ, resultError).Inc()
 			return err
 		}
@@ -192,37 +195,41 @@ func (rl *relayer) relayOne(ctx context.Context, job *itemResult) error {
 		content = counter
 	}
 
-	err := rl.upload(ctx, item, content)
+	err := r.upload(ctx, item, content)
 	job.bytes = counter.n.Load()
 	switch kind := protocol.KindOf(err); {
 	case err == nil:
 		relayBytes.WithLabelValues(typ, resultPublished).Add(float64(job.bytes))
-		return rl.settle(ctx, job, typ, protocol.RelayPublished, "")
+		return r.reportResult(ctx, job, typ, protocol.RelayPublished, "")
 	case kind == protocol.KindRefused || kind == protocol.KindNotFound:
 		// The provider refuses this item for good (the project is gone or
 		// no longer assigned, the item is not acceptable).
 		relayBytes.WithLabelValues(typ, resultFailed).Add(float64(job.bytes))
-		log.V(1).Info("the provider refused an item", "reason", err.Error())
-		return rl.settle(ctx, job, typ, protocol.RelayFailed, truncate(err.Error(), 1000))
+		log.V(1).Info("the provider refused an item", "cause", err.Error())
+		return r.reportResult(ctx, job, typ, protocol.RelayFailed, truncate(err.Error(), 1000))
 	default:
+		log.V(1).Info("uploading an item failed; it stays to retry", "cause", err.Error())
 		relayBytes.WithLabelValues(typ, resultError).Add(float64(job.bytes))
 		relayItems.WithLabelValues(typ, resultError).Inc()
 		return err
 	}
 }
 
-// settle reports an item's result to the vendor and marks it settled. A
+// reportResult reports an item's result to the vendor and marks it settled. A
 // report the vendor refuses for good (it no longer knows the item) settles
 // it too: nothing more can be said about it.
-func (rl *relayer) settle(ctx context.Context, job *itemResult, typ, status, message string) error {
-	err := rl.report(ctx, protocol.ItemResultRequest{UUID: job.feed.Item.UUID, RelayStatus: status, Message: message})
+func (r *relayer) reportResult(ctx context.Context, job *itemResult, typ, status, message string) error {
+	log := ctrl.LoggerFrom(ctx).WithValues("item", job.feed.Item.UUID)
+	err := r.report(ctx, protocol.ItemResultRequest{UUID: job.feed.Item.UUID, RelayStatus: status, Message: message})
 	if err != nil && (!protocol.IsPermanent(err) || errors.Is(err, protocol.ErrInvalidCredentials)) {
+		log.V(1).Info("reporting an item's relay result failed; it stays to retry", "result", status, "cause", err.Error())
 		relayItems.WithLabelValues(typ, resultError).Inc()
 		return err
 	}
 	if err != nil {
-		ctrl.LoggerFrom(ctx).Info("the vendor account refused an item's relay result", "item", job.feed.Item.UUID, "reason", err.Error())
+		log.Info("the vendor account refused an item's relay result", "result", status, "cause", err.Error())
 	}
+	log.V(1).Info("settled an item", "type", typ, "result", status, "bytes", job.bytes)
 	job.fresh = true
 	job.message = message
 	if status == protocol.RelayPublished {
@@ -237,13 +244,13 @@ func (rl *relayer) settle(ctx context.Context, job *itemResult, typ, status, mes
 
 // openItem opens an item's content as a stream: no timeout of its own, the
 // client's idle timeout bounds it while it is read.
-func (rl *relayer) openItem(ctx context.Context, uuid string) (io.ReadCloser, int64, error) {
+func (r *relayer) openItem(ctx context.Context, uuid string) (io.ReadCloser, int64, error) {
 	type opened struct {
 		body io.ReadCloser
 		size int64
 	}
-	o, err := Call(ctx, rl.vendor, 0, func(ctx context.Context) (opened, error) {
-		body, size, err := rl.vendor.OpenItem(ctx, rl.pushKey, uuid)
+	o, err := Call(ctx, r.vendor, 0, func(ctx context.Context) (opened, error) {
+		body, size, err := r.vendor.OpenItem(ctx, r.pushKey, uuid)
 		return opened{body, size}, err
 	})
 	return o.body, o.size, err
@@ -251,22 +258,22 @@ func (rl *relayer) openItem(ctx context.Context, uuid string) (io.ReadCloser, in
 
 // upload streams an item to the provider, bounded by the client's idle
 // timeout as it streams.
-func (rl *relayer) upload(ctx context.Context, item protocol.Item, content io.Reader) error {
-	return rl.provider.Do(ctx, 0, func(ctx context.Context) error {
-		return rl.provider.UploadItem(ctx, rl.creds, item, content)
+func (r *relayer) upload(ctx context.Context, item protocol.Item, content io.Reader) error {
+	return r.provider.Do(ctx, 0, func(ctx context.Context) error {
+		return r.provider.UploadItem(ctx, r.creds, item, content)
 	})
 }
 
-func (rl *relayer) report(ctx context.Context, result protocol.ItemResultRequest) error {
-	return rl.vendor.Do(ctx, rl.callTimeout, func(ctx context.Context) error {
-		return rl.vendor.ReportItem(ctx, rl.pushKey, result)
+func (r *relayer) report(ctx context.Context, result protocol.ItemResultRequest) error {
+	return r.vendor.Do(ctx, r.callTimeout, func(ctx context.Context) error {
+		return r.vendor.ReportItem(ctx, r.pushKey, result)
 	})
 }
 
 // listItems reads one page of the feed.
-func (rl *relayer) listItems(ctx context.Context, cursor string, limit int) (*protocol.ItemFeedResponse, error) {
-	return Call(ctx, rl.vendor, rl.callTimeout, func(ctx context.Context) (*protocol.ItemFeedResponse, error) {
-		return rl.vendor.ListItems(ctx, rl.pushKey, cursor, limit)
+func (r *relayer) listItems(ctx context.Context, cursor string, limit int) (*protocol.ItemFeedResponse, error) {
+	return Call(ctx, r.vendor, r.callTimeout, func(ctx context.Context) (*protocol.ItemFeedResponse, error) {
+		return r.vendor.ListItems(ctx, r.pushKey, cursor, limit)
 	})
 }
 

@@ -1,0 +1,180 @@
+package controllers
+
+// Step tests of a page of the feed (relay_page.go), with the world of
+// relay_controller_test.go.
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/meta"
+
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/protocol"
+)
+
+// The cursor never passes an item that is not settled: a transient failure
+// leaves it where it was, and the next pass sends only what is not yet at
+// the provider.
+func TestRelayCursorWaitsForUnsettledItems(t *testing.T) {
+	rt := newRelayTest(t, 1)
+	g := rt.g
+	rt.feed.release("7001", "a", protocol.FileTypePicture, photo(1))
+	rt.feed.release("7001", "b", protocol.FileTypePicture, photo(2))
+	rt.feed.release("7002", "c", protocol.FileTypePicture, photo(3))
+	rt.provider.setRefuse(func(_ context.Context, it protocol.Item) error {
+		if it.UUID == "b" {
+			return transient("Service Unavailable")
+		}
+		return nil
+	})
+
+	_, err := rt.reconcile()
+	g.Expect(err).To(MatchError(ContainSubstring("Service Unavailable")))
+	l := rt.link()
+	g.Expect(l.Status.Relay.Cursor).To(BeEmpty(), "the cursor must not pass b")
+	g.Expect(l.Status.Relay.Relayed).To(BeZero())
+	g.Expect(l.Status.Relay.Pending).To(BeEquivalentTo(2), "b and c are read and not relayed")
+	g.Expect(l.Status.Relay.OldestPendingTime).NotTo(BeNil())
+	g.Expect(rt.feed.status("a")).To(Equal(protocol.RelayPublished))
+	g.Expect(rt.feed.status("b")).To(Equal(protocol.RelayPendingQA))
+	g.Expect(rt.provider.attemptsOf("c")).To(BeZero(), "nothing new starts after a transient failure")
+	g.Expect(strings.Join(rt.events(), "\n")).To(ContainSubstring(sharev1.ReasonRelayFailed))
+
+	// The provider recovers; the same page is read again.
+	rt.provider.setRefuse(nil)
+	res, err := rt.reconcile()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(res.RequeueAfter).To(BeNumerically(">=", time.Minute))
+	g.Expect(rt.feed.cursors).To(Equal([]string{"", ""}))
+	g.Expect(rt.provider.attemptsOf("a")).To(Equal(1), "a was settled: not sent again")
+	g.Expect(rt.provider.attemptsOf("b")).To(Equal(2))
+	g.Expect(rt.provider.attemptsOf("c")).To(Equal(1))
+	l = rt.link()
+	g.Expect(l.Status.Relay).To(Equal(sharev1.LinkRelayStatus{Relayed: 3, Cursor: "c3"}))
+	g.Expect(rt.project("7001").Status.Relay.Relayed).To(BeEquivalentTo(2))
+	g.Expect(rt.project("7002").Status.Relay.Relayed).To(BeEquivalentTo(1))
+	g.Expect(rt.project("7001").Status.Relay.LastRelayTime).NotTo(BeNil())
+	g.Expect(strings.Join(rt.events(), "\n")).To(ContainSubstring(sharev1.ReasonRecovered))
+	g.Expect(rt.provider.stored["a"].ServiceName).To(Equal("Grass Cut"))
+}
+
+// A permanent refusal of one item marks it failed with its reason and does
+// not hold back the others.
+func TestRelayPermanentFailureDoesNotBlockOthers(t *testing.T) {
+	rt := newRelayTest(t, 2)
+	g := rt.g
+	for i, uuid := range []string{"a", "b", "c", "d"} {
+		rt.feed.release("7001", uuid, protocol.FileTypePicture, photo(i))
+	}
+	rt.provider.setRefuse(func(_ context.Context, it protocol.Item) error {
+		if it.UUID == "b" {
+			return &protocol.APIError{Call: protocol.CallUploadPictures, StatusCode: 404, Kind: protocol.KindNotFound,
+				Message: `no work order "7001" for user "fieldco"`}
+		}
+		return nil
+	})
+	_, err := rt.reconcile()
+	g.Expect(err).NotTo(HaveOccurred())
+	l := rt.link()
+	g.Expect(l.Status.Relay.Relayed).To(BeEquivalentTo(3))
+	g.Expect(l.Status.Relay.Failed).To(BeEquivalentTo(1))
+	g.Expect(l.Status.Relay.Cursor).To(Equal("c4"))
+	g.Expect(rt.feed.status("b")).To(Equal(protocol.RelayFailed))
+	var report protocol.ItemResultRequest
+	for _, r := range rt.feed.reports {
+		if r.UUID == "b" {
+			report = r
+		}
+	}
+	g.Expect(report.Message).To(ContainSubstring("no work order"))
+	p := rt.project("7001")
+	g.Expect(p.Status.Relay.Relayed).To(BeEquivalentTo(3))
+	g.Expect(p.Status.Relay.Failed).To(BeEquivalentTo(1))
+	g.Expect(p.Status.Relay.RecentFailures).To(HaveLen(1))
+	g.Expect(p.Status.Relay.RecentFailures[0].Subject).To(Equal("b"))
+	g.Expect(p.Status.Relay.RecentFailures[0].Reason).To(Equal(sharev1.ReasonRelayFailed))
+	g.Expect(p.Status.Relay.RecentFailures[0].Message).To(ContainSubstring("no work order"))
+	g.Expect(meta.FindStatusCondition(p.Status.Conditions, sharev1.ConditionRelayed)).To(BeNil(), "the relay writes no condition")
+	evs := strings.Join(rt.events(), "\n")
+	g.Expect(strings.Count(evs, sharev1.ReasonRelayFailed)).To(Equal(2), "one event on the link, one on the project: %s", evs)
+
+	// Nothing new: an idle pass reads one page and writes nothing.
+	rv := rt.link().ResourceVersion
+	_, err = rt.reconcile()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(rt.link().ResourceVersion).To(Equal(rv))
+	g.Expect(rt.vendorF.Calls("ListItems")).To(Equal(2))
+	g.Expect(rt.provF.Calls("UploadItem")).To(Equal(4))
+	g.Expect(rt.events()).To(BeEmpty())
+}
+
+// After a crash in the middle of a page, only the items in flight travel
+// again; the counts are exact, since they move with the cursor.
+func TestRelayAfterCrashSendsOnlyInFlightItems(t *testing.T) {
+	rt := newRelayTest(t, 2)
+	g := rt.g
+	for i := range 8 {
+		rt.feed.release("7001", fmt.Sprintf("i%d", i), protocol.FileTypePicture, photo(i))
+	}
+	ctx, kill := context.WithCancel(context.Background())
+	rt.ctx = ctx
+	rt.provider.setRefuse(func(ctx context.Context, it protocol.Item) error {
+		if it.UUID == "i5" {
+			kill() // the process dies while i5 (and perhaps i4 or i6) is on its way
+			<-ctx.Done()
+			return ctx.Err()
+		}
+		return nil
+	})
+	_, err := rt.reconcile()
+	g.Expect(err).To(HaveOccurred())
+	g.Expect(rt.link().Status.Relay.Cursor).To(BeEmpty())
+
+	rt.restart()
+	rt.ctx = context.Background()
+	rt.provider.setRefuse(nil)
+	_, err = rt.reconcile()
+	g.Expect(err).NotTo(HaveOccurred())
+	resent := 0
+	for i := range 8 {
+		uuid := fmt.Sprintf("i%d", i)
+		g.Expect(rt.feed.status(uuid)).To(Equal(protocol.RelayPublished), uuid)
+		g.Expect(rt.provider.attemptsOf(uuid)).To(BeNumerically(">=", 1))
+		resent += rt.provider.attemptsOf(uuid) - 1
+	}
+	g.Expect(resent).To(BeNumerically("<=", 2), "only the items in flight (concurrency 2) are sent again")
+	g.Expect(rt.provider.stored).To(HaveLen(8))
+	l := rt.link()
+	g.Expect(l.Status.Relay.Relayed).To(BeEquivalentTo(8))
+	g.Expect(l.Status.Relay.Cursor).To(Equal("c8"))
+	g.Expect(rt.project("7001").Status.Relay.Relayed).To(BeEquivalentTo(8))
+}
+
+func TestClassify(t *testing.T) {
+	suspended := &sharev1.SharedProject{Spec: sharev1.SharedProjectSpec{Suspend: true}}
+	active := &sharev1.SharedProject{}
+	tests := []struct {
+		status string
+		p      *sharev1.SharedProject
+		retry  bool
+		want   itemOutcome
+	}{
+		{protocol.RelayPendingQA, active, false, outcomeUnsettled},
+		{protocol.RelayPendingQA, nil, false, outcomeUnsettled},
+		{"", active, false, outcomeUnsettled},
+		{protocol.RelayPendingQA, suspended, false, outcomeHeld},
+		{protocol.RelayPublished, suspended, true, outcomePublished},
+		{protocol.RelayFailed, active, false, outcomeFailed},
+		{protocol.RelayFailed, active, true, outcomeUnsettled},
+		{protocol.RelayFailed, suspended, true, outcomeFailed},
+	}
+	for _, tc := range tests {
+		fi := &protocol.FeedItem{RelayStatus: tc.status}
+		NewWithT(t).Expect(classify(fi, tc.p, tc.retry)).To(Equal(tc.want), "%+v", tc)
+	}
+}
