@@ -63,23 +63,33 @@ func stage(t *testing.T, root string, lines []copyLine) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, l := range lines {
-		for _, src := range l.sources {
-			// As Docker does: a directory's contents go into the
-			// destination; a file goes into it when it names a directory.
-			dest := filepath.Join(dir, l.dest)
-			info, err := os.Stat(filepath.Join(root, src))
-			if err != nil {
-				t.Fatalf("COPY %s: %v", src, err)
+		for _, pattern := range l.sources {
+			matches, err := filepath.Glob(filepath.Join(root, pattern))
+			if err != nil || len(matches) == 0 {
+				t.Fatalf("COPY %s: nothing in the build context matches", pattern)
 			}
-			if !info.IsDir() && (strings.HasSuffix(l.dest, "/") || len(l.sources) > 1) {
-				dest = filepath.Join(dest, filepath.Base(src))
-			}
-			if err := copyTree(filepath.Join(root, src), dest); err != nil {
-				t.Fatalf("COPY %s: %v", src, err)
+			for _, src := range matches {
+				copyOne(t, src, filepath.Join(dir, l.dest), strings.HasSuffix(l.dest, "/") || len(matches) > 1)
 			}
 		}
 	}
 	return dir
+}
+
+// copyOne copies as Docker does: a directory's contents go into the
+// destination; a file goes into it when it names a directory.
+func copyOne(t *testing.T, src, dest string, destIsDir bool) {
+	t.Helper()
+	info, err := os.Stat(src)
+	if err != nil {
+		t.Fatalf("COPY %s: %v", src, err)
+	}
+	if !info.IsDir() && destIsDir {
+		dest = filepath.Join(dest, filepath.Base(src))
+	}
+	if err := copyTree(src, dest); err != nil {
+		t.Fatalf("COPY %s: %v", src, err)
+	}
 }
 
 func copyTree(src, dest string) error {
