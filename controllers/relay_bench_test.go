@@ -45,12 +45,12 @@ func benchmarkRelay(b *testing.B, size int64) {
 		peak.active.Store(true)
 		b.StartTimer()
 
-		resp, err := env.rl.listItems(ctx, cursor, 1)
+		resp, err := env.relayer.listItems(ctx, cursor, 1)
 		if err != nil || len(resp.Items) != 1 {
 			b.Fatalf("feed: %v, %d items", err, len(resp.Items))
 		}
 		job := &itemResult{feed: resp.Items[0]}
-		if err := env.rl.relayAll(ctx, []*itemResult{job}); err != nil || job.outcome != outcomePublished {
+		if err := env.relayer.relayAll(ctx, []*itemResult{job}); err != nil || job.outcome != outcomePublished {
 			b.Fatalf("relay: %v, outcome %d", err, job.outcome)
 		}
 		if job.bytes != size {
@@ -68,8 +68,8 @@ func benchmarkRelay(b *testing.B, size int64) {
 // relayBenchEnv is a provider server and a vendor server with one project
 // between them, and a relayer with the link's credentials.
 type relayBenchEnv struct {
-	vendor *accountserver.TestServer
-	rl     *relayer
+	vendor  *accountserver.TestServer
+	relayer *relayer
 }
 
 func newRelayBenchEnv(b testing.TB) *relayBenchEnv {
@@ -114,7 +114,7 @@ func newRelayBenchEnv(b testing.TB) *relayBenchEnv {
 	must(err)
 	pacc, err := accounts.Get(provider.AccountURL("acme"))
 	must(err)
-	return &relayBenchEnv{vendor: vendor, rl: &relayer{
+	return &relayBenchEnv{vendor: vendor, relayer: &relayer{
 		vendor: vacc, provider: pacc, pushKey: in.PushKey,
 		creds:       protocol.NewCredentials("fieldco", password, acct.Token),
 		concurrency: 1, callTimeout: 30 * time.Second,
@@ -207,12 +207,12 @@ func TestRelayStreamsContent(t *testing.T) {
 	peak.active.Store(true)
 	stop := peak.start()
 	ctx := context.Background()
-	resp, err := env.rl.listItems(ctx, "", 1)
+	resp, err := env.relayer.listItems(ctx, "", 1)
 	if err != nil || len(resp.Items) != 1 {
 		t.Fatalf("feed: %v", err)
 	}
 	job := &itemResult{feed: resp.Items[0]}
-	if err := env.rl.relayAll(ctx, []*itemResult{job}); err != nil || job.outcome != outcomePublished || job.bytes != size {
+	if err := env.relayer.relayAll(ctx, []*itemResult{job}); err != nil || job.outcome != outcomePublished || job.bytes != size {
 		t.Fatalf("relay: %v, outcome %d, %d bytes", err, job.outcome, job.bytes)
 	}
 	stop()

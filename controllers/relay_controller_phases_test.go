@@ -4,10 +4,12 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
+	ctrl "sigs.k8s.io/controller-runtime"
 
 	"github.com/pruvan-share/share-operator/protocol"
 )
@@ -39,4 +41,35 @@ func TestRelayWaitsOutRetryAfter(t *testing.T) {
 	_, err = rt.reconcile()
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(rt.feed.status("a")).To(Equal(protocol.RelayPublished))
+}
+
+// How a pass ends: the account's Retry-After is waited out, any other
+// failure is returned for backoff, and a clean pass comes back when it said.
+func TestPassOutcome(t *testing.T) {
+	throttled := &protocol.APIError{Call: protocol.CallItems, StatusCode: 429, Kind: protocol.KindThrottled, RetryAfter: 7 * time.Second}
+	broken := transient("Service Unavailable")
+	tests := []struct {
+		name    string
+		pass    passResult
+		err     error
+		want    ctrl.Result
+		wantErr error
+	}{
+		{name: "next page", pass: requeueAfter(nextPageDelay), want: ctrl.Result{RequeueAfter: nextPageDelay}},
+		{name: "throttled", pass: interrupted(throttled), want: ctrl.Result{RequeueAfter: 7 * time.Second}},
+		{name: "interrupted", pass: interrupted(broken), wantErr: broken},
+		{name: "a write failed", pass: interrupted(throttled), err: errors.New("conflict"), wantErr: errors.New("conflict")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			res, err := passOutcome(context.Background(), tc.pass, tc.err)
+			g.Expect(res).To(Equal(tc.want))
+			if tc.wantErr == nil {
+				g.Expect(err).NotTo(HaveOccurred())
+			} else {
+				g.Expect(err).To(MatchError(tc.wantErr.Error()))
+			}
+		})
+	}
 }

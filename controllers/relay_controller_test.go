@@ -1,7 +1,9 @@
 package controllers
 
-// Step tests of the relay: one reconcile at a time, with protocol.Fake
-// standing in for both accounts and the controller-runtime fake client.
+// The world of the relay's step tests (one reconcile at a time, with
+// protocol.Fake standing in for both accounts and the controller-runtime
+// fake client), shared by the relay_*_test.go files, and the tests of
+// Reconcile itself.
 
 import (
 	"bytes"
@@ -221,6 +223,39 @@ func newRelayTest(t *testing.T, concurrency int32) *relayTest {
 	g.Expect(sharev1.AddToScheme(scheme)).To(Succeed())
 	g.Expect(corev1.AddToScheme(scheme)).To(Succeed())
 
+	objs := relayTestObjects(concurrency)
+	c := fake.NewClientBuilder().WithScheme(scheme).
+		WithStatusSubresource(&sharev1.ShareLink{}, &sharev1.SharedProject{}).
+		WithObjects(objs...).Build()
+
+	rt := &relayTest{t: t, g: g, ctx: context.Background(), c: c,
+		feed:     &fakeFeed{},
+		provider: &fakeProvider{attempts: map[string]int{}, stored: map[string]protocol.Item{}},
+		clock:    clocktesting.NewFakeClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)),
+		recorder: events.NewFakeRecorder(100),
+	}
+	rt.vendorF = &protocol.Fake{ListItemsFunc: rt.feed.listItems, OpenItemFunc: rt.feed.openItem, ReportItemFunc: rt.feed.reportItem}
+	rt.provF = &protocol.Fake{UploadItemFunc: rt.provider.uploadItem}
+	factory := func(url string) (AccountClient, error) {
+		switch url {
+		case testVendorURL:
+			return rt.vendorF, nil
+		case testProviderURL:
+			return rt.provF, nil
+		}
+		return nil, fmt.Errorf("unknown account %s", url)
+	}
+	rt.r = &RelayReconciler{
+		Client: c, APIReader: c, Recorder: rt.recorder,
+		Accounts: NewAccounts(factory, 1000, 1000, rt.clock),
+		Clock:    rt.clock, CallTimeout: time.Second, Interval: time.Minute,
+	}
+	return rt
+}
+
+// relayTestObjects are a Ready link acme with relay on, its Secrets, and
+// its projects 7001 and 7002.
+func relayTestObjects(concurrency int32) []client.Object {
 	link := &sharev1.ShareLink{
 		ObjectMeta: metav1.ObjectMeta{Name: "acme", Namespace: "ns", UID: "link-uid", Generation: 1},
 		Spec: sharev1.ShareLinkSpec{
@@ -253,33 +288,7 @@ func newRelayTest(t *testing.T, concurrency int32) *relayTest {
 			Spec: sharev1.SharedProjectSpec{LinkName: "acme", WorkOrderNumber: n},
 		})
 	}
-	c := fake.NewClientBuilder().WithScheme(scheme).
-		WithStatusSubresource(&sharev1.ShareLink{}, &sharev1.SharedProject{}).
-		WithObjects(objs...).Build()
-
-	rt := &relayTest{t: t, g: g, ctx: context.Background(), c: c,
-		feed:     &fakeFeed{},
-		provider: &fakeProvider{attempts: map[string]int{}, stored: map[string]protocol.Item{}},
-		clock:    clocktesting.NewFakeClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)),
-		recorder: events.NewFakeRecorder(100),
-	}
-	rt.vendorF = &protocol.Fake{ListItemsFunc: rt.feed.listItems, OpenItemFunc: rt.feed.openItem, ReportItemFunc: rt.feed.reportItem}
-	rt.provF = &protocol.Fake{UploadItemFunc: rt.provider.uploadItem}
-	factory := func(url string) (AccountClient, error) {
-		switch url {
-		case testVendorURL:
-			return rt.vendorF, nil
-		case testProviderURL:
-			return rt.provF, nil
-		}
-		return nil, fmt.Errorf("unknown account %s", url)
-	}
-	rt.r = &RelayReconciler{
-		Client: c, APIReader: c, Recorder: rt.recorder,
-		Accounts: NewAccounts(factory, 1000, 1000, rt.clock),
-		Clock:    rt.clock, CallTimeout: time.Second, Interval: time.Minute,
-	}
-	return rt
+	return objs
 }
 
 // restart is a new operator process: nothing kept in memory.

@@ -78,12 +78,22 @@ func TestRelayRetryRequests(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(rt.link().Status.Relay.Failed).To(BeEquivalentTo(2))
 
+	retryProjectFailures(rt)
+	retryLinkFailures(rt)
+	republishFailedItem(rt, refused)
+}
+
+// retryProjectFailures: a retry request on project 7001 retries its
+// failed item alone.
+func retryProjectFailures(rt *relayTest) {
+	rt.t.Helper()
+	g := rt.g
 	// The provider accepts them now; retry 7001's only.
 	rt.provider.setRefuse(nil)
 	rt.updateProject("7001", func(p *sharev1.SharedProject) {
 		metav1.SetMetaDataAnnotation(&p.ObjectMeta, sharev1.AnnotationRetryRequestedAt, "r1")
 	})
-	_, err = rt.reconcile()
+	_, err := rt.reconcile()
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(rt.feed.status("bad1")).To(Equal(protocol.RelayPublished))
 	g.Expect(rt.feed.status("bad2")).To(Equal(protocol.RelayFailed))
@@ -96,21 +106,33 @@ func TestRelayRetryRequests(t *testing.T) {
 	g.Expect(l.Status.Relay.Failed).To(BeEquivalentTo(1))
 	g.Expect(l.Status.Relay.Relayed).To(BeEquivalentTo(2))
 	g.Expect(l.Status.LastHandledRetryAt).To(BeEmpty())
+}
 
+// retryLinkFailures: a retry request on the link retries every failed
+// item.
+func retryLinkFailures(rt *relayTest) {
+	rt.t.Helper()
+	g := rt.g
 	// A retry on the link takes every failed item.
 	rt.updateLink(func(l *sharev1.ShareLink) {
 		metav1.SetMetaDataAnnotation(&l.ObjectMeta, sharev1.AnnotationRetryRequestedAt, "l1")
 	})
-	_, err = rt.reconcile()
+	_, err := rt.reconcile()
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(rt.feed.status("bad2")).To(Equal(protocol.RelayPublished))
-	l = rt.link()
+	l := rt.link()
 	g.Expect(l.Status.LastHandledRetryAt).To(Equal("l1"))
 	g.Expect(l.Status.Relay).To(Equal(sharev1.LinkRelayStatus{Relayed: 3, Cursor: "c3"}))
 	g.Expect(rt.project("7002").Status.Relay.Failed).To(BeZero())
 	g.Expect(rt.provider.attemptsOf("ok")).To(Equal(1))
 	g.Expect(strings.Join(rt.events(), "\n")).To(ContainSubstring(sharev1.ReasonRecovered))
+}
 
+// republishFailedItem: an item staff publish again comes back at the end
+// of the feed, counts once while refused, and is resolved when relayed.
+func republishFailedItem(rt *relayTest, refused error) {
+	rt.t.Helper()
+	g := rt.g
 	// Staff publishing a failed item again sends it to the end of the feed:
 	// the main pass takes it.
 	rt.provider.setRefuse(func(_ context.Context, it protocol.Item) error {
@@ -120,7 +142,7 @@ func TestRelayRetryRequests(t *testing.T) {
 		return nil
 	})
 	rt.feed.release("7001", "late", protocol.FileTypePicture, photo(4))
-	_, err = rt.reconcile()
+	_, err := rt.reconcile()
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(rt.link().Status.Relay.Failed).To(BeEquivalentTo(1))
 	// Published again and refused again: still one failed item.
@@ -137,7 +159,7 @@ func TestRelayRetryRequests(t *testing.T) {
 	_, err = rt.reconcile()
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(rt.feed.status("late")).To(Equal(protocol.RelayPublished))
-	l = rt.link()
+	l := rt.link()
 	g.Expect(l.Status.Relay.Relayed).To(BeEquivalentTo(4))
 	g.Expect(l.Status.Relay.Failed).To(BeZero())
 	g.Expect(rt.project("7001").Status.Relay.Failed).To(BeZero())

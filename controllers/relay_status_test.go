@@ -1,11 +1,14 @@
 package controllers
 
 import (
+	"math"
 	"testing"
+	"time"
 
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 )
@@ -27,4 +30,83 @@ func TestSetRelayed(t *testing.T) {
 	g.Expect(meta.FindStatusCondition(l.Status.Conditions, sharev1.ConditionRelayed)).To(BeNil())
 	// Relayed is not one of Ready's concerns.
 	g.Expect(linkConcerns).NotTo(ContainElement(sharev1.ConditionRelayed))
+}
+
+// The Relayed condition status.relay calls for, and the same condition
+// applied to a link: one computation for setRelayed and the predicate.
+func TestRelayOutcomeOf(t *testing.T) {
+	off := &sharev1.PhotoRelaySpec{Enabled: false}
+	tests := []struct {
+		name      string
+		relay     *sharev1.PhotoRelaySpec
+		failed    int64
+		want      relayOutcome
+		condition bool
+	}{
+		{name: "none failed", want: relayOutcome{relays: true, status: metav1.ConditionTrue, reason: sharev1.ReasonSucceeded,
+			message: "no item failed to relay"}, condition: true},
+		{name: "some failed", failed: 3, want: relayOutcome{relays: true, status: metav1.ConditionFalse, reason: sharev1.ReasonRelayFailed,
+			message: "3 items failed to relay; annotate " + sharev1.AnnotationRetryRequestedAt + " to retry"}, condition: true},
+		{name: "relay off", relay: off, failed: 3, want: relayOutcome{}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			l := linkWith(func(l *sharev1.ShareLink) { l.Spec.PhotoRelay = tc.relay; l.Status.Relay.Failed = tc.failed })
+			g.Expect(relayOutcomeOf(l)).To(Equal(tc.want))
+			// A stale condition is replaced, or removed when the relay is off.
+			sharev1.SetCondition(l, sharev1.ConditionRelayed, metav1.ConditionUnknown, "Stale", "stale")
+			relayOutcomeOf(l).setOn(l)
+			c := meta.FindStatusCondition(l.Status.Conditions, sharev1.ConditionRelayed)
+			if !tc.condition {
+				g.Expect(c).To(BeNil())
+				return
+			}
+			g.Expect(c).NotTo(BeNil())
+			g.Expect([]string{string(c.Status), c.Reason, c.Message}).To(Equal([]string{string(tc.want.status), tc.want.reason, tc.want.message}))
+		})
+	}
+}
+
+// The import looks again when the Relayed condition status.relay calls for
+// changes, and only then.
+func TestRelayOutcomeChanged(t *testing.T) {
+	g := NewWithT(t)
+	withFailed := func(n int64) *sharev1.ShareLink {
+		return linkWith(func(l *sharev1.ShareLink) { l.Status.Relay.Failed = n })
+	}
+	update := func(o, n *sharev1.ShareLink) bool {
+		return RelayOutcomeChanged().Update(event.UpdateEvent{ObjectOld: o, ObjectNew: n})
+	}
+	g.Expect(update(withFailed(0), withFailed(2))).To(BeTrue(), "items start failing")
+	g.Expect(update(withFailed(2), withFailed(3))).To(BeTrue(), "the message counts them")
+	g.Expect(update(withFailed(2), withFailed(0))).To(BeTrue(), "every item relayed")
+	busy := withFailed(2)
+	busy.Status.Relay.Relayed, busy.Status.Relay.Cursor = 40, "c40"
+	g.Expect(update(withFailed(2), busy)).To(BeFalse(), "progress alone changes nothing of Relayed")
+	g.Expect(RelayOutcomeChanged().Create(event.CreateEvent{Object: withFailed(1)})).To(BeFalse())
+}
+
+func TestSetPending(t *testing.T) {
+	g := NewWithT(t)
+	var st sharev1.LinkRelayStatus
+	setPending(&st, 3, t0)
+	g.Expect(st.Pending).To(BeEquivalentTo(3))
+	g.Expect(st.OldestPendingTime.Time).To(Equal(t0))
+	setPending(&st, 5, t0.Add(time.Minute))
+	g.Expect(st.Pending).To(BeEquivalentTo(5))
+	g.Expect(st.OldestPendingTime.Time).To(Equal(t0), "the backlog started at its oldest item")
+	setPending(&st, 0, t0.Add(2*time.Minute))
+	g.Expect(st.Pending).To(BeZero())
+	g.Expect(st.OldestPendingTime).To(BeNil())
+	setPending(&st, math.MaxInt64, t0)
+	g.Expect(st.Pending).To(BeEquivalentTo(math.MaxInt32))
+}
+
+func TestProjectRelayFailedMessage(t *testing.T) {
+	g := NewWithT(t)
+	st := sharev1.ProjectRelayStatus{Failed: 2}
+	g.Expect(projectRelayFailedMessage(st)).To(Equal("2 items failed to relay"))
+	st.RecentFailures = []sharev1.Failure{{Subject: "b", Message: "not a picture"}, {Subject: "a", Message: "older"}}
+	g.Expect(projectRelayFailedMessage(st)).To(Equal("2 items failed to relay: not a picture"))
 }
