@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+)
+
+// clientStatusActive selects every project the provider still assigns.
+const clientStatusActive = "Active"
+
+// projectQuery selects projects of one link.
+//
+// The link goes to the API server as a label selector (share.pruvan.io/link).
+// The client status is matched here, after the list: projects carry no
+// client-status label yet. Once the operator labels them (issue #16's
+// share.pruvan.io/client-status), selector() gains that label and matches()
+// drops the client-side test, with no change to the callers.
+type projectQuery struct {
+	link         string
+	clientStatus string
+}
+
+// selector is what the API server selects by.
+func (q projectQuery) selector() client.MatchingLabels {
+	return client.MatchingLabels{sharev1.LabelLink: q.link}
+}
+
+// matches is what is selected here: the client status.
+func (q projectQuery) matches(p *sharev1.SharedProject) bool {
+	if p.Spec.LinkName != q.link {
+		return false
+	}
+	switch {
+	case q.clientStatus == "":
+		return true
+	case strings.EqualFold(q.clientStatus, clientStatusActive):
+		return sharev1.IsActiveClientStatus(clientStatusOf(p))
+	default:
+		return strings.EqualFold(q.clientStatus, clientStatusOf(p))
+	}
+}
+
+// clientStatusOf is the client status last applied, or the provider's when
+// the project is not applied yet.
+func clientStatusOf(p *sharev1.SharedProject) string {
+	if p.Status.Created {
+		return p.Status.ClientStatus
+	}
+	if p.Spec.Upstream != nil {
+		return p.Spec.Upstream.ClientStatus
+	}
+	return ""
+}
+
+// listPage bounds one list call, so a link of 10,000 projects is read in
+// pages rather than in one answer.
+const listPage = 500
+
+// eachProject calls fn for each project the query selects, page by page.
+func (o *options) eachProject(ctx context.Context, ns string, q projectQuery, fn func(*sharev1.SharedProject)) error {
+	c, err := o.client()
+	if err != nil {
+		return err
+	}
+	cont := ""
+	for {
+		var list sharev1.SharedProjectList
+		if err := c.List(ctx, &list, client.InNamespace(ns), q.selector(), client.Limit(listPage), client.Continue(cont)); err != nil {
+			return o.explain(fmt.Errorf("listing the SharedProjects of %s: %w", q.link, err))
+		}
+		for i := range list.Items {
+			if q.matches(&list.Items[i]) {
+				fn(&list.Items[i])
+			}
+		}
+		if cont = list.Continue; cont == "" {
+			return nil
+		}
+	}
+}
+
+// projectLine is one project as projects lists it.
+type projectLine struct {
+	Name            string       `json:"name"`
+	WorkOrderNumber string       `json:"workOrderNumber"`
+	Project         string       `json:"project,omitempty"`
+	ClientStatus    string       `json:"clientStatus"`
+	Ready           string       `json:"ready"`
+	Message         string       `json:"message,omitempty"`
+	LastAppliedTime *metav1.Time `json:"lastAppliedTime,omitempty"`
+	RelayFailed     int32        `json:"relayFailed,omitempty"`
+	Suspended       bool         `json:"suspended,omitempty"`
+}
+
+func newProjectsCmd(o *options) *cobra.Command {
+	var out, clientStatus string
+	cmd := &cobra.Command{
+		Use:   "projects LINK",
+		Short: "List a link's projects with their client status and last apply",
+		Long: `projects lists the SharedProjects of a ShareLink: the vendor-side project, the
+client status last applied, Ready and its message, and when the project was
+last written to the vendor account.
+
+--client-status selects one client status (case-insensitive), such as
+Cancelled or Deleted; Active selects every project the provider still
+assigns (any status but Cancelled and Deleted). The selection is made by
+kubectl share after listing the link's projects, since projects carry no
+client-status label yet; once the operator labels them, the API server
+will select.`,
+		Example: `  kubectl share projects acme
+  kubectl share projects acme --client-status Cancelled
+  kubectl share projects acme --client-status Active -o yaml`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(out); err != nil {
+				return err
+			}
+			return o.projects(cmd.Context(), projectQuery{link: args[0], clientStatus: clientStatus}, out)
+		},
+	}
+	outputFlag(cmd, &out)
+	cmd.Flags().StringVar(&clientStatus, "client-status", "", "only projects of this client status (Cancelled, Deleted, Active for any other, or the provider's own)")
+	return cmd
+}
+
+func (o *options) projects(ctx context.Context, q projectQuery, out string) error {
+	ns, err := o.namespace()
+	if err != nil {
+		return err
+	}
+	if _, err := o.getLink(ctx, ns, q.link); err != nil {
+		return err
+	}
+	var lines []projectLine
+	var conds [][]metav1.Condition
+	err = o.eachProject(ctx, ns, q, func(p *sharev1.SharedProject) {
+		ready, msg := readyWords(p.Status.Conditions)
+		lines = append(lines, projectLine{
+			Name: p.Name, WorkOrderNumber: p.Spec.WorkOrderNumber, Project: p.Status.Project,
+			ClientStatus: clientStatusOf(p), Ready: ready, Message: msg,
+			LastAppliedTime: p.Status.LastAppliedTime, RelayFailed: p.Status.Relay.Failed, Suspended: p.Spec.Suspend,
+		})
+		conds = append(conds, p.Status.Conditions)
+	})
+	if err != nil {
+		return err
+	}
+	idx := make([]int, len(lines))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return lines[idx[a]].WorkOrderNumber < lines[idx[b]].WorkOrderNumber })
+	sorted := make([]projectLine, len(lines))
+	sortedConds := make([][]metav1.Condition, len(lines))
+	for i, j := range idx {
+		sorted[i], sortedConds[i] = lines[j], conds[j]
+	}
+	if out != "" {
+		if sorted == nil {
+			sorted = []projectLine{}
+		}
+		return printStructured(o.streams.Out, out, sorted)
+	}
+	if len(sorted) == 0 {
+		what := "projects"
+		if q.clientStatus != "" {
+			what = "projects with client status " + q.clientStatus
+		}
+		fmt.Fprintf(o.streams.ErrOut, "ShareLink %s/%s has no %s.\n", ns, q.link, what)
+		return nil
+	}
+	p := o.colors(o.streams.Out)
+	tw := newTable(o.streams.Out)
+	fmt.Fprintln(tw, "NUMBER\tPROJECT\tCLIENT STATUS\tREADY\tLAST APPLIED\tNAME\tMESSAGE")
+	now := o.now()
+	for i, l := range sorted {
+		msg := l.Message
+		if l.Suspended {
+			msg = "suspended; " + msg
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", l.WorkOrderNumber, orDash(l.Project), orDash(l.ClientStatus),
+			p.ready(sortedConds[i]), ago(l.LastAppliedTime, now), l.Name, truncate(msg, 80))
+	}
+	return tw.Flush()
+}
