@@ -15,7 +15,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -35,7 +34,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
-	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -45,24 +43,25 @@ import (
 	"github.com/pruvan-share/share-operator/controllers"
 	"github.com/pruvan-share/share-operator/internal/fixtures"
 	"github.com/pruvan-share/share-operator/internal/testenv"
+	"github.com/pruvan-share/share-operator/internal/testworld"
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
-// The accounts of every test: the provider "acme" assigns work to its Crew
-// sub-user "fieldco", which stands for the vendor; the vendor's own account
-// "fieldco" holds the link's integration "ACME", two crew users and two work
-// types.
+// The accounts of every test are those of internal/testworld: the provider
+// "acme" assigns work to its Crew sub-user "fieldco", which stands for the
+// vendor; the vendor's own account "fieldco" holds the link's integration
+// "ACME", and here two crew users and two work types.
 const (
-	providerAccount = "acme"
-	vendorAccount   = "fieldco"
-	vendorLogin     = "fieldco" // the vendor's sub-user in the provider account
-	clientCode      = "ACME"
-	workType        = "Grass Cut"
+	providerAccount = testworld.ProviderAccount
+	vendorAccount   = testworld.VendorAccount
+	vendorLogin     = testworld.VendorLogin
+	clientCode      = testworld.ClientCode
+	workType        = testworld.WorkType
 	otherWorkType   = "Snow Removal"
-	crew1, crew2    = "crew1", "crew2"
-	linkName        = "acme"
-	loginSecret     = "acme-login"
-	keySecret       = "fieldco-key"
+	crew1, crew2    = testworld.Crew, "crew2"
+	linkName        = testworld.LinkName
+	loginSecret     = testworld.LoginSecret
+	keySecret       = testworld.KeySecret
 )
 
 // Waits. Generous, because the suites run under -race on small machines;
@@ -77,13 +76,7 @@ const (
 
 // --- the shared control plane ---
 
-var controlPlane struct {
-	once sync.Once
-	te   *envtest.Environment
-	env  *testenv.Env
-	err  error
-}
-
+// One control plane serves every test of the binary (testenv.Shared).
 func TestMain(m *testing.M) {
 	flag.Parse()
 	if os.Getenv("ENVTEST_MANAGER_LOG") != "" {
@@ -92,51 +85,10 @@ func TestMain(m *testing.M) {
 		ctrl.SetLogger(logr.Discard())
 	}
 	code := m.Run()
-	if controlPlane.te != nil {
-		if err := controlPlane.te.Stop(); err != nil {
-			fmt.Fprintln(os.Stderr, "stopping envtest:", err)
-		}
+	if err := testenv.StopShared(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 	}
 	os.Exit(code)
-}
-
-// sharedEnv starts the control plane on first use. Like testenv.Start it
-// skips under -short and fails without KUBEBUILDER_ASSETS, but it serves
-// every test of the binary: starting kube-apiserver and etcd is the slowest
-// part of a suite.
-func sharedEnv(t *testing.T) *testenv.Env {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("envtest suite skipped under -short")
-	}
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		t.Fatal("KUBEBUILDER_ASSETS is not set: run `make test`, or `KUBEBUILDER_ASSETS=$(hack/control-plane.sh) go test ./...`")
-	}
-	controlPlane.once.Do(func() {
-		te := &envtest.Environment{
-			CRDDirectoryPaths:     []string{filepath.Join(testenv.RepoRoot(), "config", "crd", "bases")},
-			ErrorIfCRDPathMissing: true,
-			BinaryAssetsDirectory: assets,
-		}
-		cfg, err := te.Start()
-		if err != nil {
-			controlPlane.err = fmt.Errorf("starting envtest: %w", err)
-			return
-		}
-		controlPlane.te = te
-		scheme := testenv.Scheme()
-		c, err := client.New(cfg, client.Options{Scheme: scheme})
-		if err != nil {
-			controlPlane.err = fmt.Errorf("client: %w", err)
-			return
-		}
-		controlPlane.env = &testenv.Env{Config: cfg, Client: c, Scheme: scheme, AssetsDir: assets}
-	})
-	if controlPlane.err != nil {
-		t.Fatal(controlPlane.err)
-	}
-	return controlPlane.env
 }
 
 // --- one test's world: a namespace, the accounts, the Secrets ---
@@ -149,6 +101,7 @@ type world struct {
 	c   client.Client // direct: no cache
 	ns  string
 	srv *accountserver.TestServer
+	acc testworld.Accounts
 
 	password      string // the vendor's clear password in the provider account
 	providerToken string
@@ -163,7 +116,7 @@ var nonDNS = regexp.MustCompile(`[^a-z0-9-]+`)
 // and the link's two Secrets.
 func newWorld(t *testing.T, opts ...accountserver.Option) *world {
 	t.Helper()
-	env := sharedEnv(t)
+	env := testenv.Shared(t)
 	g := NewWithT(t)
 	g.SetDefaultEventuallyTimeout(timeout)
 	g.SetDefaultEventuallyPollingInterval(poll)
@@ -179,49 +132,22 @@ func newWorld(t *testing.T, opts ...accountserver.Option) *world {
 		ns: fmt.Sprintf("%s-%d", name, nsCounter.Add(1))}
 	g.Expect(w.c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: w.ns}})).To(Succeed())
 
-	w.srv = accountserver.NewTestServer(t, append([]accountserver.Option{memoryDataDir(t)}, opts...)...)
-	w.seedAccounts()
+	w.srv = accountserver.NewTestServer(t, append([]accountserver.Option{testworld.MemoryDataDir(t)}, opts...)...)
+	w.acc = testworld.Seed(t, w.srv, w.srv, "pw-"+w.ns+"-Zq7", testworld.VendorOptions{
+		Crews: []string{crew1, crew2},
+		WorkTypes: []accountserver.WorkType{{
+			Name:        otherWorkType,
+			Reference:   protocol.String("WT-SNOW"),
+			Description: protocol.String("Snow removal per vendor standard"),
+			Services:    []protocol.Service{{ServiceName: "Salt Walkways"}},
+		}},
+	})
+	w.password, w.providerToken, w.pushKey = w.acc.Password, w.acc.Token, w.acc.PushKey
 	t.Cleanup(w.dumpOnFailure)
-	g.Expect(w.c.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: loginSecret, Namespace: w.ns},
-		StringData: map[string]string{
-			sharev1.SecretKeyUsername: vendorLogin,
-			sharev1.SecretKeyPassword: w.password,
-			sharev1.SecretKeyToken:    w.providerToken,
-		},
-	})).To(Succeed())
-	g.Expect(w.c.Create(ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: keySecret, Namespace: w.ns},
-		StringData: map[string]string{sharev1.SecretKeyPushKey: w.pushKey},
-	})).To(Succeed())
-	return w
-}
-
-func (w *world) seedAccounts() {
-	g, ctx, srv := w.g, w.ctx, w.srv
-	provider, err := srv.CreateAccount(ctx, providerAccount)
-	g.Expect(err).NotTo(HaveOccurred())
-	w.providerToken = provider.Token
-	_, err = srv.CreateAccount(ctx, vendorAccount)
-	g.Expect(err).NotTo(HaveOccurred())
-
-	w.password = "pw-" + w.ns + "-Zq7"
-	_, err = srv.CreateUser(ctx, providerAccount, accountserver.NewUser{Username: vendorLogin, Role: accountserver.RoleCrew, Password: w.password})
-	g.Expect(err).NotTo(HaveOccurred())
-	for _, u := range []string{crew1, crew2} {
-		_, err = srv.CreateUser(ctx, vendorAccount, accountserver.NewUser{Username: u, Role: accountserver.RoleCrew, Password: "crew-" + u})
-		g.Expect(err).NotTo(HaveOccurred())
+	for _, s := range w.acc.Secrets(w.ns) {
+		g.Expect(w.c.Create(ctx, s)).To(Succeed())
 	}
-	g.Expect(srv.PutWorkType(ctx, vendorAccount, fixtures.GrassCut(workType))).To(Succeed())
-	g.Expect(srv.PutWorkType(ctx, vendorAccount, accountserver.WorkType{
-		Name:        otherWorkType,
-		Reference:   protocol.String("WT-SNOW"),
-		Description: protocol.String("Snow removal per vendor standard"),
-		Services:    []protocol.Service{{ServiceName: "Salt Walkways"}},
-	})).To(Succeed())
-	in, err := srv.CreateIntegration(ctx, vendorAccount, accountserver.NewIntegration{Code: clientCode})
-	g.Expect(err).NotTo(HaveOccurred())
-	w.pushKey = in.PushKey
+	return w
 }
 
 // dumpOnFailure logs the links and the server's counters when the test
@@ -242,18 +168,6 @@ func (w *world) dumpOnFailure() {
 		w.t.Logf("ShareLink %s:\n%s", l.Name, b)
 	}
 	w.t.Logf("account server requests: %v", w.srv.RequestCounts())
-}
-
-// memoryDataDir keeps an account server's data in memory where the system
-// offers a tmpfs: the server syncs every commit to disk, and thousands of
-// seeded orders would otherwise wait on the disk.
-func memoryDataDir(t *testing.T) accountserver.Option {
-	dir, err := os.MkdirTemp("/dev/shm", "accountserver-")
-	if err != nil {
-		return func(*accountserver.Config) {}
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return accountserver.WithDataDir(dir)
 }
 
 // secrets are the strings that must never appear in status or events.
@@ -361,21 +275,7 @@ func vendorOrders(g Gomega, w *world) []accountserver.Order {
 
 // newLink is the link of the world's accounts, refreshing every 10s.
 func (w *world) newLink(name string, mutate ...func(*sharev1.ShareLink)) *sharev1.ShareLink {
-	l := &sharev1.ShareLink{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: w.ns},
-		Spec: sharev1.ShareLinkSpec{
-			Provider:        sharev1.ProviderAccount{URL: w.srv.AccountURL(providerAccount), SecretRef: sharev1.LocalSecretReference{Name: loginSecret}},
-			Account:         sharev1.VendorAccount{URL: w.srv.AccountURL(vendorAccount), SecretRef: sharev1.LocalSecretReference{Name: keySecret}},
-			ClientCode:      clientCode,
-			DefaultWorkType: workType,
-			DefaultAssignTo: crew1,
-			Interval:        &metav1.Duration{Duration: 10 * time.Second},
-		},
-	}
-	for _, m := range mutate {
-		m(l)
-	}
-	return l
+	return w.acc.Link(w.ns, name, append([]func(*sharev1.ShareLink){testworld.WithInterval(10 * time.Second)}, mutate...)...)
 }
 
 func (w *world) createLink(name string, mutate ...func(*sharev1.ShareLink)) *sharev1.ShareLink {
@@ -504,30 +404,12 @@ func (w *world) waitImported(link string, numbers []string) {
 // resourceVersions maps each SharedProject of the namespace to its
 // resourceVersion.
 func (w *world) resourceVersions(g Gomega) map[string]string {
-	list := &metav1.PartialObjectMetadataList{}
-	list.SetGroupVersionKind(sharev1.GroupVersion.WithKind("SharedProjectList"))
-	g.Expect(w.c.List(w.ctx, list, client.InNamespace(w.ns))).To(Succeed())
-	out := make(map[string]string, len(list.Items))
-	for _, p := range list.Items {
-		out[p.Name] = p.ResourceVersion
-	}
-	return out
+	rv, err := testworld.ResourceVersions(w.ctx, w.c, w.ns)
+	g.Expect(err).NotTo(HaveOccurred())
+	return rv
 }
 
-func changedKeys(before, after map[string]string) []string {
-	var out []string
-	for k, v := range after {
-		if before[k] != v {
-			out = append(out, k)
-		}
-	}
-	for k := range before {
-		if _, ok := after[k]; !ok {
-			out = append(out, k+" (gone)")
-		}
-	}
-	return out
-}
+func changedKeys(before, after map[string]string) []string { return testworld.Changed(before, after) }
 
 // --- events ---
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,6 +61,64 @@ func Scheme() *k8sruntime.Scheme {
 // layer. Without KUBEBUILDER_ASSETS it fails with how to get them.
 func Start(t testing.TB) *Env {
 	t.Helper()
+	assets := assetsOrSkip(t)
+	te, env, err := start(assets, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := te.Stop(); err != nil {
+			t.Logf("stopping envtest: %v", err)
+		}
+	})
+	return env
+}
+
+var shared struct {
+	once sync.Once
+	te   *envtest.Environment
+	env  *Env
+	dir  string
+	err  error
+}
+
+// Shared is Start for a whole test binary: the first test that asks starts
+// the control plane, every later one gets the same, and StopShared, called
+// by TestMain once the tests have run, stops it. Starting kube-apiserver and
+// etcd is the slowest part of a suite; its tests keep apart by namespace.
+func Shared(t testing.TB) *Env {
+	t.Helper()
+	assets := assetsOrSkip(t)
+	shared.once.Do(func() {
+		shared.dir, shared.err = os.MkdirTemp("", "testenv-")
+		if shared.err == nil {
+			shared.te, shared.env, shared.err = start(assets, shared.dir)
+		}
+	})
+	if shared.err != nil {
+		t.Fatal(shared.err)
+	}
+	return shared.env
+}
+
+// StopShared stops the control plane Shared started, if it did.
+func StopShared() error {
+	if shared.dir != "" {
+		defer os.RemoveAll(shared.dir)
+	}
+	if shared.te == nil {
+		return nil
+	}
+	if err := shared.te.Stop(); err != nil {
+		return fmt.Errorf("stopping envtest: %w", err)
+	}
+	return nil
+}
+
+// assetsOrSkip skips the test under -short and fails it without
+// KUBEBUILDER_ASSETS; it returns the assets' directory.
+func assetsOrSkip(t testing.TB) string {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("envtest suite skipped under -short")
 	}
@@ -67,6 +126,12 @@ func Start(t testing.TB) *Env {
 	if assets == "" {
 		t.Fatal("KUBEBUILDER_ASSETS is not set: run `make test`, or `KUBEBUILDER_ASSETS=$(hack/control-plane.sh) go test ./...`")
 	}
+	return assets
+}
+
+// start starts a control plane with the CRDs installed and writes its
+// kubeconfig into dir.
+func start(assets, dir string) (*envtest.Environment, *Env, error) {
 	te := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
@@ -76,23 +141,27 @@ func Start(t testing.TB) *Env {
 	}
 	cfg, err := te.Start()
 	if err != nil {
-		t.Fatalf("starting envtest: %v", err)
+		return nil, nil, fmt.Errorf("starting envtest: %w", err)
 	}
-	t.Cleanup(func() {
-		if err := te.Stop(); err != nil {
-			t.Logf("stopping envtest: %v", err)
-		}
-	})
+	env, err := newEnv(cfg, assets, dir)
+	if err != nil {
+		_ = te.Stop()
+		return nil, nil, err
+	}
+	return te, env, nil
+}
+
+func newEnv(cfg *rest.Config, assets, dir string) (*Env, error) {
 	scheme := Scheme()
 	c, err := client.New(cfg, client.Options{Scheme: scheme})
 	if err != nil {
-		t.Fatalf("client: %v", err)
+		return nil, fmt.Errorf("client: %w", err)
 	}
-	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	kubeconfig := filepath.Join(dir, "kubeconfig")
 	if err := WriteKubeconfig(cfg, kubeconfig); err != nil {
-		t.Fatalf("kubeconfig: %v", err)
+		return nil, fmt.Errorf("kubeconfig: %w", err)
 	}
-	return &Env{Config: cfg, Client: c, Scheme: scheme, Kubeconfig: kubeconfig, AssetsDir: assets}
+	return &Env{Config: cfg, Client: c, Scheme: scheme, Kubeconfig: kubeconfig, AssetsDir: assets}, nil
 }
 
 // WriteKubeconfig writes a kubeconfig file for cfg.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pruvan-share/share-operator/accountserver"
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/internal/testworld"
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
@@ -65,7 +66,7 @@ func (r *sizeRun) bare(objs []sharev1.SharedProject) {
 	t, w := r.t, r.w
 	// The orders as the vendor account holds them after the operator's
 	// import: what its pushes carried.
-	held, err := w.vsrv.ListOrders(w.ctx, vendorAccount, accountserver.ListOrdersOptions{Integration: clientCode})
+	held, err := w.vsrv.ListOrders(w.ctx, testworld.VendorAccount, accountserver.ListOrdersOptions{Integration: testworld.ClientCode})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func (r *sizeRun) bareRun(workers int, ns, vendor string, objs []sharev1.SharedP
 	if err != nil {
 		t.Fatal(err)
 	}
-	provider, err := protocol.NewClient(w.srv.AccountURL(providerAccount))
+	provider, err := protocol.NewClient(w.srv.AccountURL(testworld.ProviderAccount))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,6 +40,7 @@ import (
 	"github.com/pruvan-share/share-operator/accountserver"
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/internal/testenv"
+	"github.com/pruvan-share/share-operator/internal/testworld"
 )
 
 var benchStart = time.Now()
@@ -208,7 +209,7 @@ func (r *sizeRun) run(t *testing.T) {
 	if r.importOnly {
 		ns += "-default-limits"
 	}
-	r.w = newWorld(t, r.env, ns, worldOptions{vendors: []string{vendorAccount, bareVendor1, bareVendor8}})
+	r.w = newWorld(t, r.env, ns, worldOptions{vendors: []string{testworld.VendorAccount, bareVendor1, bareVendor8}})
 	progress("N=%d: seeding %d provider orders", n, n)
 	seeded := time.Now()
 	r.w.seedOrders(n)
@@ -307,12 +308,12 @@ func (r *sizeRun) cost(m mark) phaseCost {
 		r.t.Fatal(err)
 	}
 	c := phaseCost{
-		Provider: r.w.calls(providerAccount),
-		Vendor:   r.w.calls(vendorAccount),
+		Provider: r.w.calls(testworld.ProviderAccount),
+		Vendor:   r.w.calls(testworld.VendorAccount),
 		Writes:   api.minus(m.api).minus(r.w.ownWrites().minus(m.own)),
 	}
 	if m.rv != nil {
-		c.ProjectsChanged = changed(m.rv, r.w.resourceVersions())
+		c.ProjectsChanged = len(testworld.Changed(m.rv, r.w.resourceVersions()))
 		l, err := r.w.link()
 		if err != nil {
 			r.t.Fatal(err)
@@ -338,7 +339,7 @@ func (r *sizeRun) fullImport() {
 	done := w.waitLink("the full import", 50*time.Millisecond, 30*time.Minute, func(l *sharev1.ShareLink) bool {
 		return int(l.Status.Projects.Total) == n && l.Status.LastFullImportTime != nil && ready(l)
 	})
-	calls := phaseCost{Provider: w.calls(providerAccount), Vendor: w.calls(vendorAccount)}
+	calls := phaseCost{Provider: w.calls(testworld.ProviderAccount), Vendor: w.calls(testworld.VendorAccount)}
 	cpu1, err := r.op.cpu()
 	if err != nil {
 		t.Fatal(err)
@@ -382,7 +383,7 @@ func (r *sizeRun) verifyImported() string {
 			return fmt.Sprintf("SharedProject %s is not applied and Ready", p.Name)
 		}
 	}
-	orders, err := w.vsrv.ListOrders(w.ctx, vendorAccount, accountserver.ListOrdersOptions{Integration: clientCode})
+	orders, err := w.vsrv.ListOrders(w.ctx, testworld.VendorAccount, accountserver.ListOrdersOptions{Integration: testworld.ClientCode})
 	if err != nil {
 		return err.Error()
 	}
@@ -481,7 +482,7 @@ func (r *sizeRun) triggerLatency() {
 	progress("N=%d: trigger latency: annotation median %s, p99 %s", n, percentile(res.Annotation, 50), percentile(res.Annotation, 99))
 
 	var secret corev1.Secret
-	if err := w.c.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: linkName + "-push-key"}, &secret); err != nil {
+	if err := w.c.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: testworld.LinkName + "-push-key"}, &secret); err != nil {
 		t.Fatal(err)
 	}
 	url := "http://" + r.op.PushKeyAddr + "/api/?apiKey=" + string(secret.Data[sharev1.SecretKeyPushKey])

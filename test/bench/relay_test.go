@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/pruvan-share/share-operator/accountserver"
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/internal/testenv"
+	"github.com/pruvan-share/share-operator/internal/testworld"
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
@@ -71,7 +71,7 @@ type relayRun struct {
 
 func (rr *relayRun) run(t *testing.T) {
 	rr.t = t
-	w := newWorld(t, rr.env, "bench-relay", worldOptions{vendors: []string{vendorAccount}, separateServers: true, autoRelay: true})
+	w := newWorld(t, rr.env, "bench-relay", worldOptions{vendors: []string{testworld.VendorAccount}, separateServers: true, autoRelay: true})
 	rr.w = w
 	w.seedOrders(relayOrders)
 	w.createSecrets()
@@ -117,9 +117,9 @@ func (rr *relayRun) phase(name string, photos int, size int64, accountQPS int) *
 	progress("relay: uploading %d photos of %d MB to the vendor account", photos, size>>20)
 	prefix := name + "-"
 	for i := range photos {
-		project := clientCode + "::" + number(i%relayOrders)
+		project := testworld.ClientCode + "::" + number(i%relayOrders)
 		meta := protocol.Item{ServiceName: "Grass Cut", EvidenceType: "after", FileName: fmt.Sprintf("%s%d.jpg", prefix, i), Size: size}
-		if _, err := w.vsrv.UploadItem(ctx, vendorAccount, project, crew, meta, &patternReader{left: size, seed: byte(i)}); err != nil {
+		if _, err := w.vsrv.UploadItem(ctx, testworld.VendorAccount, project, testworld.Crew, meta, testworld.Photo(size, byte(i))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -190,7 +190,7 @@ func newUUID(t *testing.T) string {
 func (rr *relayRun) providerItems(bare bool) int {
 	n := 0
 	for j := range relayOrders {
-		items, err := rr.w.srv.ListItems(context.Background(), providerAccount, number(j))
+		items, err := rr.w.srv.ListItems(context.Background(), testworld.ProviderAccount, number(j))
 		if err != nil {
 			rr.t.Fatal(err)
 		}
@@ -212,7 +212,7 @@ func (rr *relayRun) bareCopy(prefix string, photos int) time.Duration {
 	ctx := context.Background()
 	var items []accountserver.Item
 	for j := range relayOrders {
-		all, err := w.vsrv.ListItems(ctx, vendorAccount, clientCode+"::"+number(j))
+		all, err := w.vsrv.ListItems(ctx, testworld.VendorAccount, testworld.ClientCode+"::"+number(j))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,15 +225,15 @@ func (rr *relayRun) bareCopy(prefix string, photos int) time.Duration {
 	if len(items) != photos {
 		t.Fatalf("bare copy: %d photos in the vendor account, want %d", len(items), photos)
 	}
-	vendor, err := protocol.NewClient(w.vsrv.AccountURL(vendorAccount))
+	vendor, err := protocol.NewClient(w.vsrv.AccountURL(testworld.VendorAccount))
 	if err != nil {
 		t.Fatal(err)
 	}
-	provider, err := protocol.NewClient(w.srv.AccountURL(providerAccount))
+	provider, err := protocol.NewClient(w.srv.AccountURL(testworld.ProviderAccount))
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := w.pushKeys[vendorAccount]
+	key := w.pushKeys[testworld.VendorAccount]
 	start := time.Now()
 	parallel(t, 2, len(items), func(i int) error {
 		it := items[i]
@@ -245,7 +245,7 @@ func (rr *relayRun) bareCopy(prefix string, photos int) time.Duration {
 		meta := it.Meta
 		meta.UUID = newUUID(t)
 		meta.FileName = barePrefix + meta.FileName
-		meta.WorkOrderNumber = strings.TrimPrefix(it.Project, clientCode+"::")
+		meta.WorkOrderNumber = strings.TrimPrefix(it.Project, testworld.ClientCode+"::")
 		return provider.UploadItem(ctx, w.creds, meta, body)
 	})
 	d := time.Since(start)
@@ -253,25 +253,4 @@ func (rr *relayRun) bareCopy(prefix string, photos int) time.Duration {
 		t.Fatalf("bare copy: the provider holds %d copies, want at least %d", got, photos)
 	}
 	return d
-}
-
-// patternReader produces n bytes of a pattern of its own without holding
-// them: each photo differs, so each is stored.
-type patternReader struct {
-	left int64
-	seed byte
-	off  int64
-}
-
-func (r *patternReader) Read(p []byte) (int, error) {
-	if r.left <= 0 {
-		return 0, io.EOF
-	}
-	n := int(min(int64(len(p)), r.left))
-	for j := range p[:n] {
-		p[j] = byte(r.off+int64(j))*7 + r.seed
-	}
-	r.left -= int64(n)
-	r.off += int64(n)
-	return n, nil
 }

@@ -20,27 +20,19 @@ import (
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/internal/fixtures"
 	"github.com/pruvan-share/share-operator/internal/testenv"
+	"github.com/pruvan-share/share-operator/internal/testworld"
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
-// The accounts, as in the controllers' envtest suites: the provider "acme"
-// assigns work to its Crew sub-user "fieldco", which stands for the vendor;
-// the vendor's own account "fieldco" holds the link's integration "ACME",
-// a crew user and a work type. The bare client pushes to accounts of its own
-// seeded the same way, so that its pushes create projects as the operator's
-// did.
-const (
-	providerAccount = "acme"
-	vendorAccount   = "fieldco"
-	vendorLogin     = "fieldco"
-	clientCode      = "ACME"
-	workType        = "Grass Cut"
-	crew            = "crew1"
-	linkName        = "acme"
-	loginSecret     = "acme-login"
-	keySecret       = "fieldco-key"
-	firstNumber     = 100000
-)
+// The accounts are internal/testworld's, as in the controllers' envtest
+// suites: the provider "acme" assigns work to its Crew sub-user "fieldco",
+// which stands for the vendor; the vendor's own account "fieldco" holds the
+// link's integration "ACME", a crew user and a work type. The bare client
+// pushes to accounts of its own seeded the same way, so that its pushes
+// create projects as the operator's did.
+//
+// firstNumber is the number of the first seeded order.
+const firstNumber = 100000
 
 // world is one size's accounts and namespace.
 type world struct {
@@ -160,39 +152,19 @@ func (w *world) mustCreate(obj client.Object) {
 }
 
 func (w *world) seedProvider() {
-	t, ctx, srv := w.t, w.ctx, w.srv
-	if _, err := srv.CreateAccount(ctx, providerAccount); err != nil {
-		t.Fatal(err)
-	}
 	w.password = "bench-" + w.ns + "-Zq7"
-	if _, err := srv.CreateUser(ctx, providerAccount, accountserver.NewUser{Username: vendorLogin, Role: accountserver.RoleCrew, Password: w.password}); err != nil {
-		t.Fatal(err)
-	}
-	w.creds = srv.Credentials(t, providerAccount, vendorLogin, w.password)
+	testworld.SeedProvider(w.t, w.srv, w.password)
+	w.creds = w.srv.Credentials(w.t, testworld.ProviderAccount, testworld.VendorLogin, w.password)
 }
 
 func (w *world) seedVendor(account string) {
-	t, ctx, srv := w.t, w.ctx, w.vsrv
-	if _, err := srv.CreateAccount(ctx, account); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := srv.CreateUser(ctx, account, accountserver.NewUser{Username: crew, Role: accountserver.RoleCrew, Password: "crew-password-1"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.PutWorkType(ctx, account, fixtures.GrassCut(workType)); err != nil {
-		t.Fatal(err)
-	}
-	in, err := srv.CreateIntegration(ctx, account, accountserver.NewIntegration{Code: clientCode, AutoRelay: w.autoRelay})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.pushKeys[account] = in.PushKey
+	w.pushKeys[account] = testworld.SeedVendor(w.t, w.vsrv, account, testworld.VendorOptions{AutoRelay: w.autoRelay})
 }
 
 // order is a provider order with every field the protocol names, assigned
 // to the vendor's sub-user, with longer instructions: about 1 KiB of JSON.
 func order(number string) protocol.WorkOrder {
-	o := fixtures.Order(number, vendorLogin)
+	o := fixtures.Order(number, testworld.VendorLogin)
 	o.Instructions = protocol.String("Cut front and back yard, trim the edges, photograph each side of the house before and after.")
 	return o
 }
@@ -203,7 +175,7 @@ func number(i int) string { return strconv.Itoa(firstNumber + i) }
 func (w *world) seedOrders(n int) {
 	w.t.Helper()
 	for i := range n {
-		if _, err := w.srv.CreateOrder(w.ctx, providerAccount, order(number(i))); err != nil {
+		if _, err := w.srv.CreateOrder(w.ctx, testworld.ProviderAccount, order(number(i))); err != nil {
 			w.t.Fatalf("creating provider order %d: %v", i, err)
 		}
 		if (i+1)%5000 == 0 && i+1 < n {
@@ -214,7 +186,7 @@ func (w *world) seedOrders(n int) {
 
 func (w *world) editUpstream(i int, instructions string) {
 	w.t.Helper()
-	if _, err := w.srv.EditOrder(w.ctx, providerAccount, number(i), protocol.WorkOrder{ClientInstructions: protocol.String(instructions)}); err != nil {
+	if _, err := w.srv.EditOrder(w.ctx, testworld.ProviderAccount, number(i), protocol.WorkOrder{ClientInstructions: protocol.String(instructions)}); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -222,7 +194,7 @@ func (w *world) editUpstream(i int, instructions string) {
 // vendorInstructions is what the vendor account shows of an order's
 // clientInstructions; empty when the project is not there yet.
 func (w *world) vendorInstructions(i int) string {
-	o, err := w.vsrv.GetOrder(w.ctx, vendorAccount, clientCode+"::"+number(i))
+	o, err := w.vsrv.GetOrder(w.ctx, testworld.VendorAccount, testworld.ClientCode+"::"+number(i))
 	if err != nil {
 		return ""
 	}
@@ -230,43 +202,21 @@ func (w *world) vendorInstructions(i int) string {
 }
 
 func (w *world) createSecrets() {
-	w.mustCreate(&corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: loginSecret, Namespace: w.ns},
-		StringData: map[string]string{
-			sharev1.SecretKeyUsername: vendorLogin,
-			sharev1.SecretKeyPassword: w.password,
-			sharev1.SecretKeyToken:    w.creds.Token,
-		},
-	})
-	w.mustCreate(&corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: keySecret, Namespace: w.ns},
-		StringData: map[string]string{sharev1.SecretKeyPushKey: w.pushKeys[vendorAccount]},
-	})
+	for _, s := range testworld.Secrets(w.ns, testworld.VendorLogin, w.password, w.creds.Token, w.pushKeys[testworld.VendorAccount]) {
+		w.mustCreate(s)
+	}
 }
 
 // createLink creates the link of the world's accounts, auto-importing every
 // interval.
 func (w *world) createLink(interval time.Duration, mutate ...func(*sharev1.ShareLink)) {
-	l := &sharev1.ShareLink{
-		ObjectMeta: metav1.ObjectMeta{Name: linkName, Namespace: w.ns},
-		Spec: sharev1.ShareLinkSpec{
-			Provider:        sharev1.ProviderAccount{URL: w.srv.AccountURL(providerAccount), SecretRef: sharev1.LocalSecretReference{Name: loginSecret}},
-			Account:         sharev1.VendorAccount{URL: w.vsrv.AccountURL(vendorAccount), SecretRef: sharev1.LocalSecretReference{Name: keySecret}},
-			ClientCode:      clientCode,
-			DefaultWorkType: workType,
-			DefaultAssignTo: crew,
-			Interval:        &metav1.Duration{Duration: interval},
-		},
-	}
-	for _, m := range mutate {
-		m(l)
-	}
-	w.mustCreate(l)
+	w.mustCreate(testworld.Link(w.ns, testworld.LinkName, w.srv.AccountURL(testworld.ProviderAccount), w.vsrv.AccountURL(testworld.VendorAccount),
+		append([]func(*sharev1.ShareLink){testworld.WithInterval(interval)}, mutate...)...))
 }
 
 func (w *world) link() (*sharev1.ShareLink, error) {
 	l := &sharev1.ShareLink{}
-	err := w.c.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: linkName}, l)
+	err := w.c.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: testworld.LinkName}, l)
 	return l, err
 }
 
@@ -314,16 +264,11 @@ func ready(o sharev1.Conditioned) bool {
 // resourceVersion, from a metadata-only list.
 func (w *world) resourceVersions() map[string]string {
 	w.t.Helper()
-	list := &metav1.PartialObjectMetadataList{}
-	list.SetGroupVersionKind(sharev1.GroupVersion.WithKind("SharedProjectList"))
-	if err := w.c.List(w.ctx, list, client.InNamespace(w.ns)); err != nil {
+	rv, err := testworld.ResourceVersions(w.ctx, w.c, w.ns)
+	if err != nil {
 		w.t.Fatal(err)
 	}
-	out := make(map[string]string, len(list.Items))
-	for _, p := range list.Items {
-		out[p.Name] = p.ResourceVersion
-	}
-	return out
+	return rv
 }
 
 // deleteProjects deletes every SharedProject of a namespace and waits until
@@ -353,27 +298,12 @@ func (w *world) deleteProjects(ns string) {
 	}
 }
 
-func changed(before, after map[string]string) int {
-	n := 0
-	for k, v := range after {
-		if before[k] != v {
-			n++
-		}
-	}
-	for k := range before {
-		if _, ok := after[k]; !ok {
-			n++
-		}
-	}
-	return n
-}
-
 // callCounts are the protocol calls an account received, by call.
 type callCounts map[string]int
 
 func (w *world) calls(account string) callCounts {
 	srv := w.srv
-	if account != providerAccount {
+	if account != testworld.ProviderAccount {
 		srv = w.vsrv
 	}
 	out := callCounts{}

@@ -3,8 +3,6 @@ package chaos
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -19,25 +17,18 @@ import (
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/internal/fixtures"
 	"github.com/pruvan-share/share-operator/internal/testenv"
+	"github.com/pruvan-share/share-operator/internal/testworld"
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
-// The accounts, as in the controllers' suites: the provider "acme" assigns
-// work to its Crew sub-user "fieldco", which stands for the vendor; the
-// vendor's own account "fieldco" holds the link's integration "ACME" (its QA
-// lets photos go at once), a crew user and a work type.
-const (
-	providerAccount = "acme"
-	vendorAccount   = "fieldco"
-	vendorLogin     = "fieldco"
-	clientCode      = "ACME"
-	workType        = "Grass Cut"
-	crew            = "crew1"
-	linkName        = "acme"
-	loginSecret     = "acme-login"
-	keySecret       = "fieldco-key"
-	firstNumber     = 100000
-)
+// The accounts are internal/testworld's, as in the controllers' suites: the
+// provider "acme" assigns work to its Crew sub-user "fieldco", which stands
+// for the vendor; the vendor's own account "fieldco" holds the link's
+// integration "ACME" (its QA lets photos go at once), a crew user and a work
+// type.
+//
+// firstNumber is the number of the first seeded order.
+const firstNumber = 100000
 
 // world is one namespace, one account server with both accounts, and the
 // link's Secrets.
@@ -48,33 +39,18 @@ type world struct {
 	c   client.Client
 	ns  string
 	srv *accountserver.TestServer
+	acc testworld.Accounts
 }
 
 func newWorld(t *testing.T, env *testenv.Env, ns string) *world {
 	t.Helper()
 	w := &world{t: t, ctx: context.Background(), env: env, c: env.Client, ns: ns}
 	w.must(w.c.Create(w.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}))
-	w.srv = accountserver.NewTestServer(t, memoryDataDir(t))
-	prov, err := w.srv.CreateAccount(w.ctx, providerAccount)
-	w.must(err)
-	_, err = w.srv.CreateAccount(w.ctx, vendorAccount)
-	w.must(err)
-	password := "chaos-" + ns + "-Zq7"
-	_, err = w.srv.CreateUser(w.ctx, providerAccount, accountserver.NewUser{Username: vendorLogin, Role: accountserver.RoleCrew, Password: password})
-	w.must(err)
-	_, err = w.srv.CreateUser(w.ctx, vendorAccount, accountserver.NewUser{Username: crew, Role: accountserver.RoleCrew, Password: "crew-password-1"})
-	w.must(err)
-	w.must(w.srv.PutWorkType(w.ctx, vendorAccount, fixtures.GrassCut(workType)))
-	in, err := w.srv.CreateIntegration(w.ctx, vendorAccount, accountserver.NewIntegration{Code: clientCode, AutoRelay: true})
-	w.must(err)
-	w.must(w.c.Create(w.ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: loginSecret, Namespace: ns},
-		StringData: map[string]string{sharev1.SecretKeyUsername: vendorLogin, sharev1.SecretKeyPassword: password, sharev1.SecretKeyToken: prov.Token},
-	}))
-	w.must(w.c.Create(w.ctx, &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: keySecret, Namespace: ns},
-		StringData: map[string]string{sharev1.SecretKeyPushKey: in.PushKey},
-	}))
+	w.srv = accountserver.NewTestServer(t, testworld.MemoryDataDir(t))
+	w.acc = testworld.Seed(t, w.srv, w.srv, "chaos-"+ns+"-Zq7", testworld.VendorOptions{AutoRelay: true})
+	for _, s := range w.acc.Secrets(ns) {
+		w.must(w.c.Create(w.ctx, s))
+	}
 	return w
 }
 
@@ -85,25 +61,13 @@ func (w *world) must(err error) {
 	}
 }
 
-// memoryDataDir keeps the account server's data in memory where the system
-// offers a tmpfs: the server syncs every commit, and thousands of orders
-// would otherwise wait on the disk.
-func memoryDataDir(t *testing.T) accountserver.Option {
-	dir, err := os.MkdirTemp("/dev/shm", "chaos-accountserver-")
-	if err != nil {
-		return func(*accountserver.Config) {}
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return accountserver.WithDataDir(dir)
-}
-
 func number(i int) string { return strconv.Itoa(firstNumber + i) }
 
 // seedOrders creates n provider orders assigned to the vendor's sub-user.
 func (w *world) seedOrders(n int) {
 	w.t.Helper()
 	for i := range n {
-		if _, err := w.srv.CreateOrder(w.ctx, providerAccount, fixtures.Order(number(i), vendorLogin)); err != nil {
+		if _, err := w.srv.CreateOrder(w.ctx, testworld.ProviderAccount, fixtures.Order(number(i), testworld.VendorLogin)); err != nil {
 			w.t.Fatalf("creating provider order %d: %v", i, err)
 		}
 	}
@@ -112,23 +76,15 @@ func (w *world) seedOrders(n int) {
 // createLink creates the link; relay says whether photos relay from the
 // start.
 func (w *world) createLink(relay bool) {
-	w.must(w.c.Create(w.ctx, &sharev1.ShareLink{
-		ObjectMeta: metav1.ObjectMeta{Name: linkName, Namespace: w.ns},
-		Spec: sharev1.ShareLinkSpec{
-			Provider:        sharev1.ProviderAccount{URL: w.srv.AccountURL(providerAccount), SecretRef: sharev1.LocalSecretReference{Name: loginSecret}},
-			Account:         sharev1.VendorAccount{URL: w.srv.AccountURL(vendorAccount), SecretRef: sharev1.LocalSecretReference{Name: keySecret}},
-			ClientCode:      clientCode,
-			DefaultWorkType: workType,
-			DefaultAssignTo: crew,
-			PhotoRelay:      &sharev1.PhotoRelaySpec{Enabled: relay},
-		},
-	}))
+	w.must(w.c.Create(w.ctx, w.acc.Link(w.ns, testworld.LinkName, func(l *sharev1.ShareLink) {
+		l.Spec.PhotoRelay = &sharev1.PhotoRelaySpec{Enabled: relay}
+	})))
 }
 
 func (w *world) link() *sharev1.ShareLink {
 	w.t.Helper()
 	l := &sharev1.ShareLink{}
-	w.must(w.c.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: linkName}, l))
+	w.must(w.c.Get(w.ctx, client.ObjectKey{Namespace: w.ns, Name: testworld.LinkName}, l))
 	return l
 }
 
@@ -158,7 +114,7 @@ func (w *world) sharedProjectCount() int {
 
 // vendorProjects lists the vendor account's projects, deleted ones too.
 func (w *world) vendorProjects() []accountserver.Order {
-	orders, err := w.srv.ListOrders(w.ctx, vendorAccount, accountserver.ListOrdersOptions{IncludeDeleted: true})
+	orders, err := w.srv.ListOrders(w.ctx, testworld.VendorAccount, accountserver.ListOrdersOptions{IncludeDeleted: true})
 	if err != nil {
 		w.t.Errorf("listing the vendor's projects: %v", err)
 	}
@@ -205,7 +161,7 @@ func (w *world) countImport(n int) importCounts {
 	}
 	expected := map[string]bool{}
 	for i := range n {
-		expected[clientCode+"::"+number(i)] = true
+		expected[testworld.ClientCode+"::"+number(i)] = true
 	}
 	names := map[string]int{}
 	for _, o := range w.vendorProjects() {
@@ -245,8 +201,8 @@ type relayCounts struct {
 
 func (w *world) countRelay() relayCounts {
 	var c relayCounts
-	vendor := w.items(vendorAccount)
-	provider := w.items(providerAccount)
+	vendor := w.items(testworld.VendorAccount)
+	provider := w.items(testworld.ProviderAccount)
 	c.VendorItems, c.ProviderItems = len(vendor), len(provider)
 	uuids, files := map[string]int{}, map[string]int{}
 	for _, it := range provider {
@@ -286,32 +242,11 @@ func (w *world) uploadPhotos(n, orders int, size int64) {
 			ServiceName: "Grass Cut", EvidenceType: []string{"before", "during", "after"}[i%3],
 			FileName: fmt.Sprintf("photo-%04d.jpg", i), FileExt: "jpg", Size: size,
 		}
-		project := clientCode + "::" + number(i%orders)
-		if _, err := w.srv.UploadItem(w.ctx, vendorAccount, project, crew, meta, &patternReader{left: size, seed: byte(i)}); err != nil {
+		project := testworld.ClientCode + "::" + number(i%orders)
+		if _, err := w.srv.UploadItem(w.ctx, testworld.VendorAccount, project, testworld.Crew, meta, testworld.Photo(size, byte(i))); err != nil {
 			w.t.Fatalf("uploading photo %d to %s: %v", i, project, err)
 		}
 	}
-}
-
-// patternReader produces n bytes of a pattern of its own without holding
-// them: each photo differs.
-type patternReader struct {
-	left int64
-	seed byte
-	off  int64
-}
-
-func (r *patternReader) Read(p []byte) (int, error) {
-	if r.left <= 0 {
-		return 0, io.EOF
-	}
-	n := int(min(int64(len(p)), r.left))
-	for j := range p[:n] {
-		p[j] = byte(r.off+int64(j))*7 + r.seed
-	}
-	r.left -= int64(n)
-	r.off += int64(n)
-	return n, nil
 }
 
 // waitFor polls check until it returns true, failing the test when what it

@@ -32,6 +32,7 @@ import (
 	"github.com/pruvan-share/share-operator/internal/health"
 	"github.com/pruvan-share/share-operator/internal/opsmetrics"
 	"github.com/pruvan-share/share-operator/internal/testenv"
+	"github.com/pruvan-share/share-operator/internal/testworld"
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
@@ -129,13 +130,13 @@ func (w *walk) importOrders(orders []string) {
 	for _, n := range orders {
 		ls.g.Eventually(func() error { _, err := w.acc.vendorOrder(n); return err }).WithTimeout(timeout).Should(Succeed())
 		o, _ := w.acc.vendorOrder(n)
-		ls.g.Expect(o.AssignedTo).To(Equal(crew), "the default assignee")
+		ls.g.Expect(o.AssignedTo).To(Equal(testworld.Crew), "the default assignee")
 	}
 	w.expectKStatus(health.Current)
 }
 
 func (w *walk) autoAdminUpdate(t *testing.T) {
-	if _, err := w.acc.srv.EditOrder(context.Background(), providerAccount, "1001",
+	if _, err := w.acc.srv.EditOrder(context.Background(), testworld.ProviderAccount, "1001",
 		protocol.WorkOrder{Description: protocol.String("Front yard only, the back is fenced off")}); err != nil {
 		t.Fatal(err)
 	}
@@ -149,10 +150,10 @@ func (w *walk) autoAdminUpdate(t *testing.T) {
 
 func (w *walk) cancelAndDelete(t *testing.T) {
 	ctx := context.Background()
-	if _, err := w.acc.srv.UnassignOrder(ctx, providerAccount, "1002"); err != nil {
+	if _, err := w.acc.srv.UnassignOrder(ctx, testworld.ProviderAccount, "1002"); err != nil {
 		t.Fatal(err)
 	}
-	if err := w.acc.srv.DeleteOrder(ctx, providerAccount, "1003"); err != nil {
+	if err := w.acc.srv.DeleteOrder(ctx, testworld.ProviderAccount, "1003"); err != nil {
 		t.Fatal(err)
 	}
 	w.link.refresh()
@@ -173,10 +174,10 @@ func (w *walk) relay(t *testing.T) {
 	w.acc.crewPhoto(t, "1001", 2)
 	w.acc.crewCheckIn(t, "1001")
 	w.link.g.Eventually(func(g Gomega) {
-		at, err := w.acc.srv.ListItems(context.Background(), providerAccount, "1001")
+		at, err := w.acc.srv.ListItems(context.Background(), testworld.ProviderAccount, "1001")
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(at).To(HaveLen(3))
-		mine, err := w.acc.srv.ListItems(context.Background(), vendorAccount, clientCode+"::1001")
+		mine, err := w.acc.srv.ListItems(context.Background(), testworld.VendorAccount, testworld.ClientCode+"::1001")
 		g.Expect(err).NotTo(HaveOccurred())
 		for _, it := range mine {
 			g.Expect(it.RelayStatus).To(Equal("published"), "item %s: %s", it.UUID, it.RelayMessage)
@@ -220,7 +221,7 @@ func (w *walk) rotateSecrets(t *testing.T) {
 	// brings it back.
 	setPassword := func(pw string) {
 		s := &corev1.Secret{}
-		g.Expect(w.c.admin.Get(ctx, client.ObjectKey{Namespace: linkNamespace, Name: loginSecret}, s)).To(Succeed())
+		g.Expect(w.c.admin.Get(ctx, client.ObjectKey{Namespace: linkNamespace, Name: testworld.LoginSecret}, s)).To(Succeed())
 		s.Data[sharev1.SecretKeyPassword] = []byte(pw)
 		g.Expect(w.c.admin.Update(ctx, s)).To(Succeed())
 	}

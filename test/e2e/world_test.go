@@ -19,22 +19,15 @@ import (
 	"github.com/pruvan-share/share-operator/accountserver"
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/internal/fixtures"
+	"github.com/pruvan-share/share-operator/internal/testworld"
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
-// The accounts of the walk: the provider "acme" assigns work to the
-// vendor's sub-user; the vendor's account "fieldco" holds the integration
-// ACME (Auto Relay on), a crew user and a work type.
-const (
-	providerAccount = "acme"
-	vendorAccount   = "fieldco"
-	clientCode      = "ACME"
-	crew            = "crew1"
-	workType        = "Grass Cut"
-	loginSecret     = "acme-login"
-	keySecret       = "fieldco-key"
-	timeout         = 2 * time.Minute
-)
+// The accounts of the walk are internal/testworld's: the provider "acme"
+// assigns work to the vendor's sub-user; the vendor's account "fieldco"
+// holds the integration ACME (Auto Relay on), a crew user and a work type.
+// timeout bounds each wait of the walk.
+const timeout = 2 * time.Minute
 
 // accounts is the reference server with the link's two accounts.
 type accounts struct {
@@ -45,21 +38,15 @@ type accounts struct {
 func newAccounts(t *testing.T) *accounts {
 	t.Helper()
 	srv := accountserver.NewTestServer(t)
-	a := &accounts{srv: srv, link: srv.SeedLink(t, providerAccount, vendorAccount, clientCode, accountserver.LinkOptions{AutoRelay: true})}
-	ctx := context.Background()
-	if _, err := srv.CreateUser(ctx, vendorAccount, accountserver.NewUser{Username: crew, Role: accountserver.RoleCrew, Password: "crew-password-1"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.PutWorkType(ctx, vendorAccount, fixtures.GrassCut(workType)); err != nil {
-		t.Fatal(err)
-	}
+	a := &accounts{srv: srv, link: srv.SeedLink(t, testworld.ProviderAccount, testworld.VendorAccount, testworld.ClientCode, accountserver.LinkOptions{AutoRelay: true})}
+	testworld.SeedCrews(t, srv, testworld.VendorAccount, testworld.VendorOptions{})
 	return a
 }
 
 func (a *accounts) createOrders(t *testing.T, numbers ...string) {
 	t.Helper()
 	for _, n := range numbers {
-		if _, err := a.srv.CreateOrder(context.Background(), providerAccount, fixtures.Order(n, a.link.Username)); err != nil {
+		if _, err := a.srv.CreateOrder(context.Background(), testworld.ProviderAccount, fixtures.Order(n, a.link.Username)); err != nil {
 			t.Fatalf("creating provider order %s: %v", n, err)
 		}
 	}
@@ -68,7 +55,7 @@ func (a *accounts) createOrders(t *testing.T, numbers ...string) {
 // vendorOrder is the vendor's copy of an order, or an error while it is
 // missing.
 func (a *accounts) vendorOrder(number string) (accountserver.Order, error) {
-	return a.srv.GetOrder(context.Background(), vendorAccount, clientCode+"::"+number)
+	return a.srv.GetOrder(context.Background(), testworld.VendorAccount, testworld.ClientCode+"::"+number)
 }
 
 // linkSpace is a namespace holding one link's Secrets and the link.
@@ -93,27 +80,12 @@ func (c *cluster) newLink(acc *accounts, ns, name string, mutate ...func(*sharev
 		}
 	}
 	ensure(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
-	ensure(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: loginSecret}, StringData: map[string]string{
-		sharev1.SecretKeyUsername: acc.link.Username, sharev1.SecretKeyPassword: acc.link.Password,
-		sharev1.SecretKeyToken: acc.link.Credentials.Token,
-	}})
-	ensure(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: keySecret},
-		StringData: map[string]string{sharev1.SecretKeyPushKey: acc.link.PushKey}})
-	l := &sharev1.ShareLink{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: sharev1.ShareLinkSpec{
-			Provider:        sharev1.ProviderAccount{URL: acc.link.ProviderURL, SecretRef: sharev1.LocalSecretReference{Name: loginSecret}},
-			Account:         sharev1.VendorAccount{URL: acc.link.VendorURL, SecretRef: sharev1.LocalSecretReference{Name: keySecret}},
-			ClientCode:      clientCode,
-			DefaultWorkType: workType,
-			DefaultAssignTo: crew,
-			CheckIn:         &sharev1.CheckInSpec{Enabled: true},
-		},
+	for _, s := range testworld.Secrets(ns, acc.link.Username, acc.link.Password, acc.link.Credentials.Token, acc.link.PushKey) {
+		ensure(s)
 	}
-	for _, m := range mutate {
-		m(l)
-	}
-	ensure(l)
+	ensure(testworld.Link(ns, name, acc.link.ProviderURL, acc.link.VendorURL, append([]func(*sharev1.ShareLink){func(l *sharev1.ShareLink) {
+		l.Spec.CheckIn = &sharev1.CheckInSpec{Enabled: true}
+	}}, mutate...)...))
 	return ls
 }
 
@@ -213,9 +185,9 @@ func tap(addr, key string) (bool, error) {
 // crewPhoto uploads a photo as the crew's app does.
 func (a *accounts) crewPhoto(t *testing.T, number string, i int) {
 	t.Helper()
-	meta := protocol.Item{ServiceName: workType, EvidenceType: "after", FileName: fmt.Sprintf("yard-%d.jpg", i), FileExt: "jpg",
+	meta := protocol.Item{ServiceName: testworld.WorkType, EvidenceType: "after", FileName: fmt.Sprintf("yard-%d.jpg", i), FileExt: "jpg",
 		Notes: "after the cut", Timestamp: 1_900_000_000 + int64(i), GPSLatitude: 39.78, GPSLongitude: -89.65, GPSAccuracy: 4}
-	if _, err := a.srv.UploadItem(context.Background(), vendorAccount, clientCode+"::"+number, crew, meta,
+	if _, err := a.srv.UploadItem(context.Background(), testworld.VendorAccount, testworld.ClientCode+"::"+number, testworld.Crew, meta,
 		bytes.NewReader(bytes.Repeat([]byte{byte(i)}, 20_000))); err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +195,7 @@ func (a *accounts) crewPhoto(t *testing.T, number string, i int) {
 
 func (a *accounts) crewCheckIn(t *testing.T, number string) {
 	t.Helper()
-	if _, err := a.srv.CheckIn(context.Background(), vendorAccount, clientCode+"::"+number, crew, protocol.Item{
+	if _, err := a.srv.CheckIn(context.Background(), testworld.VendorAccount, testworld.ClientCode+"::"+number, testworld.Crew, protocol.Item{
 		CheckInID: "DL-4242", Notes: "on site", GPSLatitude: 39.78, GPSLongitude: -89.65, GPSAccuracy: 3,
 		GPSTimestamp: 1_900_000_100, Timestamp: 1_900_000_100,
 	}); err != nil {
