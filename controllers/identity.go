@@ -7,7 +7,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -72,31 +71,27 @@ func linksOfIntegration(c client.Reader) handler.MapFunc {
 // URL (admission lets through what CEL cannot see), SameAccount when both
 // URLs name one account, DuplicateLink when an older link feeds the same
 // integration; the watch of ShareLinks wakes the link when that one goes.
-// It reports whether the run can go on.
-func (r *ShareLinkReconciler) reconcileIdentity(ctx context.Context, run *linkRun) (bool, error) {
+func (r *ShareLinkReconciler) reconcileIdentity(ctx context.Context, run *linkRun) (stepResult, error) {
 	link := run.link
 	id, err := link.Spec.Identity()
 	if err != nil {
-		stall(link, sharev1.ReasonRefused, err.Error())
-		return false, nil
+		return stalledOn(link, sharev1.ReasonRefused, err.Error()), nil
 	}
 	run.identity = id
 	if id.SameAccount() {
-		stall(link, sharev1.ReasonSameAccount, fmt.Sprintf(
-			"provider.url and account.url name one account (%s): a link cannot import from the account it imports into", id.Provider))
-		return false, nil
+		return stalledOn(link, sharev1.ReasonSameAccount, fmt.Sprintf(
+			"provider.url and account.url name one account (%s): a link cannot import from the account it imports into", id.Provider)), nil
 	}
 	peers, err := integrationLinks(ctx, r.Client, id.IntegrationKey())
 	if err != nil {
-		return false, fmt.Errorf("listing the links of the integration: %w", err)
+		return stepResult{}, fmt.Errorf("listing the links of the integration: %w", err)
 	}
 	if holder := integrationHolder(link, peers); holder != nil {
-		stall(link, sharev1.ReasonDuplicateLink, fmt.Sprintf(
+		return stalledOn(link, sharev1.ReasonDuplicateLink, fmt.Sprintf(
 			"ShareLink %s/%s already feeds the integration %s of the vendor account %s (of two links of one integration the older works, by creation time, then namespace and name); this link waits until that one is deleted",
-			holder.Namespace, holder.Name, id.ClientCode, id.Account))
-		return false, nil
+			holder.Namespace, holder.Name, id.ClientCode, id.Account)), nil
 	}
-	return true, nil
+	return stepResult{}, nil
 }
 
 // integrationLinks lists the links of an integration, in every namespace
@@ -233,18 +228,11 @@ func stallOnMismatch(run *linkRun, err error) bool {
 		return false
 	}
 	msg := "vendor account: " + mismatch.Error()
-	setAccountMismatch(run.link, msg)
+	setClientCodeMismatch(run.link, msg)
 	run.mem.mismatch = run.creds.fingerprint(run.identity)
 	run.mem.mismatchMsg = msg
 	run.mem.validated = ""
 	return true
-}
-
-func setAccountMismatch(link *sharev1.ShareLink, msg string) {
-	link.Status.LastError = msg
-	link.Status.IntegrationState = sharev1.IntegrationError
-	sharev1.SetCondition(link, sharev1.ConditionAccountReady, metav1.ConditionFalse, sharev1.ReasonClientCodeMismatch, msg)
-	stall(link, sharev1.ReasonClientCodeMismatch, msg)
 }
 
 // clip bounds a string an account sent before it goes into a message,

@@ -105,8 +105,9 @@ func TestReconcileIdentity(t *testing.T) {
 			link := tc.link.DeepCopy()
 			r := identityReconciler(t, append(tc.others, link.DeepCopy())...)
 			run := &linkRun{link: link, mem: &linkMemory{}}
-			ok, err := r.reconcileIdentity(context.Background(), run)
+			res, err := r.reconcileIdentity(context.Background(), run)
 			g.Expect(err).NotTo(HaveOccurred())
+			ok := !res.stop
 			if tc.wantReason == "" {
 				g.Expect(ok).To(BeTrue(), "stalled: %v", stalled(link))
 				g.Expect(stalled(link)).To(BeNil())
@@ -225,7 +226,7 @@ func TestClientCodeMismatchIsRemembered(t *testing.T) {
 	run := &linkRun{link: link, mem: &linkMemory{validated: "x"}, identity: id,
 		creds: linkCredentials{Provider: protocol.NewCredentials("fieldco", "pw", "tok"), PushKey: "key"}}
 	r := &ShareLinkReconciler{}
-	res, err := r.fail(run, sharev1.ConditionImported, "vendor account",
+	res, err := r.failCall(run, sharev1.ConditionImported, "vendor account",
 		&clientCodeMismatchError{link: "ACME", account: "P6", evidence: "it named order \"1\" \"P6::1\", not \"ACME::1\""})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(res.IsZero()).To(BeTrue(), "a stall is not retried")
@@ -237,8 +238,8 @@ func TestClientCodeMismatchIsRemembered(t *testing.T) {
 	// The next reconcile: no call goes out (the accounts are nil).
 	again := credentialsLink()
 	run2 := &linkRun{link: again, mem: run.mem, identity: id, creds: run.creds}
-	_, err, done := r.reconcileConnection(context.Background(), run2)
+	res, err = r.reconcileConnection(context.Background(), run2)
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(done).To(BeTrue())
+	g.Expect(res.stop).To(BeTrue())
 	g.Expect(stalled(again).Message).To(ContainSubstring(`integration "P6"`))
 }

@@ -3,16 +3,17 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"math"
+	"sort"
+	"strings"
 	"sync"
 
-	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/protocol"
@@ -20,32 +21,39 @@ import (
 
 // reconcileImport pulls the provider's orders when due, records them as
 // SharedProjects, and applies what changed to the vendor account in batched
-// pushes. Sets Imported; on an idle refresh it writes nothing.
-func (r *ShareLinkReconciler) reconcileImport(ctx context.Context, run *linkRun) (ctrl.Result, error) {
-	link := run.link
-	plan := planImport(link, run.mem, run.now)
-	projects, err := r.listProjects(ctx, link)
+// pushes. Sets Imported, or on a failed call what failCall sets; while work
+// a person asked for, or a full import, runs, the integration shows as
+// running (Reconciling). On an idle refresh it writes nothing.
+func (r *ShareLinkReconciler) reconcileImport(ctx context.Context, run *linkRun) (stepResult, error) {
+	plan := planImport(run.link, run.mem, run.now)
+	projects, err := r.listProjects(ctx, run.link)
 	if err != nil {
-		return ctrl.Result{}, err
+		return stepResult{}, err
 	}
-	im := &importRun{linkRun: run, byNumber: indexProjects(projects), plan: plan, counts: map[string]int{}, applied: map[string]bool{}}
 	if plan.full || plan.refreshAt != "" {
 		// Work a person asked for, or a long one, shows as running; an idle
 		// periodic refresh writes nothing.
 		if err := r.markRunning(ctx, run); err != nil {
-			return ctrl.Result{}, err
+			return stepResult{}, err
 		}
 	}
-	if plan.pull {
-		if res, err, done := r.pull(ctx, im); done {
+	return r.runImport(ctx, &importRun{linkRun: run, byNumber: indexProjects(projects), plan: plan,
+		counts: map[string]int{}, applied: map[string]bool{}})
+}
+
+// runImport pulls when the plan says so, applies what is due, and records
+// the outcome; its result says when periodic work is next due.
+func (r *ShareLinkReconciler) runImport(ctx context.Context, run *importRun) (stepResult, error) {
+	if run.plan.pull {
+		if res, err := r.pull(ctx, run); res.stop || err != nil {
 			return res, err
 		}
 	}
-	if err := r.applyProjects(ctx, im); err != nil {
-		return r.fail(run, sharev1.ConditionImported, "vendor account", err)
+	if err := r.applyProjects(ctx, run); err != nil {
+		return r.failCall(run.linkRun, sharev1.ConditionImported, "vendor account", err)
 	}
-	r.finishImport(im)
-	return ctrl.Result{RequeueAfter: nextWake(link, run.mem, run.now)}, nil
+	r.finishImport(run)
+	return stepResult{Result: ctrl.Result{RequeueAfter: nextWake(run.link, run.mem, run.now)}}, nil
 }
 
 // importRun is the state of one import. Writes run in parallel: mu guards
@@ -75,104 +83,93 @@ type importRun struct {
 	unnamedRefusal bool
 }
 
-func indexProjects(projects []sharev1.SharedProject) map[string]*sharev1.SharedProject {
-	m := make(map[string]*sharev1.SharedProject, len(projects))
-	for i := range projects {
-		m[projects[i].Spec.WorkOrderNumber] = &projects[i]
-	}
-	return m
-}
-
-// listProjects returns the cache's own objects, not copies, so that an import
-// does not hold a second copy of every project: the import only reads them,
-// and markApplied copies one before it changes it.
-func (r *ShareLinkReconciler) listProjects(ctx context.Context, link *sharev1.ShareLink) ([]sharev1.SharedProject, error) {
-	var list sharev1.SharedProjectList
-	if err := r.List(ctx, &list, client.InNamespace(link.Namespace),
-		client.MatchingLabels{sharev1.LabelLink: link.Name}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, fmt.Errorf("listing the link's SharedProjects: %w", err)
-	}
-	return list.Items, nil
-}
-
 // pull calls getWorkOrders and records each changed order.
-func (r *ShareLinkReconciler) pull(ctx context.Context, im *importRun) (ctrl.Result, error, bool) {
-	var since *int64
-	if !im.plan.full {
-		s := im.mem.watermark - int64(r.Overlap.Seconds())
-		since = &s
-	}
-	var resp *protocol.GetWorkOrdersResponse
-	err := im.provider.Do(ctx, r.CallTimeout, func(ctx context.Context) error {
-		var err error
-		resp, err = im.provider.GetWorkOrders(ctx, im.creds.Provider, since)
-		return err
-	})
+func (r *ShareLinkReconciler) pull(ctx context.Context, run *importRun) (stepResult, error) {
+	resp, err := r.getWorkOrders(ctx, run)
 	if err != nil {
-		res, err := r.fail(im.linkRun, sharev1.ConditionImported, "provider account", err)
-		return res, err, true
+		return r.failCall(run.linkRun, sharev1.ConditionImported, "provider account", err)
 	}
-	im.watermark = resp.ServerTime
-	if im.watermark <= 0 {
-		im.watermark = im.now.Unix()
+	run.watermark = resp.ServerTime
+	if run.watermark <= 0 {
+		run.watermark = run.now.Unix()
 	}
-	im.answered = len(resp.WorkOrders) > 0 || len(resp.Refused) > 0
+	run.answered = len(resp.WorkOrders) > 0 || len(resp.Refused) > 0
 	// An answer that names a number twice counts its last order, as if the
 	// orders were recorded in turn: the writes of a part run in parallel.
 	// An order that cannot be stored safely is refused alone.
-	latest, refusals := pulledOrders(resp.WorkOrders, resp.Refused, im.link.Spec.ClientCode)
+	latest, refusals := pulledOrders(resp.WorkOrders, resp.Refused, run.link.Spec.ClientCode)
 	for _, rf := range refusals {
-		im.refuse(rf)
+		run.refuse(rf)
 	}
-	im.seen = make(map[string]bool, len(latest))
+	run.seen = make(map[string]bool, len(latest))
 	for number := range latest {
-		im.seen[number] = true
+		run.seen[number] = true
 	}
-	// A large pull is recorded and applied a push at a time: projects reach
-	// the vendor account while the rest are written, and the import holds at
-	// most one push's projects beside the cache. The last part waits for
-	// applyProjects, to go out with whatever else is due.
-	for start := 0; start < len(resp.WorkOrders); start += protocol.MaxPushOrders {
-		part := resp.WorkOrders[start:min(start+protocol.MaxPushOrders, len(resp.WorkOrders))]
-		recorded, err := r.recordAll(ctx, im, part, func(i int) bool {
+	if res, err := r.recordPull(ctx, run, resp.WorkOrders, latest); res.stop || err != nil {
+		return res, err
+	}
+	if run.plan.full {
+		if err := r.cancelMissing(ctx, run); err != nil {
+			return stepResult{}, err
+		}
+	}
+	return stepResult{}, nil
+}
+
+// getWorkOrders asks the provider for every order (a full import) or for
+// those changed since the watermark less the overlap.
+func (r *ShareLinkReconciler) getWorkOrders(ctx context.Context, run *importRun) (*protocol.GetWorkOrdersResponse, error) {
+	var since *int64
+	if !run.plan.full {
+		s := run.mem.watermark - int64(r.Overlap.Seconds())
+		since = &s
+	}
+	return Call(ctx, run.provider, r.CallTimeout, func(ctx context.Context) (*protocol.GetWorkOrdersResponse, error) {
+		return run.provider.GetWorkOrders(ctx, run.creds.Provider, since)
+	})
+}
+
+// recordPull records a pull's orders (the copy latest names of each) a
+// push at a time, and applies each full part: projects reach the vendor
+// account while the rest are written, and the import holds at most one
+// push's projects beside the cache. The last part waits for applyProjects,
+// to go out with whatever else is due.
+func (r *ShareLinkReconciler) recordPull(ctx context.Context, run *importRun, orders []protocol.WorkOrder, latest map[string]int) (stepResult, error) {
+	for start := 0; start < len(orders); start += protocol.MaxPushOrders {
+		part := orders[start:min(start+protocol.MaxPushOrders, len(orders))]
+		recorded, err := r.recordAll(ctx, run, part, func(i int) bool {
 			j, ok := latest[part[i].WorkOrderNumber]
 			return ok && j == start+i
 		})
 		if err != nil {
-			return ctrl.Result{}, err, true
+			return stepResult{}, err
 		}
 		if len(part) < protocol.MaxPushOrders {
 			break
 		}
-		if err := r.applySome(ctx, im, recorded); err != nil {
-			res, err := r.fail(im.linkRun, sharev1.ConditionImported, "vendor account", err)
-			return res, err, true
+		if err := r.applySome(ctx, run, recorded); err != nil {
+			return r.failCall(run.linkRun, sharev1.ConditionImported, "vendor account", err)
 		}
 	}
-	if im.plan.full {
-		if err := r.cancelMissing(ctx, im); err != nil {
-			return ctrl.Result{}, err, true
-		}
-	}
-	return ctrl.Result{}, nil, false
+	return stepResult{}, nil
 }
 
 // recordAll records the pulled orders that keep says to, importWriters at
 // a time, and returns their projects. The orders are cleared as they are
 // recorded, so that a large pull's memory goes as it goes.
-func (r *ShareLinkReconciler) recordAll(ctx context.Context, im *importRun, orders []protocol.WorkOrder, keep func(i int) bool) ([]*sharev1.SharedProject, error) {
+func (r *ShareLinkReconciler) recordAll(ctx context.Context, run *importRun, orders []protocol.WorkOrder, keep func(i int) bool) ([]*sharev1.SharedProject, error) {
 	err := inParallel(ctx, len(orders), func(ctx context.Context, i int) error {
 		if !keep(i) {
 			return nil
 		}
-		return r.record(ctx, im, &orders[i])
+		return r.record(ctx, run, &orders[i])
 	})
 	if err != nil {
 		return nil, err
 	}
 	recorded := make([]*sharev1.SharedProject, 0, len(orders))
 	for i := range orders {
-		if p := im.project(orders[i].WorkOrderNumber); p != nil && keep(i) {
+		if p := run.project(orders[i].WorkOrderNumber); p != nil && keep(i) {
 			recorded = append(recorded, p)
 		}
 		orders[i] = protocol.WorkOrder{}
@@ -182,9 +179,9 @@ func (r *ShareLinkReconciler) recordAll(ctx context.Context, im *importRun, orde
 
 // record turns one pulled order into its SharedProject's upstream, writing
 // only when it differs from what was last seen.
-func (r *ShareLinkReconciler) record(ctx context.Context, im *importRun, w *protocol.WorkOrder) error {
+func (r *ShareLinkReconciler) record(ctx context.Context, run *importRun, w *protocol.WorkOrder) error {
 	number := w.WorkOrderNumber
-	existing := im.project(number)
+	existing := run.project(number)
 	var up sharev1.UpstreamOrder
 	if w.IsTombstone() {
 		if existing == nil {
@@ -195,170 +192,157 @@ func (r *ShareLinkReconciler) record(ctx context.Context, im *importRun, w *prot
 		up = toUpstream(w)
 	}
 	if kind, msg := upstreamRefusal(&up); kind != "" {
-		im.refuse(refusal{number: number, kind: kind, message: msg})
+		run.refuse(refusal{number: number, kind: kind, message: msg})
 		return nil
 	}
-	return r.writeUpstream(ctx, im, existing, up)
+	return r.writeUpstream(ctx, run, existing, up)
 }
 
 // cancelMissing treats an active project that a full answer lacks, with no
 // tombstone, as Cancelled. A refused order is not missing: the provider
 // still has it. When the answer refused an order whose number could not be
 // read, any project may be that order, and none is cancelled.
-func (r *ShareLinkReconciler) cancelMissing(ctx context.Context, im *importRun) error {
-	if im.unnamedRefusal {
+func (r *ShareLinkReconciler) cancelMissing(ctx context.Context, run *importRun) error {
+	if run.unnamedRefusal {
 		ctrl.LoggerFrom(ctx).Info("not cancelling projects missing from the full import: it refused an order whose number could not be read")
 		return nil
 	}
-	for number, p := range im.byNumber {
-		if im.seen[number] || im.refusedNumbers[number] || p.Spec.Upstream == nil || !sharev1.IsActiveClientStatus(p.Spec.Upstream.ClientStatus) {
+	for number, p := range run.byNumber {
+		if run.seen[number] || run.refusedNumbers[number] || p.Spec.Upstream == nil || !sharev1.IsActiveClientStatus(p.Spec.Upstream.ClientStatus) {
 			continue
 		}
 		up := tombstoned(p.Spec.Upstream, number, sharev1.ClientStatusCancelled)
-		if err := r.writeUpstream(ctx, im, p, up); err != nil {
+		if err := r.writeUpstream(ctx, run, p, up); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (r *ShareLinkReconciler) writeUpstream(ctx context.Context, im *importRun, existing *sharev1.SharedProject, up sharev1.UpstreamOrder) error {
+func (r *ShareLinkReconciler) writeUpstream(ctx context.Context, run *importRun, existing *sharev1.SharedProject, up sharev1.UpstreamOrder) error {
 	if existing != nil && existing.Spec.Upstream != nil && equality.Semantic.DeepEqual(*existing.Spec.Upstream, up) {
 		return nil
 	}
-	p, err := r.applySpec(ctx, im.link, up)
+	p, err := r.applySpec(ctx, run.link, up)
 	if apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) {
 		// A hostile or broken order: refuse it alone, keep the rest. The
 		// API server quotes values with %q.
-		im.refuse(refusal{number: up.WorkOrderNumber, kind: refusedByAPIServer,
+		run.refuse(refusal{number: up.WorkOrderNumber, kind: refusedByAPIServer,
 			message: "the provider's order is not valid: " + truncate(err.Error(), 300)})
 		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("writing SharedProject for order %s: %w", displayNumber(up.WorkOrderNumber), err)
 	}
-	im.mu.Lock()
-	defer im.mu.Unlock()
-	im.byNumber[up.WorkOrderNumber] = p
-	im.changed++
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	run.byNumber[up.WorkOrderNumber] = p
+	run.changed++
 	return nil
 }
 
 // project is the run's copy of a project, nil when there is none.
-func (im *importRun) project(number string) *sharev1.SharedProject {
-	im.mu.Lock()
-	defer im.mu.Unlock()
-	return im.byNumber[number]
+func (run *importRun) project(number string) *sharev1.SharedProject {
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	return run.byNumber[number]
 }
 
 // refuse records an order refused in this run: counted and summed up in
 // the link's event; the first few are named in status.recentFailures.
-func (im *importRun) refuse(rf refusal) {
-	im.mu.Lock()
-	defer im.mu.Unlock()
+func (run *importRun) refuse(rf refusal) {
+	run.mu.Lock()
+	defer run.mu.Unlock()
 	if rf.number == "" {
-		im.unnamedRefusal = true
+		run.unnamedRefusal = true
 	} else {
-		if im.refusedNumbers == nil {
-			im.refusedNumbers = map[string]bool{}
+		if run.refusedNumbers == nil {
+			run.refusedNumbers = map[string]bool{}
 		}
-		im.refusedNumbers[rf.number] = true
+		run.refusedNumbers[rf.number] = true
 	}
-	im.refused.add(rf)
+	run.refused.add(rf)
 	refusedOrders.WithLabelValues(string(rf.kind)).Inc()
-	if im.refused.count <= maxNamedRefusals {
-		im.link.Status.RecentFailures = pushFailure(im.link.Status.RecentFailures, sharev1.Failure{
-			Time: metav1.NewTime(im.now), Subject: refusedSubject(rf.number), Reason: sharev1.ReasonRefused,
+	if run.refused.count <= maxNamedRefusals {
+		run.link.Status.RecentFailures = pushFailure(run.link.Status.RecentFailures, sharev1.Failure{
+			Time: metav1.NewTime(run.now), Subject: refusedSubject(rf.number), Reason: sharev1.ReasonRefused,
 			Message: "refused the provider's order: " + rf.message,
 		})
 	}
 }
 
-// fail records a project refused in this run on the link.
-func (im *importRun) fail(number, msg string) {
-	im.mu.Lock()
-	defer im.mu.Unlock()
-	im.failures++
-	im.link.Status.RecentFailures = pushFailure(im.link.Status.RecentFailures, sharev1.Failure{
-		Time: metav1.NewTime(im.now), Subject: truncate(number, 64), Reason: sharev1.ReasonRefused, Message: msg,
-	})
+// finishImport records a successful run in the link's status: the
+// project counts, Imported, and what a pull reached. An idle refresh
+// changes nothing there, so it writes nothing.
+func (r *ShareLinkReconciler) finishImport(run *importRun) {
+	link := run.link
+	projects := make([]*sharev1.SharedProject, 0, len(run.byNumber))
+	for _, p := range run.byNumber {
+		projects = append(projects, run.mem.freshen(p))
+	}
+	link.Status.Projects = countProjects(projects)
+	recordProjectCounts(link)
+	link.Status.LastError = ""
+	link.Status.IntegrationState = sharev1.IntegrationIdle
+	if run.plan.pull {
+		r.finishPull(run)
+	}
+	setImported(link)
 }
 
-// importWriters is how many SharedProject writes an import has in flight: a
-// large import waits on apiserver round trips, which overlap well. The
-// client's QPS limit (--kube-api-qps) still holds.
-const importWriters = 8
-
-// inParallel calls f for 0..n-1, importWriters at a time, and returns the
-// first error; after one it starts no more calls.
-func inParallel(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
-	g, ctx := errgroup.WithContext(ctx)
-	g.SetLimit(importWriters)
-	for i := range n {
-		if ctx.Err() != nil {
-			break
-		}
-		g.Go(func() error { return f(ctx, i) })
+// finishPull records what a pull reached, with one event for the orders it
+// refused and one for the projects' transitions. The watermark and the
+// refresh time of an idle refresh are kept in memory until something else
+// is written.
+func (r *ShareLinkReconciler) finishPull(run *importRun) {
+	link := run.link
+	if run.answered {
+		// The count of the last pull that answered orders: an idle
+		// refresh says nothing about the orders refused before it.
+		link.Status.RefusedOrders = int32(min(run.refused.count, math.MaxInt32))
 	}
-	return g.Wait()
+	if run.refused.count > 0 {
+		// One event per pull, however many orders it refused.
+		r.Recorder.Eventf(link, nil, corev1.EventTypeWarning, reasonOrdersRefused, "Import", "%s", run.refused.message(link.Spec.ClientCode))
+	}
+	run.mem.lastRefresh, run.mem.watermark = run.now, run.watermark
+	mode := "incremental"
+	if run.plan.full {
+		mode = "full"
+	}
+	refreshDuration.WithLabelValues(mode).Observe(r.Clock.Since(run.now).Seconds())
+	now := metav1.NewTime(run.now)
+	if run.plan.full {
+		link.Status.LastFullImportTime = &now
+	}
+	if run.plan.refreshAt != "" {
+		link.Status.LastHandledRefreshAt = run.plan.refreshAt
+	}
+	if run.plan.fullImportAt != "" {
+		link.Status.LastHandledFullImportAt = run.plan.fullImportAt
+	}
+	if run.changed > 0 || run.plan.full || run.plan.refreshAt != "" || link.Status.LastRefreshTime == nil {
+		link.Status.LastRefreshTime = &now
+		link.Status.Watermark = run.watermark
+	}
+	if len(run.counts) > 0 {
+		r.Recorder.Eventf(link, nil, corev1.EventTypeNormal, sharev1.ReasonImported, "Import", "%s", summarizeCounts(run.counts))
+	}
 }
 
-// applySpec writes a SharedProject's identity and upstream order with
-// server-side apply under the operator's field manager, leaving the
-// overrides a person set alone.
-func (r *ShareLinkReconciler) applySpec(ctx context.Context, link *sharev1.ShareLink, up sharev1.UpstreamOrder) (*sharev1.SharedProject, error) {
-	labels := map[string]string{}
-	for k, v := range link.Labels {
-		labels[k] = v // so that --watch-label-selector shards projects with their link
+// summarizeCounts is the link's event about a pull's transitions:
+// "cancelled 1, imported 3".
+func summarizeCounts(counts map[string]int) string {
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
 	}
-	labels[sharev1.LabelLink] = link.Name
-	upstream, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&up)
-	if err != nil {
-		return nil, err
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s %d", strings.ToLower(k), counts[k]))
 	}
-	u := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": sharev1.GroupVersion.String(),
-		"kind":       "SharedProject",
-		"metadata": map[string]any{
-			"name":      sharev1.SharedProjectName(link.Name, up.WorkOrderNumber),
-			"namespace": link.Namespace,
-			"labels":    toAnyMap(labels),
-			"ownerReferences": []any{map[string]any{
-				"apiVersion": sharev1.GroupVersion.String(), "kind": "ShareLink",
-				"name": link.Name, "uid": string(link.UID),
-				"controller": true, "blockOwnerDeletion": true,
-			}},
-		},
-		"spec": map[string]any{
-			"linkName":        link.Name,
-			"workOrderNumber": up.WorkOrderNumber,
-			"upstream":        upstream,
-		},
-	}}
-	if err := r.Apply(ctx, client.ApplyConfigurationFromUnstructured(u), client.FieldOwner(FieldManager), client.ForceOwnership); err != nil {
-		return nil, err
-	}
-	p := &sharev1.SharedProject{}
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, p); err != nil {
-		return nil, err
-	}
-	p.ManagedFields = nil // as the cache keeps them: the run holds every project it writes
-	return p, nil
-}
-
-func toAnyMap(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
+	return strings.Join(parts, ", ")
 }
 
 // markRunning shows the integration as running while an import goes on.
@@ -366,12 +350,10 @@ func truncate(s string, n int) string {
 // thus sets the state back to idle (or error) even when that equals the
 // state the run started from.
 func (r *ShareLinkReconciler) markRunning(ctx context.Context, run *linkRun) error {
-	link := run.link
-	link.Status.IntegrationState = sharev1.IntegrationRunning
-	sharev1.SetCondition(link, sharev1.ConditionReconciling, metav1.ConditionTrue, sharev1.ReasonProgressing, "importing the provider's orders")
-	if err := r.patchStatus(ctx, run.base, link); err != nil {
+	setImportRunning(run.link)
+	if _, err := patchStatus(ctx, r.Client, run.base, run.link); err != nil {
 		return err
 	}
-	run.base.Status = *link.Status.DeepCopy()
+	run.base.Status = *run.link.Status.DeepCopy()
 	return nil
 }

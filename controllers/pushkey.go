@@ -31,12 +31,14 @@ const secretKeyURL = "url"
 
 // reconcilePushKey makes sure the link has a bookmark key (the user's, or one
 // the operator creates and owns) and shows where it is in status. The
-// push-key registrar of every replica registers the key. Sets Stalled when
-// the key Secret is missing, too short, or another link's.
-func (r *ShareLinkReconciler) reconcilePushKey(ctx context.Context, link *sharev1.ShareLink) (bool, error) {
+// push-key registrar of every replica registers the key. Sets
+// status.pushKey; Stalled (SecretNotFound, InvalidSecret) when the key
+// Secret is missing, too short, or another link's.
+func (r *ShareLinkReconciler) reconcilePushKey(ctx context.Context, run *linkRun) (stepResult, error) {
 	if !r.PushKeys {
-		return true, nil
+		return stepResult{}, nil
 	}
+	link := run.link
 	_, err := readPushKey(ctx, r.APIReader, link)
 	var se *secretError
 	if errors.As(err, &se) && se.reason == sharev1.ReasonSecretNotFound && link.OperatorOwnsPushKey() {
@@ -44,13 +46,12 @@ func (r *ShareLinkReconciler) reconcilePushKey(ctx context.Context, link *sharev
 	}
 	switch {
 	case errors.As(err, &se):
-		stall(link, se.reason, "push key: "+se.msg)
-		return false, nil
+		return stalledOn(link, se.reason, "push key: "+se.msg), nil
 	case err != nil:
-		return false, err
+		return stepResult{}, err
 	}
 	link.Status.PushKey = &sharev1.PushKeyStatus{SecretName: link.PushKeySecretName(), Path: pushKeyPath}
-	return true, nil
+	return stepResult{}, nil
 }
 
 // readPushKey reads a link's bookmark key without writing anything, so that

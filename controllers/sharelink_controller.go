@@ -3,13 +3,10 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
@@ -53,94 +50,7 @@ type ShareLinkReconciler struct {
 	// PushKeyBaseURL is the listener's external URL, for bookmarks.
 	PushKeyBaseURL string
 
-	mu    sync.Mutex
-	links map[types.UID]*linkMemory
-}
-
-// linkMemory is what a link remembers between reconciles without writing it:
-// an idle refresh must write nothing.
-type linkMemory struct {
-	validated   string // fingerprint of the credentials last validated
-	lastRefresh time.Time
-	watermark   int64
-	// applied is what this process last applied to each project, by name:
-	// the reconcile that follows an import at once reads projects from a
-	// cache that may not have seen their status writes yet, and must
-	// neither push them (or announce them) again nor count them as they
-	// were.
-	applied map[string]appliedRecord
-	// mismatch is the fingerprint at which the vendor account said the push
-	// key opens an integration with another code, and mismatchMsg what it
-	// said: the link stalls without pushing again until that changes.
-	mismatch, mismatchMsg string
-}
-
-// appliedRecord is what an apply wrote to a project's status, as far as
-// the link's counts need it.
-type appliedRecord struct {
-	generation   int64
-	clientStatus string
-	failed       bool
-}
-
-// isApplied reports whether this process applied the project at its
-// generation or a later one.
-func (m *linkMemory) isApplied(p *sharev1.SharedProject) bool {
-	rec, ok := m.applied[p.Name]
-	return ok && rec.generation >= p.Generation
-}
-
-func (m *linkMemory) recordApplied(p *sharev1.SharedProject) {
-	if m.applied == nil {
-		m.applied = map[string]appliedRecord{}
-	}
-	applied := meta.FindStatusCondition(p.Status.Conditions, sharev1.ConditionApplied)
-	m.applied[p.Name] = appliedRecord{
-		generation:   p.Generation,
-		clientStatus: p.Status.ClientStatus,
-		failed:       applied != nil && applied.Status == metav1.ConditionFalse,
-	}
-}
-
-// freshen returns the project with what this process applied put back over
-// a cached copy that has not seen it yet, so counts never go back to an
-// older state. An up-to-date project is returned as it is, not copied.
-func (m *linkMemory) freshen(p *sharev1.SharedProject) *sharev1.SharedProject {
-	rec, ok := m.applied[p.Name]
-	if !ok || rec.generation <= p.Status.ObservedGeneration {
-		return p
-	}
-	p = p.DeepCopy()
-	p.Status.ClientStatus = rec.clientStatus
-	status, reason := metav1.ConditionTrue, sharev1.ReasonSucceeded
-	if rec.failed {
-		status, reason = metav1.ConditionFalse, sharev1.ReasonRefused
-	}
-	sharev1.SetCondition(p, sharev1.ConditionApplied, status, reason, "")
-	return p
-}
-
-func (r *ShareLinkReconciler) memory(link *sharev1.ShareLink) *linkMemory {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.links == nil {
-		r.links = map[types.UID]*linkMemory{}
-	}
-	m, ok := r.links[link.UID]
-	if !ok {
-		m = &linkMemory{watermark: link.Status.Watermark}
-		if link.Status.LastRefreshTime != nil {
-			m.lastRefresh = link.Status.LastRefreshTime.Time
-		}
-		r.links[link.UID] = m
-	}
-	return m
-}
-
-func (r *ShareLinkReconciler) forget(uid types.UID) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.links, uid)
+	memories linkMemories[linkMemory]
 }
 
 // Reconcile runs the link's steps in order and writes its status once.
@@ -174,7 +84,7 @@ func (r *ShareLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	defer func() {
 		summarizeLink(link, retErr)
 		recordLinkStatus(link, r.memory(link).lastRefresh)
-		if err := r.patchStatus(ctx, base, link); err != nil && retErr == nil {
+		if _, err := patchStatus(ctx, r.Client, base, link); err != nil && retErr == nil {
 			res, retErr = ctrl.Result{}, err
 		}
 		r.emitLinkTransition(before, link)
@@ -195,7 +105,7 @@ func (r *ShareLinkReconciler) reconcileDelete(ctx context.Context, link *sharev1
 		client.MatchingLabels{sharev1.LabelLink: link.Name}); err != nil {
 		return fmt.Errorf("deleting the link's SharedProjects: %w", err)
 	}
-	r.forget(link.UID)
+	r.forget(link)
 	forgetLinkMetrics(link.Namespace, link.Name)
 	if !controllerutil.ContainsFinalizer(link, sharev1.Finalizer) {
 		return nil
@@ -203,14 +113,6 @@ func (r *ShareLinkReconciler) reconcileDelete(ctx context.Context, link *sharev1
 	patch := client.MergeFrom(link.DeepCopy())
 	controllerutil.RemoveFinalizer(link, sharev1.Finalizer)
 	return client.IgnoreNotFound(r.Patch(ctx, link, patch))
-}
-
-// patchStatus writes status only when it changed.
-func (r *ShareLinkReconciler) patchStatus(ctx context.Context, before, after *sharev1.ShareLink) error {
-	if equalStatus(before.Status, after.Status) {
-		return nil
-	}
-	return client.IgnoreNotFound(r.Status().Patch(ctx, after, client.MergeFrom(before)))
 }
 
 // emitLinkTransition records an event when Ready changes, never on every

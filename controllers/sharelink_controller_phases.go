@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"maps"
-	"math/rand/v2"
 	"time"
 
+	"github.com/go-logr/logr"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
@@ -30,39 +31,95 @@ type linkRun struct {
 	identity sharev1.LinkIdentity
 }
 
-// reconcileSteps runs the named steps in order; each stops the run when it
-// cannot go on.
+// stepResult is how a link's run goes on after a step: on to the next
+// step, or stopped, with when to come back. A step that stops on a failure
+// it recorded in status (a stall, a wait) says why, for the log.
+type stepResult struct {
+	ctrl.Result
+	stop            bool
+	reason, message string
+}
+
+// stopped ends the run after a failure the step recorded in status.
+func stopped(reason, message string) stepResult {
+	return stepResult{stop: true, reason: reason, message: message}
+}
+
+// stalledOn stalls the link and ends the run: only a person can fix what
+// the step found.
+func stalledOn(link *sharev1.ShareLink, reason, message string) stepResult {
+	stall(link, reason, message)
+	return stopped(reason, message)
+}
+
+// linkStep is one step of a link's run. What it finds goes into the link's
+// status; an error is a transient failure, for the rate limiter.
+type linkStep struct {
+	name string
+	run  func(ctx context.Context, run *linkRun) (stepResult, error)
+}
+
+// steps are a link's steps in order: nothing reads a Secret before the
+// identity is checked, and nothing calls an account before its Secret is
+// read.
+func (r *ShareLinkReconciler) steps() []linkStep {
+	return []linkStep{
+		{"identity", r.reconcileIdentity},
+		{"pushKey", r.reconcilePushKey},
+		{"credentials", r.reconcileCredentials},
+		{"connection", r.reconcileConnection},
+		{"import", r.reconcileImport},
+	}
+}
+
+// reconcileSteps runs the steps in order until one stops the run; the last
+// step's result says when the link is next due.
 func (r *ShareLinkReconciler) reconcileSteps(ctx context.Context, link, base *sharev1.ShareLink) (ctrl.Result, error) {
 	defer withoutOversizedRequests(ctx, link)()
+	log := ctrl.LoggerFrom(ctx).WithValues("link", klog.KObj(link))
 	run := &linkRun{link: link, base: base, mem: r.memory(link), now: r.Clock.Now()}
-	if ok, err := r.reconcileIdentity(ctx, run); !ok {
-		return ctrl.Result{}, err
+	var res stepResult
+	for _, step := range r.steps() {
+		var err error
+		res, err = step.run(ctx, run)
+		logStep(log, step.name, res, err)
+		if err != nil {
+			return ctrl.Result{}, err
+		}
+		if res.stop {
+			break
+		}
 	}
-	if ok, err := r.reconcilePushKey(ctx, link); !ok {
-		return ctrl.Result{}, err
+	return res.Result, nil
+}
+
+// logStep logs a step's outcome: a failure with its cause (errors and
+// condition messages carry no credential), the rest at V(1).
+func logStep(log logr.Logger, step string, res stepResult, err error) {
+	switch {
+	case err != nil:
+		log.Info("link step failed, retrying with backoff", "step", step, "cause", err.Error())
+	case res.stop && res.RequeueAfter > 0:
+		log.V(1).Info("link step waits", "step", step, "reason", res.reason, "cause", res.message, "requeueAfter", res.RequeueAfter)
+	case res.stop:
+		log.Info("link step stopped the run", "step", step, "reason", res.reason, "cause", res.message)
+	default:
+		log.V(1).Info("link step done", "step", step, "requeueAfter", res.RequeueAfter)
 	}
-	if ok, err := r.reconcileCredentials(ctx, run); !ok {
-		return ctrl.Result{}, err
-	}
-	if res, err, done := r.reconcileConnection(ctx, run); done {
-		return res, err
-	}
-	return r.reconcileImport(ctx, run)
 }
 
 // reconcileCredentials reads the link's Secrets and the accounts' clients.
-// Sets Stalled (SecretNotFound, InvalidSecret) when a Secret needs a person;
-// the Secret watch wakes the link when it is fixed. It reports whether the
-// run can go on.
-func (r *ShareLinkReconciler) reconcileCredentials(ctx context.Context, run *linkRun) (bool, error) {
+// Sets Stalled (SecretNotFound, InvalidSecret) when a Secret needs a person,
+// and Stalled (Refused) when the client refuses an account URL; the Secret
+// watch wakes the link when it is fixed. Removes an earlier Stalled.
+func (r *ShareLinkReconciler) reconcileCredentials(ctx context.Context, run *linkRun) (stepResult, error) {
 	creds, err := readCredentials(ctx, r.APIReader, run.link)
 	var se *secretError
 	switch {
 	case errors.As(err, &se):
-		stall(run.link, se.reason, se.msg)
-		return false, nil
+		return stalledOn(run.link, se.reason, se.msg), nil
 	case err != nil:
-		return false, err
+		return stepResult{}, err
 	}
 	run.creds = creds
 	for _, a := range []struct {
@@ -72,41 +129,40 @@ func (r *ShareLinkReconciler) reconcileCredentials(ctx context.Context, run *lin
 	}{{"provider.url", run.link.Spec.Provider.URL, &run.provider}, {"account.url", run.link.Spec.Account.URL, &run.vendor}} {
 		acc, accErr := r.Accounts.Get(a.url)
 		if accErr != nil {
-			stall(run.link, sharev1.ReasonRefused, a.field+": "+accErr.Error())
-			return false, nil //nolint:nilerr // a URL the client refuses needs a person: stall, do not retry
+			return stalledOn(run.link, sharev1.ReasonRefused, a.field+": "+accErr.Error()), nil //nolint:nilerr // a URL the client refuses needs a person: stall, do not retry
 		}
 		*a.dst = acc
 	}
 	run.vendor = withClientCodeCheck(run.vendor, &run.link.Spec)
 	unstall(run.link)
-	return true, nil
+	return stepResult{}, nil
 }
 
 // reconcileConnection validates both logins, once per set of credentials and
 // identity: the provider's with validate, the push key by reading the item
 // feed, whose projects (when it has any) must carry the link's client code.
-// Sets ProviderReady and AccountReady; Stalled (ClientCodeMismatch) when the
-// vendor account said, here or in a push, that the push key opens an
-// integration with another code, until the credentials change.
-func (r *ShareLinkReconciler) reconcileConnection(ctx context.Context, run *linkRun) (ctrl.Result, error, bool) {
+// Sets ProviderReady and AccountReady (and, on a failure, what failCall
+// sets); Stalled (ClientCodeMismatch) when the vendor account said, here or
+// in a push, that the push key opens an integration with another code,
+// until the credentials change.
+func (r *ShareLinkReconciler) reconcileConnection(ctx context.Context, run *linkRun) (stepResult, error) {
 	fp := run.creds.fingerprint(run.identity)
 	if run.mem.mismatch == fp {
-		setAccountMismatch(run.link, run.mem.mismatchMsg)
-		return ctrl.Result{}, nil, true
+		setClientCodeMismatch(run.link, run.mem.mismatchMsg)
+		return stopped(sharev1.ReasonClientCodeMismatch, run.mem.mismatchMsg), nil
 	}
 	if run.mem.validated == fp &&
 		sharev1.IsConditionTrue(run.link, sharev1.ConditionProviderReady) &&
 		sharev1.IsConditionTrue(run.link, sharev1.ConditionAccountReady) {
-		return ctrl.Result{}, nil, false
+		return stepResult{}, nil
 	}
 	err := run.provider.Do(ctx, r.CallTimeout, func(ctx context.Context) error {
 		return run.provider.Validate(ctx, run.creds.Provider, "")
 	})
 	if err != nil {
-		res, err := r.fail(run, sharev1.ConditionProviderReady, "provider account", err)
-		return res, err, true
+		return r.failCall(run, sharev1.ConditionProviderReady, "provider account", err)
 	}
-	sharev1.SetCondition(run.link, sharev1.ConditionProviderReady, metav1.ConditionTrue, sharev1.ReasonSucceeded, "the provider account accepts the login")
+	setProviderReady(run.link)
 	err = run.vendor.Do(ctx, r.CallTimeout, func(ctx context.Context) error {
 		feed, err := run.vendor.ListItems(ctx, run.creds.PushKey, run.link.Status.Relay.Cursor, 1)
 		if err != nil {
@@ -115,79 +171,40 @@ func (r *ShareLinkReconciler) reconcileConnection(ctx context.Context, run *link
 		return checkFeedCode(feed, run.link.Spec.ClientCode)
 	})
 	if err != nil {
-		res, err := r.fail(run, sharev1.ConditionAccountReady, "vendor account", err)
-		return res, err, true
+		return r.failCall(run, sharev1.ConditionAccountReady, "vendor account", err)
 	}
-	sharev1.SetCondition(run.link, sharev1.ConditionAccountReady, metav1.ConditionTrue, sharev1.ReasonSucceeded, "the vendor account accepts the push key")
+	setAccountReady(run.link)
 	run.mem.validated = fp
-	return ctrl.Result{}, nil, false
+	return stepResult{}, nil
 }
 
-// fail records a failed call on a condition and says how to go on, in the
-// three ways of Flux: stall (needs a person), wait (Retry-After), or return
-// the error so the rate limiter backs off.
-func (r *ShareLinkReconciler) fail(run *linkRun, condType, what string, err error) (ctrl.Result, error) {
+// failCall records a failed account call on the concern condType
+// (setCallFailed) and says how the run goes on, in the three ways of Flux:
+// stall (needs a person), wait (Retry-After), or return the error so the
+// rate limiter backs off.
+func (r *ShareLinkReconciler) failCall(run *linkRun, condType, what string, err error) (stepResult, error) {
 	link := run.link
 	if stallOnMismatch(run, err) {
 		link.Status.RecentFailures = pushFailure(link.Status.RecentFailures, sharev1.Failure{
 			Time: metav1.NewTime(run.now), Reason: sharev1.ReasonClientCodeMismatch, Message: link.Status.LastError,
 		})
-		return ctrl.Result{}, nil
+		return stopped(sharev1.ReasonClientCodeMismatch, link.Status.LastError), nil
 	}
-	msg := what + ": " + err.Error()
-	link.Status.LastError = msg
-	link.Status.IntegrationState = sharev1.IntegrationError
-	kind := protocol.KindOf(err)
-	reconcileErrors.WithLabelValues(string(kind)).Inc()
-	reason := reasonOf(kind)
-	sharev1.SetCondition(link, condType, metav1.ConditionFalse, reason, msg)
-	link.Status.RecentFailures = pushFailure(link.Status.RecentFailures, sharev1.Failure{
-		Time: metav1.NewTime(run.now), Reason: reason, Message: msg,
-	})
-	switch kind {
-	case protocol.KindInvalidCredentials, protocol.KindRefused:
-		stall(link, reason, msg)
-		return ctrl.Result{}, nil
-	case protocol.KindThrottled:
-		// Queued behind the account's Retry-After, as the service's
-		// "pending".
-		link.Status.IntegrationState = sharev1.IntegrationPending
+	f := callFailureOf(what, err)
+	reconcileErrors.WithLabelValues(string(f.kind)).Inc()
+	setCallFailed(link, condType, f, run.now)
+	switch {
+	case f.stalls():
+		return stopped(f.reason, f.message), nil
+	case f.kind == protocol.KindThrottled:
+		// Queued behind the account's Retry-After.
 		d, _ := protocol.RetryAfter(err)
-		return ctrl.Result{RequeueAfter: max(d, time.Second)}, nil
+		res := stopped(f.reason, f.message)
+		res.RequeueAfter = max(d, time.Second)
+		return res, nil
 	default:
-		sharev1.SetCondition(link, sharev1.ConditionReconciling, metav1.ConditionTrue, reason, "retrying with backoff")
-		return ctrl.Result{}, err
+		return stepResult{}, err
 	}
-}
-
-func reasonOf(kind protocol.ErrorKind) string {
-	switch kind {
-	case protocol.KindInvalidCredentials:
-		return sharev1.ReasonInvalidCredentials
-	case protocol.KindRefused:
-		return sharev1.ReasonRefused
-	case protocol.KindThrottled:
-		return sharev1.ReasonThrottled
-	default:
-		return sharev1.ReasonUnreachable
-	}
-}
-
-func stall(obj sharev1.Conditioned, reason, msg string) {
-	sharev1.SetCondition(obj, sharev1.ConditionStalled, metav1.ConditionTrue, reason, msg)
-}
-
-func unstall(obj sharev1.Conditioned) {
-	sharev1.RemoveCondition(obj, sharev1.ConditionStalled)
-}
-
-// jitter spreads periodic work by up to a tenth of its period, so links
-// created together do not poll together.
-func jitter(d time.Duration) time.Duration {
-	if d <= 0 {
-		return d
-	}
-	return d + rand.N(d/10+1)
 }
 
 // withoutOversizedRequests hides from this reconcile the requested-at

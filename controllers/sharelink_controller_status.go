@@ -3,12 +3,14 @@ package controllers
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/protocol"
 )
 
 // linkConcerns are the per-concern conditions Ready sums up, in the order a
@@ -131,3 +133,116 @@ func readyCondition(conds []metav1.Condition) *metav1.Condition {
 }
 
 func equalStatus(a, b any) bool { return equality.Semantic.DeepEqual(a, b) }
+
+// stall says that only a person can move the object on.
+func stall(obj sharev1.Conditioned, reason, msg string) {
+	sharev1.SetCondition(obj, sharev1.ConditionStalled, metav1.ConditionTrue, reason, msg)
+}
+
+// unstall takes back an earlier stall once its cause is gone.
+func unstall(obj sharev1.Conditioned) {
+	sharev1.RemoveCondition(obj, sharev1.ConditionStalled)
+}
+
+// The concern conditions when their check passes.
+const (
+	providerReadyMessage = "the provider account accepts the login"
+	accountReadyMessage  = "the vendor account accepts the push key"
+)
+
+// setProviderReady says the provider account accepts the link's login.
+func setProviderReady(link *sharev1.ShareLink) {
+	sharev1.SetCondition(link, sharev1.ConditionProviderReady, metav1.ConditionTrue, sharev1.ReasonSucceeded, providerReadyMessage)
+}
+
+// setAccountReady says the vendor account accepts the link's push key.
+func setAccountReady(link *sharev1.ShareLink) {
+	sharev1.SetCondition(link, sharev1.ConditionAccountReady, metav1.ConditionTrue, sharev1.ReasonSucceeded, accountReadyMessage)
+}
+
+// setImported says the provider's orders are imported, naming how many the
+// last pull refused.
+func setImported(link *sharev1.ShareLink) {
+	sharev1.SetCondition(link, sharev1.ConditionImported, metav1.ConditionTrue, sharev1.ReasonSucceeded, importedMessage(link))
+}
+
+// importedMessage is the Imported condition's message.
+func importedMessage(link *sharev1.ShareLink) string {
+	const msg = "the provider's orders are imported"
+	if n := link.Status.RefusedOrders; n > 0 {
+		return fmt.Sprintf("%s; the last pull refused %d (see status.recentFailures and the %s events)", msg, n, reasonOrdersRefused)
+	}
+	return msg
+}
+
+// setImportRunning shows the integration as running while an import goes
+// on.
+func setImportRunning(link *sharev1.ShareLink) {
+	link.Status.IntegrationState = sharev1.IntegrationRunning
+	sharev1.SetCondition(link, sharev1.ConditionReconciling, metav1.ConditionTrue, sharev1.ReasonProgressing, "importing the provider's orders")
+}
+
+// callFailure is a failed account call as the link's status tells it. The
+// message is the protocol's error, which carries no credential.
+type callFailure struct {
+	kind    protocol.ErrorKind
+	reason  string
+	message string
+}
+
+// callFailureOf names a failed call to what ("provider account", "vendor
+// account").
+func callFailureOf(what string, err error) callFailure {
+	kind := protocol.KindOf(err)
+	return callFailure{kind: kind, reason: reasonOf(kind), message: what + ": " + err.Error()}
+}
+
+// stalls says whether only a person can fix the failure: bad credentials or
+// a refusal, which retrying would only repeat.
+func (f callFailure) stalls() bool {
+	return f.kind == protocol.KindInvalidCredentials || f.kind == protocol.KindRefused
+}
+
+func reasonOf(kind protocol.ErrorKind) string {
+	switch kind {
+	case protocol.KindInvalidCredentials:
+		return sharev1.ReasonInvalidCredentials
+	case protocol.KindRefused:
+		return sharev1.ReasonRefused
+	case protocol.KindThrottled:
+		return sharev1.ReasonThrottled
+	default:
+		return sharev1.ReasonUnreachable
+	}
+}
+
+// setCallFailed records a failed call on the concern condType (ProviderReady,
+// AccountReady or Imported), in lastError and recentFailures, and in the
+// kstatus conditions of its kind: Stalled when it needs a person, Reconciling
+// while a transient failure is retried with backoff. A throttled call
+// leaves the integration pending, as the service's "pending".
+func setCallFailed(link *sharev1.ShareLink, condType string, f callFailure, now time.Time) {
+	link.Status.LastError = f.message
+	link.Status.IntegrationState = sharev1.IntegrationError
+	sharev1.SetCondition(link, condType, metav1.ConditionFalse, f.reason, f.message)
+	link.Status.RecentFailures = pushFailure(link.Status.RecentFailures, sharev1.Failure{
+		Time: metav1.NewTime(now), Reason: f.reason, Message: f.message,
+	})
+	switch {
+	case f.stalls():
+		stall(link, f.reason, f.message)
+	case f.kind == protocol.KindThrottled:
+		link.Status.IntegrationState = sharev1.IntegrationPending
+	default:
+		sharev1.SetCondition(link, sharev1.ConditionReconciling, metav1.ConditionTrue, f.reason, "retrying with backoff")
+	}
+}
+
+// setClientCodeMismatch stalls a link whose push key opens an integration
+// with another code: AccountReady False, until the credentials change.
+func setClientCodeMismatch(link *sharev1.ShareLink, msg string) {
+	link.Status.LastError = msg
+	link.Status.IntegrationState = sharev1.IntegrationError
+	sharev1.SetCondition(link, sharev1.ConditionAccountReady, metav1.ConditionFalse, sharev1.ReasonClientCodeMismatch, msg)
+	stall(link, sharev1.ReasonClientCodeMismatch, msg)
+}

@@ -24,89 +24,6 @@ func linkWith(mut func(*sharev1.ShareLink)) *sharev1.ShareLink {
 	return l
 }
 
-func TestPlanImport(t *testing.T) {
-	lastFull := metav1.NewTime(t0.Add(-time.Hour))
-	recent := func(l *sharev1.ShareLink) { l.Status.LastFullImportTime = &lastFull }
-	off := false
-	tests := []struct {
-		name       string
-		link       *sharev1.ShareLink
-		mem        linkMemory
-		pull, full bool
-	}{
-		{"never imported: full", linkWith(nil), linkMemory{}, true, true},
-		{"refresh due", linkWith(recent), linkMemory{watermark: 100, lastRefresh: t0.Add(-6 * time.Minute)}, true, false},
-		{"nothing due", linkWith(recent), linkMemory{watermark: 100, lastRefresh: t0.Add(-time.Minute)}, false, false},
-		{"full import due", linkWith(func(l *sharev1.ShareLink) {
-			old := metav1.NewTime(t0.Add(-25 * time.Hour))
-			l.Status.LastFullImportTime = &old
-		}), linkMemory{watermark: 100, lastRefresh: t0}, true, true},
-		{"refresh annotation", linkWith(func(l *sharev1.ShareLink) {
-			recent(l)
-			l.Annotations = map[string]string{sharev1.AnnotationRefreshRequestedAt: "1"}
-		}), linkMemory{watermark: 100, lastRefresh: t0}, true, false},
-		{"annotation already handled", linkWith(func(l *sharev1.ShareLink) {
-			recent(l)
-			l.Annotations = map[string]string{sharev1.AnnotationRefreshRequestedAt: "1"}
-			l.Status.LastHandledRefreshAt = "1"
-		}), linkMemory{watermark: 100, lastRefresh: t0}, false, false},
-		{"full import annotation", linkWith(func(l *sharev1.ShareLink) {
-			recent(l)
-			l.Annotations = map[string]string{sharev1.AnnotationFullImportRequestedAt: "x"}
-		}), linkMemory{watermark: 100, lastRefresh: t0}, true, true},
-		{"auto-import off: nothing periodic", linkWith(func(l *sharev1.ShareLink) { l.Spec.AutoImport = &off }), linkMemory{}, false, false},
-		{"auto-import off: annotations still work", linkWith(func(l *sharev1.ShareLink) {
-			l.Spec.AutoImport = &off
-			l.Annotations = map[string]string{sharev1.AnnotationRefreshRequestedAt: "1"}
-		}), linkMemory{watermark: 100}, true, false},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			g := NewWithT(t)
-			p := planImport(tc.link, &tc.mem, t0)
-			g.Expect(p.pull).To(Equal(tc.pull), "pull")
-			g.Expect(p.full).To(Equal(tc.full), "full")
-		})
-	}
-}
-
-func TestNextWake(t *testing.T) {
-	g := NewWithT(t)
-	last := metav1.NewTime(t0)
-	l := linkWith(func(l *sharev1.ShareLink) { l.Status.LastFullImportTime = &last })
-	d := nextWake(l, &linkMemory{lastRefresh: t0}, t0)
-	g.Expect(d).To(BeNumerically(">=", sharev1.DefaultInterval))
-	g.Expect(d).To(BeNumerically("<=", sharev1.DefaultInterval*11/10+1))
-	off := false
-	l.Spec.AutoImport = &off
-	g.Expect(nextWake(l, &linkMemory{lastRefresh: t0}, t0)).To(BeZero())
-}
-
-func TestTransition(t *testing.T) {
-	p := func(created bool, cs string, gen, observed int64) *sharev1.SharedProject {
-		return &sharev1.SharedProject{
-			ObjectMeta: metav1.ObjectMeta{Generation: gen},
-			Status:     sharev1.SharedProjectStatus{Created: created, ClientStatus: cs, ObservedGeneration: observed},
-		}
-	}
-	tests := []struct {
-		name   string
-		before *sharev1.SharedProject
-		now    string
-		want   string
-	}{
-		{"new", p(false, "", 1, 0), "Open", sharev1.ReasonImported},
-		{"changed", p(true, "Open", 2, 1), "Open", sharev1.ReasonUpdated},
-		{"re-sent unchanged", p(true, "Open", 1, 1), "Open", ""},
-		{"unassigned", p(true, "Open", 2, 1), "Cancelled", sharev1.ReasonCancelled},
-		{"deleted", p(true, "Cancelled", 2, 1), "Deleted", sharev1.ReasonDeleted},
-		{"reassigned", p(true, "Cancelled", 2, 1), "", sharev1.ReasonReactivated},
-	}
-	for _, tc := range tests {
-		NewWithT(t).Expect(transition(tc.before, tc.now)).To(Equal(tc.want), tc.name)
-	}
-}
-
 func TestCountProjects(t *testing.T) {
 	g := NewWithT(t)
 	mk := func(cs string, failed bool) *sharev1.SharedProject {
@@ -180,24 +97,4 @@ func TestPushFailureIsBounded(t *testing.T) {
 	}
 	g.Expect(list).To(HaveLen(sharev1.MaxRecentFailures))
 	g.Expect(list[0].Message).To(Equal("8"), "newest first")
-}
-
-func TestFreshenPutsBackWhatWasApplied(t *testing.T) {
-	g := NewWithT(t)
-	m := &linkMemory{}
-	applied := &sharev1.SharedProject{ObjectMeta: metav1.ObjectMeta{Name: "p", Generation: 3}}
-	applied.Status.ClientStatus = sharev1.ClientStatusCancelled
-	applied.Status.ObservedGeneration = 3
-	m.recordApplied(applied)
-
-	stale := &sharev1.SharedProject{ObjectMeta: metav1.ObjectMeta{Name: "p", Generation: 3}}
-	stale.Status.ClientStatus = "Open"
-	stale.Status.ObservedGeneration = 2
-	got := m.freshen(stale)
-	g.Expect(got.Status.ClientStatus).To(Equal(sharev1.ClientStatusCancelled))
-	g.Expect(stale.Status.ClientStatus).To(Equal("Open"), "the cached object is not changed")
-	g.Expect(m.isApplied(stale)).To(BeTrue())
-
-	current := applied.DeepCopy()
-	g.Expect(m.freshen(current)).To(BeIdenticalTo(current), "an up-to-date copy is used as it is")
 }

@@ -1,0 +1,91 @@
+package controllers
+
+import (
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+)
+
+// linkMemory is what a link remembers between reconciles without writing it:
+// an idle refresh must write nothing.
+type linkMemory struct {
+	validated   string // fingerprint of the credentials last validated
+	lastRefresh time.Time
+	watermark   int64
+	// applied is what this process last applied to each project, by name:
+	// the reconcile that follows an import at once reads projects from a
+	// cache that may not have seen their status writes yet, and must
+	// neither push them (or announce them) again nor count them as they
+	// were.
+	applied map[string]appliedRecord
+	// mismatch is the fingerprint at which the vendor account said the push
+	// key opens an integration with another code, and mismatchMsg what it
+	// said: the link stalls without pushing again until that changes.
+	mismatch, mismatchMsg string
+}
+
+// appliedRecord is what an apply wrote to a project's status, as far as
+// the link's counts need it.
+type appliedRecord struct {
+	generation   int64
+	clientStatus string
+	failed       bool
+}
+
+// isApplied reports whether this process applied the project at its
+// generation or a later one.
+func (m *linkMemory) isApplied(p *sharev1.SharedProject) bool {
+	rec, ok := m.applied[p.Name]
+	return ok && rec.generation >= p.Generation
+}
+
+func (m *linkMemory) recordApplied(p *sharev1.SharedProject) {
+	if m.applied == nil {
+		m.applied = map[string]appliedRecord{}
+	}
+	applied := meta.FindStatusCondition(p.Status.Conditions, sharev1.ConditionApplied)
+	m.applied[p.Name] = appliedRecord{
+		generation:   p.Generation,
+		clientStatus: p.Status.ClientStatus,
+		failed:       applied != nil && applied.Status == metav1.ConditionFalse,
+	}
+}
+
+// freshen returns the project with what this process applied put back over
+// a cached copy that has not seen it yet, so counts never go back to an
+// older state. An up-to-date project is returned as it is, not copied.
+func (m *linkMemory) freshen(p *sharev1.SharedProject) *sharev1.SharedProject {
+	rec, ok := m.applied[p.Name]
+	if !ok || rec.generation <= p.Status.ObservedGeneration {
+		return p
+	}
+	p = p.DeepCopy()
+	p.Status.ClientStatus = rec.clientStatus
+	status, reason := metav1.ConditionTrue, sharev1.ReasonSucceeded
+	if rec.failed {
+		status, reason = metav1.ConditionFalse, sharev1.ReasonRefused
+	}
+	sharev1.SetCondition(p, sharev1.ConditionApplied, status, reason, "")
+	return p
+}
+
+// memory is what the reconciler remembers of the link, begun from its
+// status on first use (after a restart, say).
+func (r *ShareLinkReconciler) memory(link *sharev1.ShareLink) *linkMemory {
+	return r.memories.get(link.UID, client.ObjectKeyFromObject(link), func() *linkMemory {
+		m := &linkMemory{watermark: link.Status.Watermark}
+		if link.Status.LastRefreshTime != nil {
+			m.lastRefresh = link.Status.LastRefreshTime.Time
+		}
+		return m
+	})
+}
+
+// forget drops what the reconciler remembers of a deleted link.
+func (r *ShareLinkReconciler) forget(link *sharev1.ShareLink) {
+	r.memories.forget(link.UID, client.ObjectKeyFromObject(link))
+}
