@@ -108,9 +108,9 @@ func newLinkReport(l *sharev1.ShareLink, now time.Time) linkReport {
 	r := linkReport{
 		Name: l.Name, Namespace: l.Namespace, Ready: ready, Message: msg,
 		Suspended: l.Spec.Suspend, AutoImport: l.Spec.AutoImportEnabled(),
-		Interval: metav1.Duration{Duration: l.Spec.RefreshInterval()},
-		Provider: accountOf(l.Spec.Provider.URL, l.Spec.Provider.SecretRef.Name, condition(l.Status.Conditions, sharev1.ConditionProviderReady)),
-		Account:  accountOf(l.Spec.Account.URL, l.Spec.Account.SecretRef.Name, condition(l.Status.Conditions, sharev1.ConditionAccountReady)),
+		Interval:         metav1.Duration{Duration: l.Spec.RefreshInterval()},
+		Provider:         accountOf(l.Spec.Provider.URL, l.Spec.Provider.SecretRef.Name, condition(l.Status.Conditions, sharev1.ConditionProviderReady)),
+		Account:          accountOf(l.Spec.Account.URL, l.Spec.Account.SecretRef.Name, condition(l.Status.Conditions, sharev1.ConditionAccountReady)),
 		IntegrationState: l.Status.IntegrationState,
 		LastRefreshTime:  l.Status.LastRefreshTime, LastFullImportTime: l.Status.LastFullImportTime,
 		LastError: l.Status.LastError,
