@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/protocol"
 )
 
 var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
@@ -97,4 +98,95 @@ func TestPushFailureIsBounded(t *testing.T) {
 	}
 	g.Expect(list).To(HaveLen(sharev1.MaxRecentFailures))
 	g.Expect(list[0].Message).To(Equal("8"), "newest first")
+}
+
+// The concern conditions of a failed call, by the kind of the failure: the
+// kstatus condition and the integration state that go with each.
+func TestSetCallFailed(t *testing.T) {
+	now := t0
+	tests := []struct {
+		name          string
+		err           error
+		wantReason    string
+		wantStalled   bool
+		wantRetrying  bool
+		wantIntegrate string
+	}{
+		{name: "bad credentials stall", err: &protocol.APIError{Call: "validate", Kind: protocol.KindInvalidCredentials, Message: "invalid credentials"},
+			wantReason: sharev1.ReasonInvalidCredentials, wantStalled: true, wantIntegrate: sharev1.IntegrationError},
+		{name: "a refusal stalls", err: &protocol.APIError{Call: "push", Kind: protocol.KindRefused, Message: "no"},
+			wantReason: sharev1.ReasonRefused, wantStalled: true, wantIntegrate: sharev1.IntegrationError},
+		{name: "throttled waits, pending", err: &protocol.APIError{Call: "push", Kind: protocol.KindThrottled, RetryAfter: time.Minute},
+			wantReason: sharev1.ReasonThrottled, wantIntegrate: sharev1.IntegrationPending},
+		{name: "transient retries with backoff", err: errors.New("connection refused"),
+			wantReason: sharev1.ReasonUnreachable, wantRetrying: true, wantIntegrate: sharev1.IntegrationError},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			l := linkWith(nil)
+			f := callFailureOf("provider account", tc.err)
+			setCallFailed(l, sharev1.ConditionProviderReady, f, now)
+			c := meta.FindStatusCondition(l.Status.Conditions, sharev1.ConditionProviderReady)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
+			g.Expect(c.Reason).To(Equal(tc.wantReason))
+			g.Expect(c.Message).To(Equal("provider account: " + tc.err.Error()))
+			g.Expect(l.Status.LastError).To(Equal(c.Message))
+			g.Expect(l.Status.IntegrationState).To(Equal(tc.wantIntegrate))
+			g.Expect(l.Status.RecentFailures).To(HaveLen(1))
+			g.Expect(l.Status.RecentFailures[0].Reason).To(Equal(tc.wantReason))
+			g.Expect(l.Status.RecentFailures[0].Time.Time).To(Equal(now))
+			g.Expect(sharev1.IsConditionTrue(l, sharev1.ConditionStalled)).To(Equal(tc.wantStalled))
+			g.Expect(sharev1.IsConditionTrue(l, sharev1.ConditionReconciling)).To(Equal(tc.wantRetrying))
+			g.Expect(f.stalls()).To(Equal(tc.wantStalled))
+		})
+	}
+}
+
+// The conditions a passing step sets, as pure functions of the link.
+func TestConcernConditions(t *testing.T) {
+	refused := func(l *sharev1.ShareLink) { l.Status.RefusedOrders = 2 }
+	tests := []struct {
+		name     string
+		link     *sharev1.ShareLink
+		set      func(*sharev1.ShareLink)
+		condType string
+		status   metav1.ConditionStatus
+		reason   string
+		message  string
+	}{
+		{"provider ready", linkWith(nil), setProviderReady, sharev1.ConditionProviderReady,
+			metav1.ConditionTrue, sharev1.ReasonSucceeded, "the provider account accepts the login"},
+		{"account ready", linkWith(nil), setAccountReady, sharev1.ConditionAccountReady,
+			metav1.ConditionTrue, sharev1.ReasonSucceeded, "the vendor account accepts the push key"},
+		{"imported", linkWith(nil), setImported, sharev1.ConditionImported,
+			metav1.ConditionTrue, sharev1.ReasonSucceeded, "the provider's orders are imported"},
+		{"imported, some refused", linkWith(refused), setImported, sharev1.ConditionImported,
+			metav1.ConditionTrue, sharev1.ReasonSucceeded,
+			"the provider's orders are imported; the last pull refused 2 (see status.recentFailures and the OrdersRefused events)"},
+		{"import running", linkWith(nil), setImportRunning, sharev1.ConditionReconciling,
+			metav1.ConditionTrue, sharev1.ReasonProgressing, "importing the provider's orders"},
+		{"client code mismatch", linkWith(nil), func(l *sharev1.ShareLink) { setClientCodeMismatch(l, "vendor account: other code") },
+			sharev1.ConditionAccountReady, metav1.ConditionFalse, sharev1.ReasonClientCodeMismatch, "vendor account: other code"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			tc.set(tc.link)
+			c := meta.FindStatusCondition(tc.link.Status.Conditions, tc.condType)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Status).To(Equal(tc.status))
+			g.Expect(c.Reason).To(Equal(tc.reason))
+			g.Expect(c.Message).To(Equal(tc.message))
+		})
+	}
+	g := NewWithT(t)
+	l := linkWith(nil)
+	setClientCodeMismatch(l, "vendor account: other code")
+	g.Expect(stalled(l).Reason).To(Equal(sharev1.ReasonClientCodeMismatch), "a mismatch needs a person")
+	g.Expect(l.Status.IntegrationState).To(Equal(sharev1.IntegrationError))
+	l = linkWith(nil)
+	setImportRunning(l)
+	g.Expect(l.Status.IntegrationState).To(Equal(sharev1.IntegrationRunning))
 }
