@@ -146,7 +146,7 @@ func (b *blobStore) open(sum string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return os.Open(p)
+	return os.Open(p) //nolint:gosec // G304: p is the blob directory joined with a checked hex digest
 }
 
 // itemRequest is an item on its way in: who sends it, for which project.

@@ -198,7 +198,7 @@ func Start(t testing.TB, o Options) *Process {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.CommandContext(context.Background(), o.Binary, args...) //nolint:gosec // the test's own binary and flags
+	cmd := exec.CommandContext(context.Background(), o.Binary, args...)
 	cmd.Env = append(append(os.Environ(), "KUBECONFIG="+o.Kubeconfig), o.Env...)
 	// One pipe for both streams: each log entry is one write, so lines
 	// stay whole and in the order the process wrote them.

@@ -38,7 +38,7 @@ func fakeManager() {
 	signal.Notify(term, syscall.SIGTERM)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) { _, _ = fmt.Fprint(w, "ok") })
-	go func() { _ = http.ListenAndServe(probe, mux) }() //nolint:gosec // a loopback test server
+	go func() { _ = http.ListenAndServe(probe, mux) }()
 	fmt.Fprintf(os.Stderr, "kubeconfig=%s args=%s\n", os.Getenv("KUBECONFIG"), strings.Join(os.Args[1:], " "))
 	fmt.Println("to stdout")
 	for i := 0; ; i++ {

@@ -10,7 +10,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"crypto/sha1" //nolint:gosec // the digest the protocol sends, looked for in the logs
+	"crypto/sha1"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -325,7 +325,7 @@ func credentialForms(creds []credential) []form {
 	}
 	var out []form
 	for _, c := range creds {
-		sum := sha1.Sum([]byte(c.value)) //nolint:gosec // see the import
+		sum := sha1.Sum([]byte(c.value))
 		digest := hex.EncodeToString(sum[:])
 		vals := []form{{c.what, c.value}, {c.what + " SHA-1", digest}, {c.what + " SHA-1 upper-case", strings.ToUpper(digest)}}
 		for _, e := range encodings {
@@ -471,12 +471,12 @@ func summarize(found []string) string {
 // acceptsFlag reports whether the manager binary knows a flag.
 func acceptsFlag(t *testing.T, bin, flag string) bool {
 	t.Helper()
-	out, _ := exec.Command(bin, flag, "-h").CombinedOutput() //nolint:gosec // the test's own binary
+	out, _ := exec.Command(bin, flag, "-h").CombinedOutput()
 	return !strings.Contains(string(out), "flag provided but not defined")
 }
 
 func get(g Gomega, url string) string {
-	resp, err := http.Get(url) //nolint:noctx,gosec // a person's browser, in a test
+	resp, err := http.Get(url)
 	g.Expect(err).NotTo(HaveOccurred())
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
