@@ -118,7 +118,7 @@ func TestStatus(t *testing.T) {
 		"1009: refused: the vendor account refused the order: bad due date",
 		"✓ the provider account accepts the link's login: yes",
 		"✗ items relayed to the provider without failures: no",
-		"2 items failed to relay (RelayFailed, since 10m",
+		"2 items failed to relay (RelayFailed, for 10m",
 	} {
 		cl.g.Expect(r.stdout).To(ContainSubstring(want), "%s", r)
 	}

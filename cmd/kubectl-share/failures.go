@@ -264,9 +264,9 @@ func (o *options) findProject(ctx context.Context, l *sharev1.ShareLink, project
 		l.Name, project, l.Name)
 }
 
-// requestValue is a requested-at annotation value: a timestamp, well
-// within the operator's 64 characters.
-func requestValue(now time.Time) string { return now.UTC().Format(time.RFC3339Nano) }
+// requestValue is a requested-at annotation value: a timestamp to the
+// millisecond, well within the operator's 64 characters.
+func requestValue(now time.Time) string { return now.UTC().Format("2006-01-02T15:04:05.000Z") }
 
 // annotate sets one annotation with a merge patch, which needs no
 // resourceVersion and leaves every other field alone.

@@ -138,7 +138,7 @@ func (o *options) follow(ctx, parent context.Context, tr *tracker, l *sharev1.Sh
 				handled = cur.Status.LastHandledFullImportAt
 			}
 			if handled == value {
-				pr.stop()
+				pr.clear()
 				return o.outcome(parent, tr, cur, start)
 			}
 			if st := condition(cur.Status.Conditions, sharev1.ConditionStalled); st != nil && st.Status == metav1.ConditionTrue &&
@@ -246,7 +246,11 @@ func (o *options) outcome(ctx context.Context, tr *tracker, l *sharev1.ShareLink
 		fmt.Fprintf(w, "  the pull refused %s orders it could not store\n", p.bad(fmt.Sprint(n)))
 	}
 	for _, f := range linkFailed {
-		fmt.Fprintf(w, "  %s %s: %s\n", p.bad(f.Reason), orDash(f.Subject), truncate(f.Message, 160))
+		subject := ""
+		if f.Subject != "" {
+			subject = " " + f.Subject
+		}
+		fmt.Fprintf(w, "  %s %s%s: %s\n", p.bad("✗"), words(f.Reason), subject, truncate(f.Message, 160))
 	}
 	if len(ch.failed) > 0 || len(linkFailed) > 0 {
 		fmt.Fprintf(w, "  details: kubectl share failures %s\n", l.Name)
@@ -579,6 +583,14 @@ func (pr *progress) show(s progressState) {
 		fmt.Fprintf(pr.w, "\r\x1b[K%s %s (%s)", pr.p.warn(spinner[pr.frame%len(spinner)]), s.text(pr.p), s.elapsed.Round(time.Second))
 	}
 	pr.drawn = true
+}
+
+// clear removes the progress line: the outcome says the rest.
+func (pr *progress) clear() {
+	if pr.tty && pr.drawn {
+		fmt.Fprint(pr.w, "\r\x1b[K")
+		pr.drawn = false
+	}
 }
 
 // stop leaves the last progress line on screen and ends it.

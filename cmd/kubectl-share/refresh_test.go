@@ -234,7 +234,7 @@ func TestRefreshWaitInTmux(t *testing.T) {
 	// The vendor account answers the push slowly: the projects stand
 	// pulled, not yet applied, long enough to be seen.
 	w.g.Expect(w.srv.InjectFault(accountserver.Fault{Call: accountserver.CallPush, Account: testworld.VendorAccount,
-		Kind: accountserver.FaultLatency, Latency: 3 * time.Second, Times: 1})).To(Succeed())
+		Kind: accountserver.FaultLatency, Latency: 2 * time.Second, Times: 1})).To(Succeed())
 
 	sock := filepath.Join(t.TempDir(), "tmux.sock")
 	tm := func(args ...string) *exec.Cmd {
@@ -243,8 +243,9 @@ func TestRefreshWaitInTmux(t *testing.T) {
 		c.Env = append(c.Env, "NO_COLOR=")
 		return c
 	}
-	script := bin + " refresh acme --full --wait --kubeconfig " + w.env.Kubeconfig + " -n " + w.ns + "; echo EXIT=$?; sleep 600"
-	if out, err := tm("new-session", "-d", "-s", "share", "-x", "110", "-y", "30", script).CombinedOutput(); err != nil {
+	flags := " --kubeconfig " + w.env.Kubeconfig + " -n " + w.ns
+	script := bin + " refresh acme --full --wait" + flags + "; echo EXIT=$?; echo; " + bin + " status acme" + flags + "; echo DONE; sleep 600"
+	if out, err := tm("new-session", "-d", "-s", "share", "-x", "110", "-y", "60", script).CombinedOutput(); err != nil {
 		t.Fatalf("tmux new-session: %v\n%s", err, out)
 	}
 	t.Cleanup(func() { _ = tm("kill-server").Run() })
@@ -268,7 +269,7 @@ func TestRefreshWaitInTmux(t *testing.T) {
 	w.g.Eventually(func() string {
 		final = capture()
 		return final
-	}).WithTimeout(2 * time.Minute).WithPolling(100 * time.Millisecond).Should(ContainSubstring("EXIT="))
+	}).WithTimeout(2 * time.Minute).WithPolling(100 * time.Millisecond).Should(ContainSubstring("DONE"))
 
 	progress := regexp.MustCompile(`[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] acme: importing the provider's orders · 25 pulled · 0 applied · 0 refused \(\d+s\)`)
 	var during string
@@ -282,8 +283,15 @@ func TestRefreshWaitInTmux(t *testing.T) {
 	w.g.Expect(final).To(MatchRegexp(`(?m)^  created\s+25\s+2001, 2002, 2003, 2004, 2005, 2006, 2007, 2008 and 17 more$`), "%s", final)
 	w.g.Expect(final).To(ContainSubstring("✓ ShareLink acme is Ready: "))
 	w.g.Expect(final).To(ContainSubstring("EXIT=0"))
-	// One progress line, redrawn in place, however many updates.
-	w.g.Expect(strings.Count(final, " pulled · ")).To(Equal(1), "%s", final)
+	w.g.Expect(final).NotTo(ContainSubstring("✗"), "no failure: %s", final)
+	// One progress line, redrawn in place however many updates, and gone
+	// once the outcome is told.
+	for _, f := range frames {
+		w.g.Expect(strings.Count(f, " pulled · ")).To(BeNumerically("<=", 1), "%s", f)
+	}
+	w.g.Expect(final).NotTo(ContainSubstring(" pulled · "))
+	// status, in the same terminal, in colour (capture-pane shows the text).
+	w.g.Expect(final).To(ContainSubstring("projects      25: 25 active, 0 cancelled, 0 deleted, 0 failed to apply"))
 	w.g.Expect(len(frames)).To(BeNumerically(">", 3))
 
 	if path := os.Getenv("KUBECTL_SHARE_CAPTURE"); path != "" {

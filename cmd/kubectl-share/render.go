@@ -48,6 +48,14 @@ func ago(t *metav1.Time, now time.Time) string {
 	return duration.HumanDuration(d) + " ago"
 }
 
+// forDuration is how long a state has held since t ("3m12s").
+func forDuration(t *metav1.Time, now time.Time) string {
+	if t == nil || t.IsZero() {
+		return "unknown"
+	}
+	return age(now.Sub(t.Time))
+}
+
 func age(d time.Duration) string {
 	if d < 0 {
 		d = 0

@@ -262,7 +262,7 @@ func printLinkReport(w io.Writer, p palette, r linkReport, now time.Time) {
 		}
 		fmt.Fprintf(w, "  %s %s: %s%s\n", p.mark(c), c.Meaning, statusWords(c), stale)
 		if c.Message != "" {
-			fmt.Fprintf(w, "      %s (%s, since %s)\n", c.Message, c.Reason, ago(&c.Since, now))
+			fmt.Fprintf(w, "      %s (%s, for %s)\n", c.Message, c.Reason, forDuration(&c.Since, now))
 		}
 	}
 }
@@ -292,7 +292,7 @@ func printAccount(w io.Writer, p palette, role, what string, a accountReport, no
 	}
 	since := ""
 	if a.Since != nil {
-		since = p.dim(fmt.Sprintf(" (since %s)", ago(a.Since, now)))
+		since = p.dim(fmt.Sprintf(" (for %s)", forDuration(a.Since, now)))
 	}
 	fmt.Fprintf(w, "  %-9s %s\n            Secret %s; %s%s\n", role, a.URL, a.Secret, verdict, since)
 }
