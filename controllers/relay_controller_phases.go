@@ -110,12 +110,12 @@ func (r *RelayReconciler) newRelayRun(ctx context.Context, link *sharev1.ShareLi
 	vendor, err := r.Accounts.Get(link.Spec.Account.URL)
 	if err != nil {
 		log.V(1).Info("relay waits for a usable vendor account URL", "cause", err.Error())
-		return nil, nil //nolint:nilerr // an unusable URL stalls the link on the import side
+		return nil, nil // an unusable URL stalls the link on the import side
 	}
 	provider, err := r.Accounts.Get(link.Spec.Provider.URL)
 	if err != nil {
 		log.V(1).Info("relay waits for a usable provider account URL", "cause", err.Error())
-		return nil, nil //nolint:nilerr // as above
+		return nil, nil // as above
 	}
 	projects, err := r.cachedProjects(ctx, link)
 	if err != nil {
