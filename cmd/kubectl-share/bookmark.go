@@ -137,7 +137,7 @@ func (o *options) readBookmark(ctx context.Context, l *sharev1.ShareLink, baseUR
 	}
 	key := strings.TrimSpace(string(s.Data[sharev1.SecretKeyPushKey]))
 	if key == "" {
-		return bookmark{}, fmt.Errorf("Secret %s has no %s key", st.SecretName, sharev1.SecretKeyPushKey)
+		return bookmark{}, fmt.Errorf("the bookmark's Secret %s has no %s key", st.SecretName, sharev1.SecretKeyPushKey)
 	}
 	path := st.Path
 	if path == "" {

@@ -216,7 +216,7 @@ func (o *options) retry(ctx context.Context, linkName, project string) error {
 	}
 	value := requestValue(o.now())
 	var target client.Object = l
-	failed := int64(l.Status.Relay.Failed)
+	failed := l.Status.Relay.Failed
 	if project != "" {
 		p, err := o.findProject(ctx, l, project)
 		if err != nil {

@@ -164,9 +164,6 @@ func (o *options) projects(ctx context.Context, q projectQuery, out string) erro
 		sorted[i], sortedConds[i] = lines[j], conds[j]
 	}
 	if out != "" {
-		if sorted == nil {
-			sorted = []projectLine{}
-		}
 		return printStructured(o.streams.Out, out, sorted)
 	}
 	if len(sorted) == 0 {

@@ -489,12 +489,14 @@ func (tr *tracker) publish(cur map[string]projectState) {
 			continue
 		}
 		n.pulled++
-		if s.settledNow() {
-			if s.applied == metav1.ConditionTrue {
-				n.applied++
-			} else if s.applied == metav1.ConditionFalse {
-				n.refused++
-			}
+		if !s.settledNow() {
+			continue
+		}
+		switch s.applied {
+		case metav1.ConditionTrue:
+			n.applied++
+		case metav1.ConditionFalse:
+			n.refused++
 		}
 	}
 	tr.mu.Lock()

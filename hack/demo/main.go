@@ -144,6 +144,7 @@ func run(ctx context.Context, o options) error {
 	fmt.Println()
 	fmt.Println("Where to look:")
 	fmt.Printf("   kubectl --kubeconfig %s get sharelinks,sharedprojects -o wide\n", kubeconfig)
+	fmt.Printf("   the plugin (go install ./cmd/kubectl-share): kubectl share status acme --kubeconfig %s -n %s; kubectl share refresh acme --wait …; kubectl share bookmark acme --qr …\n", kubeconfig, ns)
 	fmt.Printf("   provider account: %s   vendor account: %s\n", accounts.AccountURL(provider), accounts.AccountURL(vendor))
 	fmt.Printf("   metrics: http://%s/metrics\n", o.metricsAddr)
 	fmt.Printf("   push-key bookmark: %s (kubectl get secret acme-push-key -o jsonpath='{.data.url}' | base64 -d)\n", story.bookmark)
