@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/workqueue"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -95,13 +96,16 @@ func (r *RelayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		r.forget(link.UID, req.NamespacedName)
 		return ctrl.Result{}, nil
 	}
+	log := ctrl.LoggerFrom(ctx).WithValues("link", klog.KObj(link))
 	if !relayActive(link) {
 		// A change of the link (resume, Ready again) wakes us; a rescan
 		// under way starts over then, from the feed's beginning.
+		log.V(1).Info("the link does not relay now", "suspended", link.Spec.Suspend,
+			"relayEnabled", link.Spec.RelayEnabled(), "ready", link.IsReady())
 		r.memory(link).rescan = nil
 		return ctrl.Result{}, nil
 	}
-	return r.reconcileRelay(ctx, link)
+	return r.reconcileRelay(ctrl.LoggerInto(ctx, log), link)
 }
 
 // relayActive: the relay works only for a Ready link that is not suspended

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -34,10 +33,9 @@ type relayRun struct {
 // needs), planRescan (starts a rescan when one is asked for), then a page of
 // the feed after the cursor (mainPage) or a page of the rescan (rescanPage);
 // then writes the link's relay status when it changed. It writes no
-// condition: the import derives Relayed from status.relay.
+// condition: the import derives Relayed from status.relay. ctx's logger
+// names the link.
 func (r *RelayReconciler) reconcileRelay(ctx context.Context, link *sharev1.ShareLink) (ctrl.Result, error) {
-	log := ctrl.LoggerFrom(ctx).WithValues("link", klog.KObj(link))
-	ctx = ctrl.LoggerInto(ctx, log)
 	run, err := r.newRelayRun(ctx, link)
 	if run == nil || err != nil {
 		return ctrl.Result{}, err
@@ -66,7 +64,7 @@ func (r *RelayReconciler) reconcileRelay(ctx context.Context, link *sharev1.Shar
 func passOutcome(ctx context.Context, pass passResult, err error) (ctrl.Result, error) {
 	log := ctrl.LoggerFrom(ctx)
 	if err != nil {
-		log.V(1).Info("relay pass failed", "cause", err.Error())
+		log.Info("relay pass failed, retrying with backoff", "cause", err.Error())
 		return ctrl.Result{}, err
 	}
 	if pass.interrupted != nil {
@@ -74,7 +72,7 @@ func passOutcome(ctx context.Context, pass passResult, err error) (ctrl.Result, 
 			log.V(1).Info("relay waits for the account", "retryAfter", d, "cause", pass.interrupted.Error())
 			return ctrl.Result{RequeueAfter: d}, nil
 		}
-		log.V(1).Info("relay interrupted, retrying with backoff", "cause", pass.interrupted.Error())
+		log.Info("relay interrupted, retrying with backoff", "cause", pass.interrupted.Error())
 		return ctrl.Result{}, pass.interrupted
 	}
 	return pass.Result, nil
