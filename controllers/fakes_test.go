@@ -15,8 +15,12 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	k8stypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -51,8 +55,8 @@ type fakeEnv struct {
 	// first reconcile that asks for it.
 	accounts map[string]AccountClient
 
-	mu     sync.Mutex
-	writes []string // "verb name" of every write
+	writesMu sync.Mutex
+	writes   []string // "verb name" of every write
 }
 
 func newFakeEnv(t *testing.T) *fakeEnv {
@@ -114,7 +118,15 @@ func (e *fakeEnv) createLink(name, providerURL, providerSecret string, mutate ..
 	e.g.Expect(e.c.Create(e.ctx, l)).To(Succeed())
 }
 
-func (e *fakeEnv) reconcileLink(name string) (ctrl.Result, error) {
+func (e *fakeEnv) reconcileLink(name string) error {
+	e.t.Helper()
+	_, err := e.reconcileResult(name)
+	return err
+}
+
+// reconcileResult reconciles the link and returns what the reconciler
+// answered.
+func (e *fakeEnv) reconcileResult(name string) (ctrl.Result, error) {
 	e.t.Helper()
 	return e.links.Reconcile(e.ctx, ctrl.Request{NamespacedName: client.ObjectKey{Namespace: "ns", Name: name}})
 }
@@ -144,11 +156,14 @@ func (e *fakeEnv) projects() []sharev1.SharedProject {
 
 // drainEvents returns the events recorded since the last call, each as
 // "type reason message".
-func (e *fakeEnv) drainEvents() []string {
+func (e *fakeEnv) drainEvents() []string { return drainEvents(e.recorder) }
+
+// drainEvents returns the events a fake recorder holds.
+func drainEvents(rec *events.FakeRecorder) []string {
 	var out []string
 	for {
 		select {
-		case ev := <-e.recorder.Events:
+		case ev := <-rec.Events:
 			out = append(out, ev)
 		default:
 			return out
@@ -157,18 +172,77 @@ func (e *fakeEnv) drainEvents() []string {
 }
 
 func (e *fakeEnv) wrote(verb string, obj client.Object) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.writesMu.Lock()
+	defer e.writesMu.Unlock()
 	e.writes = append(e.writes, verb+" "+obj.GetName())
 }
 
 // takeWrites returns the writes since the last call.
 func (e *fakeEnv) takeWrites() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.writesMu.Lock()
+	defer e.writesMu.Unlock()
 	w := e.writes
 	e.writes = nil
 	return w
+}
+
+// apiserverGenerations gives objects the API server's metadata.generation,
+// which the fake client does not keep: 1 on creation, one more on each
+// change of spec. Status writes go through the status subresource and
+// leave it alone.
+func apiserverGenerations() interceptor.Funcs {
+	specOf := func(obj any) any {
+		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
+		if err != nil {
+			return err.Error()
+		}
+		return u["spec"]
+	}
+	// next is the generation of obj once written over the stored object.
+	next := func(ctx context.Context, c client.WithWatch, obj client.Object) int64 {
+		stored, ok := obj.DeepCopyObject().(client.Object)
+		if !ok {
+			return 1
+		}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(obj), stored); err != nil {
+			return 1
+		}
+		if equality.Semantic.DeepEqual(specOf(stored), specOf(obj)) {
+			return stored.GetGeneration()
+		}
+		return stored.GetGeneration() + 1
+	}
+	return interceptor.Funcs{
+		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			obj.SetGeneration(1)
+			return c.Create(ctx, obj, opts...)
+		},
+		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
+			obj.SetGeneration(next(ctx, c, obj))
+			return c.Update(ctx, obj, opts...)
+		},
+		Apply: func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
+			// The operator applies SharedProjects as unstructured objects.
+			u, ok := obj.(interface {
+				client.Object
+				GroupVersionKind() schema.GroupVersionKind
+			})
+			if !ok {
+				return c.Apply(ctx, obj, opts...)
+			}
+			stored := &unstructured.Unstructured{}
+			stored.SetGroupVersionKind(u.GroupVersionKind())
+			switch err := c.Get(ctx, client.ObjectKeyFromObject(u), stored); {
+			case apierrors.IsNotFound(err):
+				u.SetGeneration(1)
+			case err != nil:
+				return err
+			default:
+				u.SetGeneration(next(ctx, c, u))
+			}
+			return c.Apply(ctx, obj, opts...)
+		},
+	}
 }
 
 // countWrites calls count on every write, then inner's function or the

@@ -11,10 +11,8 @@ package controllers
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,18 +24,10 @@ import (
 	structuralschema "k8s.io/apiextensions-apiserver/pkg/apiserver/schema"
 	structuraldefaulting "k8s.io/apiextensions-apiserver/pkg/apiserver/schema/defaulting"
 	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	k8stypes "k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/events"
-	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
-	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/yaml"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
@@ -46,26 +36,15 @@ import (
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
-const (
-	healthProviderURL = "http://provider.example/a/acme"
-	healthVendorURL   = "http://vendor.example/a/fieldco"
-	// healthDownURL is a provider account that does not answer.
-	healthDownURL = "http://down.example/a/acme"
-	healthPushKey = "push-key-0123456789abcdef0123456789"
-	healthToken   = "6f1d1f9e-4c1e-4c6b-9d1a-000000000002"
-)
+// healthDownURL is a provider account that does not answer.
+const healthDownURL = "http://down.example/a/acme"
 
-// healthEnv is a namespace with the Secrets links need, fake accounts, and
-// both reconcilers. Generation follows the API server's rule (see
-// apiserverGenerations); the fake client alone keeps none.
+// healthEnv is the fakes' namespace with a Secret without a token too, fake
+// accounts, and both reconcilers. Generation follows the API server's rule
+// (see apiserverGenerations); the fake client alone keeps none.
 type healthEnv struct {
-	t        *testing.T
-	g        *WithT
-	ctx      context.Context
-	c        client.Client
-	links    *ShareLinkReconciler
+	*fakeEnv
 	projects *SharedProjectReconciler
-	clock    *clocktesting.FakeClock
 
 	// What the API server held while the first import of "acme" ran: the
 	// link once the pull went out, and project 1001 once its push went out,
@@ -76,28 +55,10 @@ type healthEnv struct {
 
 func newHealthEnv(t *testing.T) *healthEnv {
 	t.Helper()
-	g := NewWithT(t)
-	scheme := runtime.NewScheme()
-	g.Expect(sharev1.AddToScheme(scheme)).To(Succeed())
-	g.Expect(corev1.AddToScheme(scheme)).To(Succeed())
-	secret := func(name string, data map[string]string) *corev1.Secret {
-		s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns"}, Data: map[string][]byte{}}
-		for k, v := range data {
-			s.Data[k] = []byte(v)
-		}
-		return s
-	}
-	c := fake.NewClientBuilder().WithScheme(scheme).
-		WithStatusSubresource(&sharev1.ShareLink{}, &sharev1.SharedProject{}).
-		WithInterceptorFuncs(apiserverGenerations()).
-		WithObjects(
-			secret("login", map[string]string{sharev1.SecretKeyUsername: "fieldco", sharev1.SecretKeyPassword: "s3cret-pw", sharev1.SecretKeyToken: healthToken}),
-			secret("login-without-token", map[string]string{sharev1.SecretKeyUsername: "fieldco", sharev1.SecretKeyPassword: "s3cret-pw"}),
-			secret("key", map[string]string{sharev1.SecretKeyPushKey: healthPushKey}),
-		).Build()
-	e := &healthEnv{t: t, g: g, ctx: context.Background(), c: c,
-		clock: clocktesting.NewFakeClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))}
-	e.projects = &SharedProjectReconciler{Client: c, Clock: e.clock}
+	e := &healthEnv{fakeEnv: newFakeEnv(t)}
+	e.g.Expect(e.c.Create(e.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "login-without-token", Namespace: "ns"},
+		Data: map[string][]byte{sharev1.SecretKeyUsername: []byte("fieldco"), sharev1.SecretKeyPassword: []byte("s3cret-pw")}})).To(Succeed())
+	e.projects = &SharedProjectReconciler{Client: e.c, Clock: e.clock}
 
 	provider := &protocol.Fake{
 		ValidateFunc: func(context.Context, protocol.Credentials, string) error { return nil },
@@ -134,127 +95,14 @@ func newHealthEnv(t *testing.T) *healthEnv {
 			return resp, nil
 		},
 	}
-	factory := func(url string) (AccountClient, error) {
-		switch url {
-		case healthProviderURL:
-			return provider, nil
-		case healthVendorURL:
-			return vendor, nil
-		case healthDownURL:
-			return down, nil
-		}
-		return nil, fmt.Errorf("unknown account %s", url)
-	}
-	e.links = &ShareLinkReconciler{
-		Client: c, APIReader: c, Recorder: events.NewFakeRecorder(1000),
-		Accounts: NewAccounts(factory, 1000, 1000, e.clock),
-		Clock:    e.clock, Overlap: time.Minute, CallTimeout: time.Second,
-	}
+	e.accounts[fakeProviderURL], e.accounts[fakeVendorURL], e.accounts[healthDownURL] = provider, vendor, down
 	return e
-}
-
-// apiserverGenerations gives objects the API server's metadata.generation,
-// which the fake client does not keep: 1 on creation, one more on each
-// change of spec. Status writes go through the status subresource and
-// leave it alone.
-func apiserverGenerations() interceptor.Funcs {
-	specOf := func(obj any) any {
-		u, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)
-		if err != nil {
-			return err.Error()
-		}
-		return u["spec"]
-	}
-	// next is the generation of obj once written over the stored object.
-	next := func(ctx context.Context, c client.WithWatch, obj client.Object) int64 {
-		stored, ok := obj.DeepCopyObject().(client.Object)
-		if !ok {
-			return 1
-		}
-		if err := c.Get(ctx, client.ObjectKeyFromObject(obj), stored); err != nil {
-			return 1
-		}
-		if equality.Semantic.DeepEqual(specOf(stored), specOf(obj)) {
-			return stored.GetGeneration()
-		}
-		return stored.GetGeneration() + 1
-	}
-	return interceptor.Funcs{
-		Create: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
-			obj.SetGeneration(1)
-			return c.Create(ctx, obj, opts...)
-		},
-		Update: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.UpdateOption) error {
-			obj.SetGeneration(next(ctx, c, obj))
-			return c.Update(ctx, obj, opts...)
-		},
-		Apply: func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
-			// The operator applies SharedProjects as unstructured objects.
-			u, ok := obj.(interface {
-				client.Object
-				GroupVersionKind() schema.GroupVersionKind
-			})
-			if !ok {
-				return c.Apply(ctx, obj, opts...)
-			}
-			stored := &unstructured.Unstructured{}
-			stored.SetGroupVersionKind(u.GroupVersionKind())
-			switch err := c.Get(ctx, client.ObjectKeyFromObject(u), stored); {
-			case apierrors.IsNotFound(err):
-				u.SetGeneration(1)
-			case err != nil:
-				return err
-			default:
-				u.SetGeneration(next(ctx, c, u))
-			}
-			return c.Apply(ctx, obj, opts...)
-		},
-	}
-}
-
-func (e *healthEnv) createLink(name, providerURL, providerSecret string) {
-	e.t.Helper()
-	// Each link its own integration: the newer of two links of one
-	// integration stalls (DuplicateLink).
-	code := "ACME"
-	if name != "acme" {
-		code = strings.ToUpper(strings.ReplaceAll(name, "-", ""))
-	}
-	l := &sharev1.ShareLink{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", UID: k8stypes.UID("uid-" + name)},
-		Spec: sharev1.ShareLinkSpec{
-			Provider:   sharev1.ProviderAccount{URL: providerURL, SecretRef: sharev1.LocalSecretReference{Name: providerSecret}},
-			Account:    sharev1.VendorAccount{URL: healthVendorURL, SecretRef: sharev1.LocalSecretReference{Name: "key"}},
-			ClientCode: code,
-		},
-	}
-	e.g.Expect(e.c.Create(e.ctx, l)).To(Succeed())
-}
-
-func (e *healthEnv) reconcileLink(name string) error {
-	e.t.Helper()
-	_, err := e.links.Reconcile(e.ctx, ctrl.Request{NamespacedName: client.ObjectKey{Namespace: "ns", Name: name}})
-	return err
 }
 
 func (e *healthEnv) reconcileProject(name string) {
 	e.t.Helper()
 	_, err := e.projects.Reconcile(e.ctx, ctrl.Request{NamespacedName: client.ObjectKey{Namespace: "ns", Name: name}})
 	e.g.Expect(err).NotTo(HaveOccurred())
-}
-
-func (e *healthEnv) link(name string) *sharev1.ShareLink {
-	e.t.Helper()
-	l := &sharev1.ShareLink{}
-	e.g.Expect(e.c.Get(e.ctx, client.ObjectKey{Namespace: "ns", Name: name}, l)).To(Succeed())
-	return l
-}
-
-func (e *healthEnv) project(name string) *sharev1.SharedProject {
-	e.t.Helper()
-	p := &sharev1.SharedProject{}
-	e.g.Expect(e.c.Get(e.ctx, client.ObjectKey{Namespace: "ns", Name: name}, p)).To(Succeed())
-	return p
 }
 
 // served is an object as a GitOps tool reads it from the API server: JSON
@@ -370,9 +218,9 @@ const noStatusYet = "until the operator writes its status the object has neither
 
 func TestHealthOfShareLink(t *testing.T) {
 	e := newHealthEnv(t)
-	e.createLink("acme", healthProviderURL, "login")
-	e.createLink("no-secret", healthProviderURL, "missing")
-	e.createLink("bad-secret", healthProviderURL, "login-without-token")
+	e.createLink("acme", fakeProviderURL, "login")
+	e.createLink("no-secret", fakeProviderURL, "missing")
+	e.createLink("bad-secret", fakeProviderURL, "login-without-token")
 	e.createLink("down", healthDownURL, "login")
 	created := e.link("acme")
 
@@ -412,7 +260,7 @@ func TestHealthOfShareLink(t *testing.T) {
 
 func TestHealthOfSharedProject(t *testing.T) {
 	e := newHealthEnv(t)
-	e.createLink("acme", healthProviderURL, "login")
+	e.createLink("acme", fakeProviderURL, "login")
 	e.g.Expect(e.reconcileLink("acme")).To(Succeed())
 	e.g.Expect(e.projectDuringImport).NotTo(BeNil())
 	okName, refusedName := sharev1.SharedProjectName("acme", "1001"), sharev1.SharedProjectName("acme", "1002")
@@ -421,7 +269,7 @@ func TestHealthOfSharedProject(t *testing.T) {
 
 	// A project whose link has not applied it within the grace, the link
 	// idle: the SharedProject reconciler says it waits.
-	e.createLink("idle", healthProviderURL, "login")
+	e.createLink("idle", fakeProviderURL, "login")
 	waitingName := sharev1.SharedProjectName("idle", "2001")
 	waiting := &sharev1.SharedProject{
 		ObjectMeta: metav1.ObjectMeta{Name: waitingName, Namespace: "ns", CreationTimestamp: metav1.NewTime(e.clock.Now())},
@@ -465,8 +313,8 @@ func TestHealthOfSharedProject(t *testing.T) {
 // as a changed phase rather than as a health answer that happens to hold.
 func TestHealthPhasesAreWhatTheyClaim(t *testing.T) {
 	e := newHealthEnv(t)
-	e.createLink("acme", healthProviderURL, "login")
-	e.createLink("no-secret", healthProviderURL, "missing")
+	e.createLink("acme", fakeProviderURL, "login")
+	e.createLink("no-secret", fakeProviderURL, "missing")
 	e.g.Expect(e.reconcileLink("acme")).To(Succeed())
 	e.g.Expect(e.reconcileLink("no-secret")).To(Succeed())
 	g := e.g

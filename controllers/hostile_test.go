@@ -19,14 +19,7 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	k8stypes "k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/tools/events"
-	clocktesting "k8s.io/utils/clock/testing"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/protocol"
@@ -69,39 +62,22 @@ func hostileAnswer() string {
 }
 
 type hostileEnv struct {
-	g        *WithT
-	ctx      context.Context
-	c        client.Client
-	links    *ShareLinkReconciler
-	recorder *events.FakeRecorder
-	answer   func() (*protocol.GetWorkOrdersResponse, error)
+	*fakeEnv
+	answer func() (*protocol.GetWorkOrdersResponse, error)
 
 	mu     sync.Mutex
 	pushed map[string]int
 }
 
 func newHostileEnv(t *testing.T) *hostileEnv {
-	g := NewWithT(t)
-	scheme := runtime.NewScheme()
-	g.Expect(sharev1.AddToScheme(scheme)).To(Succeed())
-	g.Expect(corev1.AddToScheme(scheme)).To(Succeed())
-	c := fake.NewClientBuilder().WithScheme(scheme).
-		WithStatusSubresource(&sharev1.ShareLink{}, &sharev1.SharedProject{}).
-		WithInterceptorFuncs(apiserverGenerations()).
-		WithObjects(
-			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "login", Namespace: "ns"}, Data: map[string][]byte{
-				sharev1.SecretKeyUsername: []byte("fieldco"), sharev1.SecretKeyPassword: []byte("s3cret-pw"), sharev1.SecretKeyToken: []byte(healthToken)}},
-			&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "key", Namespace: "ns"}, Data: map[string][]byte{sharev1.SecretKeyPushKey: []byte(healthPushKey)}},
-		).Build()
-	e := &hostileEnv{g: g, ctx: context.Background(), c: c, recorder: events.NewFakeRecorder(1000), pushed: map[string]int{}}
-	clock := clocktesting.NewFakeClock(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
-	provider := &protocol.Fake{
+	e := &hostileEnv{fakeEnv: newFakeEnv(t), pushed: map[string]int{}}
+	e.accounts[fakeProviderURL] = &protocol.Fake{
 		ValidateFunc: func(context.Context, protocol.Credentials, string) error { return nil },
 		GetWorkOrdersFunc: func(context.Context, protocol.Credentials, *int64) (*protocol.GetWorkOrdersResponse, error) {
 			return e.answer()
 		},
 	}
-	vendor := &protocol.Fake{
+	e.accounts[fakeVendorURL] = &protocol.Fake{
 		ListItemsFunc: func(context.Context, string, string, int) (*protocol.ItemFeedResponse, error) {
 			return &protocol.ItemFeedResponse{}, nil
 		},
@@ -116,50 +92,12 @@ func newHostileEnv(t *testing.T) *hostileEnv {
 			return resp, nil
 		},
 	}
-	factory := func(url string) (AccountClient, error) {
-		if url == healthProviderURL {
-			return provider, nil
-		}
-		return vendor, nil
-	}
-	e.links = &ShareLinkReconciler{
-		Client: c, APIReader: c, Recorder: e.recorder,
-		Accounts: NewAccounts(factory, 1000, 1000, clock),
-		Clock:    clock, Overlap: time.Minute, CallTimeout: 10 * time.Second,
-	}
-	g.Expect(c.Create(e.ctx, &sharev1.ShareLink{
-		ObjectMeta: metav1.ObjectMeta{Name: "acme", Namespace: "ns", UID: k8stypes.UID("uid-acme")},
-		Spec: sharev1.ShareLinkSpec{
-			Provider:   sharev1.ProviderAccount{URL: healthProviderURL, SecretRef: sharev1.LocalSecretReference{Name: "login"}},
-			Account:    sharev1.VendorAccount{URL: healthVendorURL, SecretRef: sharev1.LocalSecretReference{Name: "key"}},
-			ClientCode: "ACME",
-		},
-	})).To(Succeed())
+	e.createLink("acme", fakeProviderURL, "login")
 	return e
 }
 
 func (e *hostileEnv) reconcile() {
-	_, err := e.links.Reconcile(e.ctx, ctrl.Request{NamespacedName: client.ObjectKey{Namespace: "ns", Name: "acme"}})
-	e.g.Expect(err).NotTo(HaveOccurred())
-}
-
-func (e *hostileEnv) link() *sharev1.ShareLink {
-	l := &sharev1.ShareLink{}
-	e.g.Expect(e.c.Get(e.ctx, client.ObjectKey{Namespace: "ns", Name: "acme"}, l)).To(Succeed())
-	return l
-}
-
-// drainEvents returns the events recorded since the last call.
-func (e *hostileEnv) drainEvents() []string {
-	var out []string
-	for {
-		select {
-		case ev := <-e.recorder.Events:
-			out = append(out, ev)
-		default:
-			return out
-		}
-	}
+	e.g.Expect(e.reconcileLink("acme")).To(Succeed())
 }
 
 func warningsOf(evs []string, reason string) []string {
@@ -211,7 +149,7 @@ func TestHostileAnswerImportsTheRest(t *testing.T) {
 	g.Expect(string(attrs["copy"])).To(Equal("9999"))
 	g.Expect(e.pushed).To(Equal(map[string]int{"1001": 1, "1002": 1, "A/7 Ünit 北": 1, "SAME": 1}))
 
-	l := e.link()
+	l := e.link("acme")
 	g.Expect(l.IsReady()).To(BeTrue(), "%v", l.Status.Conditions)
 	g.Expect(l.Status.RefusedOrders).To(Equal(int32(8)))
 	imported := meta.FindStatusCondition(l.Status.Conditions, sharev1.ConditionImported)
@@ -239,27 +177,27 @@ func TestHostileAnswerImportsTheRest(t *testing.T) {
 	}
 
 	// The next pull answers the same: one more event, the same count.
-	e.links.Clock.(*clocktesting.FakeClock).Step(time.Hour)
+	e.clock.Step(time.Hour)
 	e.reconcile()
 	evs = e.drainEvents()
 	g.Expect(warningsOf(evs, reasonOrdersRefused)).To(HaveLen(1), "%v", evs)
-	g.Expect(e.link().Status.RefusedOrders).To(Equal(int32(8)))
+	g.Expect(e.link("acme").Status.RefusedOrders).To(Equal(int32(8)))
 
 	// A pull that answers nothing leaves the count; one that answers good
 	// orders only clears it.
 	e.answer = func() (*protocol.GetWorkOrdersResponse, error) {
 		return &protocol.GetWorkOrdersResponse{WorkOrders: []protocol.WorkOrder{}}, nil
 	}
-	e.links.Clock.(*clocktesting.FakeClock).Step(time.Hour)
+	e.clock.Step(time.Hour)
 	e.reconcile()
-	g.Expect(e.link().Status.RefusedOrders).To(Equal(int32(8)))
+	g.Expect(e.link("acme").Status.RefusedOrders).To(Equal(int32(8)))
 	g.Expect(warningsOf(e.drainEvents(), reasonOrdersRefused)).To(BeEmpty())
 	e.answer = func() (*protocol.GetWorkOrdersResponse, error) {
 		return protocol.ReadWorkOrdersAnswer(strings.NewReader(`{"workOrders":[{"workOrderNumber":"1001","zip":"78665"}]}`))
 	}
-	e.links.Clock.(*clocktesting.FakeClock).Step(time.Hour)
+	e.clock.Step(time.Hour)
 	e.reconcile()
-	l = e.link()
+	l = e.link("acme")
 	g.Expect(l.Status.RefusedOrders).To(BeZero())
 	g.Expect(meta.FindStatusCondition(l.Status.Conditions, sharev1.ConditionImported).Message).To(Equal("the provider's orders are imported"))
 }
@@ -287,7 +225,7 @@ func TestRefusedOrdersAreNotCancelled(t *testing.T) {
 	}
 	g.Expect(active()).To(ConsistOf("1", "2", "3"))
 	full := func() {
-		e.links.Clock.(*clocktesting.FakeClock).Step(25 * time.Hour)
+		e.clock.Step(25 * time.Hour)
 		e.reconcile()
 	}
 
@@ -298,7 +236,7 @@ func TestRefusedOrdersAreNotCancelled(t *testing.T) {
 	}
 	full()
 	g.Expect(active()).To(ConsistOf("1", "2"))
-	g.Expect(e.link().Status.RefusedOrders).To(Equal(int32(1)))
+	g.Expect(e.link("acme").Status.RefusedOrders).To(Equal(int32(1)))
 
 	// An order without a readable number: any project may be it.
 	e.answer = func() (*protocol.GetWorkOrdersResponse, error) {

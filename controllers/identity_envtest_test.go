@@ -4,7 +4,6 @@ package controllers_test
 // operator can see. Admission's share is in test/admission.
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -12,16 +11,10 @@ import (
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/pruvan-share/share-operator/accountserver"
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
-	"github.com/pruvan-share/share-operator/controllers"
 )
 
 // secondNamespace makes another namespace with copies of the world's
@@ -37,39 +30,6 @@ func (w *world) secondNamespace() string {
 		w.g.Expect(w.c.Create(w.ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Data: s.Data})).To(Succeed())
 	}
 	return ns
-}
-
-// startOperatorIn starts the reconcilers with a cache of several
-// namespaces, as --watch-namespaces gives them, or a cluster-wide manager
-// its cluster.
-func (w *world) startOperatorIn(namespaces ...string) {
-	w.t.Helper()
-	cached := map[string]cache.Config{}
-	for _, ns := range namespaces {
-		cached[ns] = cache.Config{}
-	}
-	mgr, err := ctrl.NewManager(w.env.Config, ctrl.Options{
-		Scheme:                 w.env.Scheme,
-		Logger:                 ctrl.Log.WithName(w.ns),
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache:                  cache.Options{DefaultNamespaces: cached},
-		Client:                 client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
-	})
-	w.g.Expect(err).NotTo(HaveOccurred())
-	w.g.Expect(controllers.Setup(mgr, controllers.Config{
-		CallTimeout: 3 * time.Second, PushKeyAddr: "0", Clients: controllers.HTTPClientFactory(),
-	})).To(Succeed())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	w.t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			w.t.Errorf("manager: %v", err)
-		}
-	})
 }
 
 func stalledAs(g Gomega, l *sharev1.ShareLink, reason string) *metav1.Condition {

@@ -99,7 +99,7 @@ func (it *importTest) answers(orders ...protocol.WorkOrder) {
 // reconcile reconciles the link and expects it to go on without an error.
 func (it *importTest) reconcile() ctrl.Result {
 	it.t.Helper()
-	res, err := it.reconcileLink("acme")
+	res, err := it.reconcileResult("acme")
 	it.g.Expect(err).NotTo(HaveOccurred())
 	return res
 }

@@ -331,17 +331,7 @@ func (rt *relayTest) updateLink(change func(*sharev1.ShareLink)) {
 	rt.g.Expect(rt.c.Update(rt.ctx, l)).To(Succeed())
 }
 
-func (rt *relayTest) events() []string {
-	var out []string
-	for {
-		select {
-		case e := <-rt.recorder.Events:
-			out = append(out, e)
-		default:
-			return out
-		}
-	}
-}
+func (rt *relayTest) events() []string { return drainEvents(rt.recorder) }
 
 func photo(n int) []byte { return bytes.Repeat([]byte{byte(n)}, 1000+n) }
 

@@ -326,20 +326,23 @@ func (w *world) annotate(name, key, value string) {
 // refresh asks for an incremental refresh and waits until it is handled.
 func (w *world) refresh(name, value string) {
 	w.t.Helper()
-	w.annotate(name, sharev1.AnnotationRefreshRequestedAt, value)
-	w.g.Eventually(func(g Gomega) {
-		l := getLink(g, w, name)
-		g.Expect(l.Status.LastHandledRefreshAt).To(Equal(value), "Ready: %v", readyOf(l))
-	}).Should(Succeed())
+	w.request(name, sharev1.AnnotationRefreshRequestedAt, value, func(l *sharev1.ShareLink) string { return l.Status.LastHandledRefreshAt })
 }
 
 // fullImport asks for a full import and waits until it is handled.
 func (w *world) fullImport(name, value string) {
 	w.t.Helper()
-	w.annotate(name, sharev1.AnnotationFullImportRequestedAt, value)
+	w.request(name, sharev1.AnnotationFullImportRequestedAt, value, func(l *sharev1.ShareLink) string { return l.Status.LastHandledFullImportAt })
+}
+
+// request sets a requested-at annotation and waits until the link's status
+// says it handled that value.
+func (w *world) request(name, key, value string, handled func(*sharev1.ShareLink) string) {
+	w.t.Helper()
+	w.annotate(name, key, value)
 	w.g.Eventually(func(g Gomega) {
 		l := getLink(g, w, name)
-		g.Expect(l.Status.LastHandledFullImportAt).To(Equal(value), "Ready: %v", readyOf(l))
+		g.Expect(handled(l)).To(Equal(value), "Ready: %v", readyOf(l))
 	}).Should(Succeed())
 }
 
@@ -415,18 +418,17 @@ func changedKeys(before, after map[string]string) []string { return testworld.Ch
 
 // eventTexts returns every Event of the namespace, both APIs, as JSON.
 func (w *world) eventTexts(g Gomega) []string {
-	var out []string
 	var ev eventsv1.EventList
 	g.Expect(w.c.List(w.ctx, &ev, client.InNamespace(w.ns))).To(Succeed())
-	for _, e := range ev.Items {
-		b, err := json.Marshal(e)
-		g.Expect(err).NotTo(HaveOccurred())
-		out = append(out, string(b))
-	}
 	var core corev1.EventList
 	g.Expect(w.c.List(w.ctx, &core, client.InNamespace(w.ns))).To(Succeed())
-	for _, e := range core.Items {
-		b, err := json.Marshal(e)
+	return append(jsonTexts(g, ev.Items), jsonTexts(g, core.Items)...)
+}
+
+func jsonTexts[T any](g Gomega, items []T) []string {
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		b, err := json.Marshal(it)
 		g.Expect(err).NotTo(HaveOccurred())
 		out = append(out, string(b))
 	}
@@ -448,17 +450,17 @@ func (w *world) events(g Gomega, kind, name string) []eventsv1.Event {
 }
 
 func (w *world) eventReasons(g Gomega, kind, name string) []string {
-	var out []string
-	for _, e := range w.events(g, kind, name) {
-		out = append(out, e.Reason)
-	}
-	return out
+	return eventFields(w.events(g, kind, name), func(e eventsv1.Event) string { return e.Reason })
 }
 
 func (w *world) eventMessages(g Gomega, kind, name string) []string {
+	return eventFields(w.events(g, kind, name), func(e eventsv1.Event) string { return e.Note })
+}
+
+func eventFields(evs []eventsv1.Event, field func(eventsv1.Event) string) []string {
 	var out []string
-	for _, e := range w.events(g, kind, name) {
-		out = append(out, e.Note)
+	for _, e := range evs {
+		out = append(out, field(e))
 	}
 	return out
 }
@@ -476,13 +478,33 @@ type operator struct {
 // world's namespace, and stops it when the test ends.
 func (w *world) startOperator(mutate ...func(*controllers.Config)) *operator {
 	w.t.Helper()
+	return w.startManager([]string{w.ns}, mutate...)
+}
+
+// startOperatorIn starts the reconcilers with a cache of several
+// namespaces, as --watch-namespaces gives them, or a cluster-wide manager
+// its cluster.
+func (w *world) startOperatorIn(namespaces ...string) *operator {
+	w.t.Helper()
+	return w.startManager(namespaces)
+}
+
+// startManager starts a manager with the reconcilers whose cache holds the
+// namespaces (all of them when none is named), and stops it when the test
+// ends.
+func (w *world) startManager(namespaces []string, mutate ...func(*controllers.Config)) *operator {
+	w.t.Helper()
+	cached := map[string]cache.Config{}
+	for _, ns := range namespaces {
+		cached[ns] = cache.Config{}
+	}
 	mgr, err := ctrl.NewManager(w.env.Config, ctrl.Options{
 		Scheme:                  w.env.Scheme,
 		Logger:                  ctrl.Log.WithName(w.ns),
 		Metrics:                 metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:  "0",
 		Controller:              config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache:                   cache.Options{DefaultNamespaces: map[string]cache.Config{w.ns: {}}},
+		Cache:                   cache.Options{DefaultNamespaces: cached},
 		Client:                  client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 		GracefulShutdownTimeout: ptr.To(30 * time.Second),
 	})

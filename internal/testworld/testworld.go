@@ -15,6 +15,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/pruvan-share/share-operator/accountserver"
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/internal/fixtures"
+	"github.com/pruvan-share/share-operator/protocol"
 )
 
 // The names of the world.
@@ -122,6 +124,29 @@ func SeedCrews(t testing.TB, srv *accountserver.TestServer, account string, o Ve
 	for _, wt := range append([]accountserver.WorkType{fixtures.GrassCut(WorkType)}, o.WorkTypes...) {
 		if err := srv.PutWorkType(ctx, account, wt); err != nil {
 			t.Fatalf("creating the work type %s of %s: %v", wt.Name, account, err)
+		}
+	}
+}
+
+// FirstNumber is the number of the first order SeedOrders creates.
+const FirstNumber = 100000
+
+// Number is the number of the i-th order SeedOrders creates.
+func Number(i int) string { return strconv.Itoa(FirstNumber + i) }
+
+// Project is the vendor's project of a provider order.
+func Project(number string) string { return ClientCode + "::" + number }
+
+// SeedOrders creates n provider orders numbered from FirstNumber, each as
+// order makes it of its number; progress, when set, hears each one done.
+func SeedOrders(t testing.TB, srv *accountserver.TestServer, n int, order func(number string) protocol.WorkOrder, progress func(done int)) {
+	t.Helper()
+	for i := range n {
+		if _, err := srv.CreateOrder(context.Background(), ProviderAccount, order(Number(i))); err != nil {
+			t.Fatalf("creating provider order %d: %v", i, err)
+		}
+		if progress != nil {
+			progress(i + 1)
 		}
 	}
 }

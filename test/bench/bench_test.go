@@ -444,7 +444,7 @@ func (r *sizeRun) incremental() {
 	d := r.refresh(fmt.Sprintf("incremental-%d", n))
 	for k, i := range idx {
 		if got := w.vendorInstructions(i); got != fmt.Sprintf("incremental change %d", k) {
-			t.Fatalf("incremental refresh: order %s shows %q in the vendor account", number(i), got)
+			t.Fatalf("incremental refresh: order %s shows %q in the vendor account", testworld.Number(i), got)
 		}
 	}
 	r.quiet()

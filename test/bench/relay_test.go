@@ -117,7 +117,7 @@ func (rr *relayRun) phase(name string, photos int, size int64, accountQPS int) *
 	progress("relay: uploading %d photos of %d MB to the vendor account", photos, size>>20)
 	prefix := name + "-"
 	for i := range photos {
-		project := testworld.ClientCode + "::" + number(i%relayOrders)
+		project := testworld.Project(testworld.Number(i % relayOrders))
 		meta := protocol.Item{ServiceName: "Grass Cut", EvidenceType: "after", FileName: fmt.Sprintf("%s%d.jpg", prefix, i), Size: size}
 		if _, err := w.vsrv.UploadItem(ctx, testworld.VendorAccount, project, testworld.Crew, meta, testworld.Photo(size, byte(i))); err != nil {
 			t.Fatal(err)
@@ -190,7 +190,7 @@ func newUUID(t *testing.T) string {
 func (rr *relayRun) providerItems(bare bool) int {
 	n := 0
 	for j := range relayOrders {
-		items, err := rr.w.srv.ListItems(context.Background(), testworld.ProviderAccount, number(j))
+		items, err := rr.w.srv.ListItems(context.Background(), testworld.ProviderAccount, testworld.Number(j))
 		if err != nil {
 			rr.t.Fatal(err)
 		}
@@ -212,7 +212,7 @@ func (rr *relayRun) bareCopy(prefix string, photos int) time.Duration {
 	ctx := context.Background()
 	var items []accountserver.Item
 	for j := range relayOrders {
-		all, err := w.vsrv.ListItems(ctx, testworld.VendorAccount, testworld.ClientCode+"::"+number(j))
+		all, err := w.vsrv.ListItems(ctx, testworld.VendorAccount, testworld.Project(testworld.Number(j)))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -24,15 +23,10 @@ import (
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
-// The accounts are internal/testworld's, as in the controllers' envtest
-// suites: the provider "acme" assigns work to its Crew sub-user "fieldco",
-// which stands for the vendor; the vendor's own account "fieldco" holds the
-// link's integration "ACME", a crew user and a work type. The bare client
-// pushes to accounts of its own seeded the same way, so that its pushes
-// create projects as the operator's did.
-//
-// firstNumber is the number of the first seeded order.
-const firstNumber = 100000
+// The accounts and orders are internal/testworld's, as in the
+// controllers' envtest suites. The bare client pushes to vendor accounts of
+// its own seeded the same way, so that its pushes create projects as the
+// operator's did.
 
 // world is one size's accounts and namespace.
 type world struct {
@@ -169,24 +163,19 @@ func order(number string) protocol.WorkOrder {
 	return o
 }
 
-func number(i int) string { return strconv.Itoa(firstNumber + i) }
-
 // seedOrders creates n provider orders assigned to the vendor's sub-user.
 func (w *world) seedOrders(n int) {
 	w.t.Helper()
-	for i := range n {
-		if _, err := w.srv.CreateOrder(w.ctx, testworld.ProviderAccount, order(number(i))); err != nil {
-			w.t.Fatalf("creating provider order %d: %v", i, err)
+	testworld.SeedOrders(w.t, w.srv, n, order, func(done int) {
+		if done%5000 == 0 && done < n {
+			progress("  seeded %d of %d provider orders", done, n)
 		}
-		if (i+1)%5000 == 0 && i+1 < n {
-			progress("  seeded %d of %d provider orders", i+1, n)
-		}
-	}
+	})
 }
 
 func (w *world) editUpstream(i int, instructions string) {
 	w.t.Helper()
-	if _, err := w.srv.EditOrder(w.ctx, testworld.ProviderAccount, number(i), protocol.WorkOrder{ClientInstructions: protocol.String(instructions)}); err != nil {
+	if _, err := w.srv.EditOrder(w.ctx, testworld.ProviderAccount, testworld.Number(i), protocol.WorkOrder{ClientInstructions: protocol.String(instructions)}); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -194,7 +183,7 @@ func (w *world) editUpstream(i int, instructions string) {
 // vendorInstructions is what the vendor account shows of an order's
 // clientInstructions; empty when the project is not there yet.
 func (w *world) vendorInstructions(i int) string {
-	o, err := w.vsrv.GetOrder(w.ctx, testworld.VendorAccount, testworld.ClientCode+"::"+number(i))
+	o, err := w.vsrv.GetOrder(w.ctx, testworld.VendorAccount, testworld.Project(testworld.Number(i)))
 	if err != nil {
 		return ""
 	}

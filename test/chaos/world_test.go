@@ -3,7 +3,6 @@ package chaos
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -21,14 +20,8 @@ import (
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
-// The accounts are internal/testworld's, as in the controllers' suites: the
-// provider "acme" assigns work to its Crew sub-user "fieldco", which stands
-// for the vendor; the vendor's own account "fieldco" holds the link's
-// integration "ACME" (its QA lets photos go at once), a crew user and a work
-// type.
-//
-// firstNumber is the number of the first seeded order.
-const firstNumber = 100000
+// The accounts and orders are internal/testworld's; here the integration's
+// QA lets photos go at once.
 
 // world is one namespace, one account server with both accounts, and the
 // link's Secrets.
@@ -61,16 +54,10 @@ func (w *world) must(err error) {
 	}
 }
 
-func number(i int) string { return strconv.Itoa(firstNumber + i) }
-
 // seedOrders creates n provider orders assigned to the vendor's sub-user.
 func (w *world) seedOrders(n int) {
 	w.t.Helper()
-	for i := range n {
-		if _, err := w.srv.CreateOrder(w.ctx, testworld.ProviderAccount, fixtures.Order(number(i), testworld.VendorLogin)); err != nil {
-			w.t.Fatalf("creating provider order %d: %v", i, err)
-		}
-	}
+	testworld.SeedOrders(w.t, w.srv, n, func(number string) protocol.WorkOrder { return fixtures.Order(number, testworld.VendorLogin) }, nil)
 }
 
 // createLink creates the link; relay says whether photos relay from the
@@ -161,7 +148,7 @@ func (w *world) countImport(n int) importCounts {
 	}
 	expected := map[string]bool{}
 	for i := range n {
-		expected[testworld.ClientCode+"::"+number(i)] = true
+		expected[testworld.Project(testworld.Number(i))] = true
 	}
 	names := map[string]int{}
 	for _, o := range w.vendorProjects() {
@@ -242,7 +229,7 @@ func (w *world) uploadPhotos(n, orders int, size int64) {
 			ServiceName: "Grass Cut", EvidenceType: []string{"before", "during", "after"}[i%3],
 			FileName: fmt.Sprintf("photo-%04d.jpg", i), FileExt: "jpg", Size: size,
 		}
-		project := testworld.ClientCode + "::" + number(i%orders)
+		project := testworld.Project(testworld.Number(i % orders))
 		if _, err := w.srv.UploadItem(w.ctx, testworld.VendorAccount, project, testworld.Crew, meta, testworld.Photo(size, byte(i))); err != nil {
 			w.t.Fatalf("uploading photo %d to %s: %v", i, project, err)
 		}
