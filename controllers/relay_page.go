@@ -77,12 +77,17 @@ func unsettled(results []*itemResult) int {
 	return n
 }
 
-// checkPage refuses a feed answer the cursor cannot follow.
-func checkPage(resp *protocol.ItemFeedResponse) error {
-	if len(resp.Items) > 0 && resp.Cursor == "" {
-		return &protocol.APIError{Call: protocol.CallItems, Kind: protocol.KindTransient, Message: "the item feed answered items without a cursor"}
+// readPage reads the page of the feed after cursor. It refuses an answer
+// the cursor cannot follow.
+func readPage(ctx context.Context, run *relayRun, cursor string) (*protocol.ItemFeedResponse, error) {
+	resp, err := run.relayer.listItems(ctx, cursor, relayPageSize)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if len(resp.Items) > 0 && resp.Cursor == "" {
+		return nil, &protocol.APIError{Call: protocol.CallItems, Kind: protocol.KindTransient, Message: "the item feed answered items without a cursor"}
+	}
+	return resp, nil
 }
 
 // mainPage relays the page after the link's cursor. When every item of the
@@ -96,10 +101,7 @@ func checkPage(resp *protocol.ItemFeedResponse) error {
 // from other errors.
 func (r *RelayReconciler) mainPage(ctx context.Context, run *relayRun) (passResult, error) {
 	st := &run.link.Status.Relay
-	resp, err := run.relayer.listItems(ctx, st.Cursor, relayPageSize)
-	if err == nil {
-		err = checkPage(resp)
-	}
+	resp, err := readPage(ctx, run, st.Cursor)
 	if err != nil {
 		return interrupted(err), nil
 	}

@@ -178,3 +178,22 @@ func TestClassify(t *testing.T) {
 		NewWithT(t).Expect(classify(fi, tc.p, tc.retry)).To(Equal(tc.want), "%+v", tc)
 	}
 }
+
+// A feed that answers items without a cursor cannot be followed: nothing
+// relays and the cursor stays, as after any transient failure.
+func TestRelayRefusesPageWithoutCursor(t *testing.T) {
+	rt := newRelayTest(t, 1)
+	g := rt.g
+	rt.feed.release("7001", "a", protocol.FileTypePicture, photo(1))
+	rt.vendorF.ListItemsFunc = func(ctx context.Context, pushKey, cursor string, limit int) (*protocol.ItemFeedResponse, error) {
+		resp, err := rt.feed.listItems(ctx, pushKey, cursor, limit)
+		if resp != nil {
+			resp.Cursor = ""
+		}
+		return resp, err
+	}
+	_, err := rt.reconcile()
+	g.Expect(err).To(MatchError(ContainSubstring("without a cursor")))
+	g.Expect(rt.provF.Calls("UploadItem")).To(BeZero())
+	g.Expect(rt.link().Status.Relay.Cursor).To(BeEmpty())
+}

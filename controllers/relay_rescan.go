@@ -85,10 +85,7 @@ func unhandledRetry(obj metav1.Object, handled string) string {
 // it writes the counts it tallied.
 func (r *RelayReconciler) rescanPage(ctx context.Context, run *relayRun) (passResult, error) {
 	scan := run.mem.rescan
-	resp, err := run.relayer.listItems(ctx, scan.cursor, relayPageSize)
-	if err == nil {
-		err = checkPage(resp)
-	}
+	resp, err := readPage(ctx, run, scan.cursor)
 	if err != nil {
 		return interrupted(err), nil
 	}
