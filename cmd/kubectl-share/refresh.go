@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -98,19 +99,26 @@ func (o *options) refresh(ctx context.Context, name string, r refreshOptions) er
 		fmt.Fprintf(o.streams.Out, "Follow it with: kubectl share status %s (or kubectl share refresh %s --wait)\n", name, name)
 		return nil
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, r.timeout)
-	defer cancel()
-	return o.follow(waitCtx, ctx, tr, l, r.full, value, start)
+	return o.follow(ctx, r.timeout, tr, l, r.full, value, start)
 }
 
+// readTimeout bounds each read of the link while waiting.
+const readTimeout = 10 * time.Second
+
 // follow shows progress until the link handles the request, then the
-// outcome.
-func (o *options) follow(ctx, parent context.Context, tr *tracker, l *sharev1.ShareLink, full bool, value string, start time.Time) error {
+// outcome. A read that fails (the API server restarting, a network blip)
+// is shown and tried again until the timeout; a link deleted meanwhile
+// ends the wait.
+func (o *options) follow(ctx context.Context, timeout time.Duration, tr *tracker, l *sharev1.ShareLink, full bool, value string, start time.Time) error {
 	c, err := o.client()
 	if err != nil {
 		return err
 	}
-	go tr.run(ctx)
+	trackCtx, stopTracking := context.WithCancel(ctx)
+	defer stopTracking()
+	go tr.run(trackCtx)
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
 	pr := newProgress(o.streams.Out, o.colors(o.streams.Out), o.now)
 	defer pr.stop()
 	stalledBefore := condition(l.Status.Conditions, sharev1.ConditionStalled)
@@ -118,18 +126,26 @@ func (o *options) follow(ctx, parent context.Context, tr *tracker, l *sharev1.Sh
 	ticker := time.NewTicker(pr.interval())
 	defer ticker.Stop()
 	var cur *sharev1.ShareLink
+	var readErr error
 	for {
 		now := &sharev1.ShareLink{}
-		err := c.Get(ctx, client.ObjectKeyFromObject(l), now)
+		getCtx, cancel := context.WithTimeout(ctx, readTimeout)
+		readErr = c.Get(getCtx, client.ObjectKeyFromObject(l), now)
+		cancel()
 		switch {
-		case err == nil:
+		case readErr == nil:
 			cur = now
 		case ctx.Err() != nil:
-		default:
 			pr.stop()
-			return o.explain(fmt.Errorf("reading ShareLink %s: %w", l.Name, err))
+			return ctx.Err()
+		case apierrors.IsNotFound(readErr):
+			pr.stop()
+			return fmt.Errorf("ShareLink %s was deleted while waiting", l.Name)
 		}
-		if cur != nil {
+		if readErr != nil {
+			pr.show(progressState{link: l.Name, phase: "cannot read the link: " + truncate(readErr.Error(), 80),
+				counts: tr.counts(), elapsed: o.now().Sub(start)})
+		} else if cur != nil {
 			if baseRV == "" {
 				baseRV = cur.ResourceVersion
 			}
@@ -139,7 +155,8 @@ func (o *options) follow(ctx, parent context.Context, tr *tracker, l *sharev1.Sh
 			}
 			if handled == value {
 				pr.clear()
-				return o.outcome(parent, tr, cur, start)
+				stopTracking()
+				return o.outcome(ctx, tr, cur, start)
 			}
 			if st := condition(cur.Status.Conditions, sharev1.ConditionStalled); st != nil && st.Status == metav1.ConditionTrue &&
 				stalledForUs(st, stalledBefore, start, o.now(), cur.ResourceVersion != baseRV) {
@@ -154,11 +171,13 @@ func (o *options) follow(ctx, parent context.Context, tr *tracker, l *sharev1.Sh
 		select {
 		case <-ctx.Done():
 			pr.stop()
-			if parent.Err() != nil {
-				return parent.Err()
-			}
+			return ctx.Err()
+		case <-deadline.C:
+			pr.stop()
 			msg := "the operator has not handled the request"
-			if cur != nil {
+			if readErr != nil {
+				msg += "; the last read of the link failed: " + readErr.Error()
+			} else if cur != nil {
 				state, m := readyWords(cur.Status.Conditions)
 				msg += fmt.Sprintf("; ShareLink %s is %s: %s", l.Name, state, m)
 			}
