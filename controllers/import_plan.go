@@ -28,16 +28,17 @@ func planImport(link *sharev1.ShareLink, mem *linkMemory, now time.Time) importP
 	if v := link.Annotations[sharev1.AnnotationFullImportRequestedAt]; v != "" && v != link.Status.LastHandledFullImportAt {
 		p.fullImportAt, p.pull, p.full = v, true, true
 	}
-	if !link.Spec.AutoImportEnabled() {
-		return p
+	if link.Spec.AutoImportEnabled() {
+		last := link.Status.LastFullImportTime
+		if last == nil || !now.Before(last.Add(link.Spec.FullImportPeriod())) {
+			p.pull, p.full = true, true
+		}
+		if !now.Before(mem.lastRefresh.Add(link.Spec.RefreshInterval())) {
+			p.pull = true
+		}
 	}
-	last := link.Status.LastFullImportTime
-	if last == nil || !now.Before(last.Add(link.Spec.FullImportPeriod())) {
-		p.pull, p.full = true, true
-	}
-	if !now.Before(mem.lastRefresh.Add(link.Spec.RefreshInterval())) {
-		p.pull = true
-	}
+	// With no watermark yet there is nothing to pull incrementally from:
+	// any pull, requested or periodic, is a full import.
 	if mem.watermark == 0 {
 		p.full = p.pull
 	}

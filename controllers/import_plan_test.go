@@ -45,6 +45,12 @@ func TestPlanImport(t *testing.T) {
 			l.Spec.AutoImport = &off
 			l.Annotations = map[string]string{sharev1.AnnotationRefreshRequestedAt: "1"}
 		}), linkMemory{watermark: 100}, true, false},
+		// A refresh before any import has no watermark to pull from (it
+		// sent a negative timestamp): it is a full import.
+		{"auto-import off: the first refresh is a full import", linkWith(func(l *sharev1.ShareLink) {
+			l.Spec.AutoImport = &off
+			l.Annotations = map[string]string{sharev1.AnnotationRefreshRequestedAt: "1"}
+		}), linkMemory{}, true, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
