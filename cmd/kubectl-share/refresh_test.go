@@ -127,9 +127,7 @@ func TestRefreshWait(t *testing.T) {
 	w.createOrders("1001", "1002", "1003")
 	w.createLink("acme")
 
-	// Without --wait: the request, and how to follow it. The first import
-	// is a full one: an incremental refresh before any import is refused by
-	// the operator today (no watermark; reported to the lead).
+	// Without --wait: the request, and how to follow it.
 	r := w.share("refresh", "acme", "--full")
 	w.g.Expect(r.code).To(Equal(exitOK), "%s", r)
 	w.g.Expect(r.stdout).To(MatchRegexp(`Asked ShareLink \S+/acme for a full import: share.pruvan.io/full-import-requested-at=\S+`))
