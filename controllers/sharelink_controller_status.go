@@ -46,17 +46,7 @@ func summarizeLink(link *sharev1.ShareLink, reconcileErr error) {
 // True while no item failed, False RelayFailed otherwise. Relayed is not one
 // of Ready's concerns: a photo the provider refuses must not stop the link,
 // nor the relay of the other items, which needs a Ready link.
-func setRelayed(link *sharev1.ShareLink) {
-	if !link.Spec.RelayEnabled() {
-		sharev1.RemoveCondition(link, sharev1.ConditionRelayed)
-		return
-	}
-	if n := link.Status.Relay.Failed; n > 0 {
-		sharev1.SetCondition(link, sharev1.ConditionRelayed, metav1.ConditionFalse, sharev1.ReasonRelayFailed, relayFailedMessage(n))
-		return
-	}
-	sharev1.SetCondition(link, sharev1.ConditionRelayed, metav1.ConditionTrue, sharev1.ReasonSucceeded, "no item failed to relay")
-}
+func setRelayed(link *sharev1.ShareLink) { relayOutcomeOf(link).setOn(link) }
 
 func setReadyFromConcerns(link *sharev1.ShareLink) {
 	for _, typ := range linkConcerns {
