@@ -16,7 +16,7 @@ func jitter(d time.Duration) time.Duration {
 	if d <= 0 {
 		return d
 	}
-	return d + rand.N(d/10+1)
+	return d + rand.N(d/10+1) //nolint:gosec // G404: spreading timers needs no secret randomness
 }
 
 // importWriters is how many SharedProject writes an import has in flight: a

@@ -299,7 +299,7 @@ func (r *ShareLinkReconciler) finishPull(run *importRun) {
 	if run.answered {
 		// The count of the last pull that answered orders: an idle
 		// refresh says nothing about the orders refused before it.
-		link.Status.RefusedOrders = int32(min(run.refused.count, math.MaxInt32))
+		link.Status.RefusedOrders = int32(min(run.refused.count, math.MaxInt32)) //nolint:gosec // G115: capped at MaxInt32 just here
 	}
 	if run.refused.count > 0 {
 		// One event per pull, however many orders it refused.

@@ -35,7 +35,7 @@ func withPushKey(t *testing.T) (func(*controllers.Config), string) {
 }
 
 func tap(g Gomega, url string) string {
-	resp, err := http.Get(url) //nolint:noctx // a person's browser, in a test
+	resp, err := http.Get(url)
 	g.Expect(err).NotTo(HaveOccurred())
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
