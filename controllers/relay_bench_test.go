@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"io"
 	"runtime"
 	"runtime/metrics"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/pruvan-share/share-operator/accountserver"
+	"github.com/pruvan-share/share-operator/internal/testworld"
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
@@ -87,26 +87,15 @@ func newRelayBenchEnv(b testing.TB) *relayBenchEnv {
 		State: protocol.String("IL"), Zip: protocol.String("62701"), Services: []protocol.Service{{ServiceName: "Grass Cut"}},
 	}
 
-	provider := accountserver.NewTestServer(b)
-	acct, err := provider.CreateAccount(ctx, "acme")
-	must(err)
-	_, err = provider.CreateUser(ctx, "acme", accountserver.NewUser{Username: "fieldco", Role: accountserver.RoleCrew, Password: password})
-	must(err)
+	provider, vendor := accountserver.NewTestServer(b), accountserver.NewTestServer(b)
+	acc := testworld.Seed(b, provider, vendor, password, testworld.VendorOptions{AutoRelay: true})
 	o := order
 	o.AssignedTo = protocol.String("fieldco")
-	_, err = provider.CreateOrder(ctx, "acme", o)
-	must(err)
-
-	vendor := accountserver.NewTestServer(b)
-	_, err = vendor.CreateAccount(ctx, "fieldco")
-	must(err)
-	_, err = vendor.CreateUser(ctx, "fieldco", accountserver.NewUser{Username: "crew1", Role: accountserver.RoleCrew, Password: "crew-pw"})
-	must(err)
-	in, err := vendor.CreateIntegration(ctx, "fieldco", accountserver.NewIntegration{Code: "ACME", AutoRelay: true})
+	_, err := provider.CreateOrder(ctx, "acme", o)
 	must(err)
 	o = order
 	o.AssignedTo = protocol.String("crew1")
-	_, err = vendor.Push(ctx, "fieldco", in.PushKey, []protocol.WorkOrder{o})
+	_, err = vendor.Push(ctx, "fieldco", acc.PushKey, []protocol.WorkOrder{o})
 	must(err)
 
 	accounts := NewAccounts(HTTPClientFactory(), 1000, 1000, clock.RealClock{})
@@ -115,8 +104,8 @@ func newRelayBenchEnv(b testing.TB) *relayBenchEnv {
 	pacc, err := accounts.Get(provider.AccountURL("acme"))
 	must(err)
 	return &relayBenchEnv{vendor: vendor, relayer: &relayer{
-		vendor: vacc, provider: pacc, pushKey: in.PushKey,
-		creds:       protocol.NewCredentials("fieldco", password, acct.Token),
+		vendor: vacc, provider: pacc, pushKey: acc.PushKey,
+		creds:       protocol.NewCredentials("fieldco", password, acc.Token),
 		concurrency: 1, callTimeout: 30 * time.Second,
 	}}
 }
@@ -126,24 +115,9 @@ func newRelayBenchEnv(b testing.TB) *relayBenchEnv {
 func (e *relayBenchEnv) crewPhoto(b testing.TB, i int, size int64) {
 	b.Helper()
 	meta := protocol.Item{ServiceName: "Grass Cut", EvidenceType: "after", FileName: fmt.Sprintf("yard-%d.jpg", i), Size: size}
-	if _, err := e.vendor.UploadItem(context.Background(), "fieldco", "ACME::9001", "crew1", meta, &patternReader{left: size}); err != nil {
+	if _, err := e.vendor.UploadItem(context.Background(), "fieldco", "ACME::9001", "crew1", meta, testworld.Photo(size, 0)); err != nil {
 		b.Fatal(err)
 	}
-}
-
-// patternReader produces n bytes of a fixed pattern without holding them.
-type patternReader struct{ left int64 }
-
-func (r *patternReader) Read(p []byte) (int, error) {
-	if r.left <= 0 {
-		return 0, io.EOF
-	}
-	n := int(min(int64(len(p)), r.left))
-	for j := range p[:n] {
-		p[j] = byte(j * 7)
-	}
-	r.left -= int64(n)
-	return n, nil
 }
 
 // heapPeak samples the heap in use (runtime/metrics: no stop of the world)

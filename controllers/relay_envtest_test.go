@@ -27,6 +27,7 @@ import (
 	"github.com/pruvan-share/share-operator/accountserver"
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/controllers"
+	"github.com/pruvan-share/share-operator/internal/testworld"
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
@@ -47,18 +48,14 @@ func newRelayWorld(t *testing.T, autoRelay bool) *relayWorld {
 	w := newWorld(t)
 	g, ctx := w.g, w.ctx
 	prov := accountserver.NewTestServer(t)
-	acct, err := prov.CreateAccount(ctx, providerAccount)
-	g.Expect(err).NotTo(HaveOccurred())
-	_, err = prov.CreateUser(ctx, providerAccount, accountserver.NewUser{Username: vendorLogin, Role: accountserver.RoleCrew, Password: w.password})
-	g.Expect(err).NotTo(HaveOccurred())
-	w.providerToken = acct.Token
+	w.providerToken = testworld.SeedProvider(t, prov, w.password)
 	g.Eventually(func(g Gomega) {
 		s := &corev1.Secret{}
 		g.Expect(w.c.Get(ctx, client.ObjectKey{Namespace: w.ns, Name: loginSecret}, s)).To(Succeed())
-		s.Data[sharev1.SecretKeyToken] = []byte(acct.Token)
+		s.Data[sharev1.SecretKeyToken] = []byte(w.providerToken)
 		g.Expect(w.c.Update(ctx, s)).To(Succeed())
 	}).Should(Succeed())
-	_, err = w.srv.SetAutoRelay(ctx, vendorAccount, clientCode, autoRelay)
+	_, err := w.srv.SetAutoRelay(ctx, vendorAccount, clientCode, autoRelay)
 	g.Expect(err).NotTo(HaveOccurred())
 	rw := &relayWorld{world: w, prov: prov, idleTimeout: 15 * time.Second}
 	t.Cleanup(rw.dumpRelayOnFailure)
