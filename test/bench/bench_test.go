@@ -167,7 +167,7 @@ func TestBench(t *testing.T) {
 	fmt.Println()
 	fmt.Println(md)
 	if s.out != "" {
-		if err := os.WriteFile(s.out, []byte(md), 0o644); err != nil { //nolint:gosec // a document
+		if err := os.WriteFile(s.out, []byte(md), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		png := filepath.Join(filepath.Dir(s.out), "img", "benchmarks.png")
@@ -504,7 +504,7 @@ func (r *sizeRun) triggerLatency() {
 		asked := l.Annotations[sharev1.AnnotationRefreshRequestedAt]
 		start := time.Now()
 		last = start
-		resp, err := hc.Get(url) //nolint:noctx // the client's timeout bounds it
+		resp, err := hc.Get(url)
 		if err != nil {
 			t.Fatal(err)
 		}

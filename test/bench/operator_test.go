@@ -145,7 +145,7 @@ func startOperator(t *testing.T, bin string, o operatorOptions) *operatorProc {
 
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := op.hc.Get("http://" + probeAddr + "/readyz") //nolint:noctx // a local probe with the client's timeout
+		resp, err := op.hc.Get("http://" + probeAddr + "/readyz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -364,13 +364,13 @@ func (op *operatorProc) saveProfile(t *testing.T, name string) {
 	if op.pprofURL == "" {
 		return
 	}
-	resp, err := op.hc.Get(op.pprofURL + "heap?gc=1") //nolint:noctx // a local endpoint with the client's timeout
+	resp, err := op.hc.Get(op.pprofURL + "heap?gc=1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	path := filepath.Join(os.Getenv("BENCH_PPROF_DIR"), name+".pb.gz")
-	f, err := os.Create(path) //nolint:gosec // a path the person running the bench chose
+	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,7 @@ func TestSIGKILL(t *testing.T) {
 	t.Logf("seed %d (CHAOS_SEED=%d repeats the moments); %d kills, %d orders, %d photos", s.seed, s.seed, s.kills, s.orders, s.photos)
 	env := testenv.Start(t)
 	bin := managerproc.Binary(t)
-	rng := rand.New(rand.NewPCG(s.seed, s.seed>>1|1)) //nolint:gosec // reproducible moments, not secrets
+	rng := rand.New(rand.NewPCG(s.seed, s.seed>>1|1))
 	t.Run("import", func(t *testing.T) { killDuringImport(t, env, bin, rng, s) })
 	t.Run("relay", func(t *testing.T) { killDuringRelay(t, env, bin, rng, s) })
 }
