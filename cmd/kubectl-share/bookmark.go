@@ -70,11 +70,7 @@ deleting the operator's Secret.`,
 }
 
 func (o *options) bookmark(ctx context.Context, name, baseURL, out string, qr, invert bool) error {
-	ns, err := o.namespace()
-	if err != nil {
-		return err
-	}
-	l, err := o.getLink(ctx, ns, name)
+	l, err := o.linkNamed(ctx, name)
 	if err != nil {
 		return err
 	}

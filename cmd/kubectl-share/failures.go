@@ -109,17 +109,13 @@ project); a refused apply is pushed again by a full import
 }
 
 func (o *options) failures(ctx context.Context, name, out string) error {
-	ns, err := o.namespace()
-	if err != nil {
-		return err
-	}
-	l, err := o.getLink(ctx, ns, name)
+	l, err := o.linkNamed(ctx, name)
 	if err != nil {
 		return err
 	}
 	r := failuresReport{Link: l.Name, Namespace: l.Namespace, Failures: linkFailures(l),
 		RelayFailed: l.Status.Relay.Failed, ProjectsFailed: l.Status.Projects.Failed}
-	err = o.eachProject(ctx, ns, projectQuery{link: l.Name}, func(p *sharev1.SharedProject) {
+	err = o.eachProject(ctx, l.Namespace, projectQuery{link: l.Name}, func(p *sharev1.SharedProject) {
 		r.Failures = append(r.Failures, projectFailures(p)...)
 	})
 	if err != nil {
@@ -133,7 +129,7 @@ func (o *options) failures(ctx context.Context, name, out string) error {
 	w := o.streams.Out
 	p := o.colors(w)
 	if len(r.Failures) == 0 {
-		fmt.Fprintf(w, "No failures recorded for ShareLink %s/%s or its projects.\n", ns, name)
+		fmt.Fprintf(w, "No failures recorded for ShareLink %s/%s or its projects.\n", l.Namespace, name)
 		return nil
 	}
 	tw := newTable(w)

@@ -60,11 +60,7 @@ type refreshOptions struct {
 const stallGrace = 15 * time.Second
 
 func (o *options) refresh(ctx context.Context, name string, r refreshOptions) error {
-	ns, err := o.namespace()
-	if err != nil {
-		return err
-	}
-	l, err := o.getLink(ctx, ns, name)
+	l, err := o.linkNamed(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -88,7 +84,7 @@ func (o *options) refresh(ctx context.Context, name string, r refreshOptions) er
 	if err := o.annotate(ctx, l, key, value); err != nil {
 		return err
 	}
-	fmt.Fprintf(o.streams.Out, "Asked ShareLink %s/%s for %s: %s=%s\n", ns, name, what, key, value)
+	fmt.Fprintf(o.streams.Out, "Asked ShareLink %s/%s for %s: %s=%s\n", l.Namespace, name, what, key, value)
 	if l.Spec.Suspend {
 		fmt.Fprintf(o.streams.ErrOut, "warning: ShareLink %s is suspended: the request waits until spec.suspend is false\n", name)
 		if r.wait {

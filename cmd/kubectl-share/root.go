@@ -211,6 +211,15 @@ func (o *options) contextName() string {
 }
 
 // getLink reads a link, or says clearly that it does not exist.
+// linkNamed reads a link of the namespace the flags and kubeconfig select.
+func (o *options) linkNamed(ctx context.Context, name string) (*sharev1.ShareLink, error) {
+	ns, err := o.namespace()
+	if err != nil {
+		return nil, err
+	}
+	return o.getLink(ctx, ns, name)
+}
+
 func (o *options) getLink(ctx context.Context, ns, name string) (*sharev1.ShareLink, error) {
 	c, err := o.client()
 	if err != nil {

@@ -156,11 +156,7 @@ func accountOf(url, secret string, c *metav1.Condition) accountReport {
 }
 
 func (o *options) statusOne(ctx context.Context, name, out string) error {
-	ns, err := o.namespace()
-	if err != nil {
-		return err
-	}
-	l, err := o.getLink(ctx, ns, name)
+	l, err := o.linkNamed(ctx, name)
 	if err != nil {
 		return err
 	}
