@@ -1,0 +1,58 @@
+package controllers
+
+import (
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/pruvan-share/share-operator/protocol"
+)
+
+// Metrics of the relay. Labels are bounded: an item type the operator does
+// not know counts as "other".
+var (
+	relayItems = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "share_relay_items_total",
+		Help: "Item relays to provider accounts by item type and result (published, failed: refused for good, error: to be retried).",
+	}, []string{"type", "result"})
+
+	relayBytes = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "share_relay_bytes_total",
+		Help: "Bytes of item content streamed to provider accounts by item type and result of the relay.",
+	}, []string{"type", "result"})
+
+	relayPending = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "share_relay_pending_items",
+		Help: "Items of a link read from the feed and not yet relayed (held for suspended projects, or waiting for a retry).",
+	}, []string{"namespace", "link"})
+)
+
+func init() {
+	metrics.Registry.MustRegister(relayItems, relayBytes, relayPending)
+}
+
+// Results of a relay, as metric labels.
+const (
+	resultPublished = "published"
+	resultFailed    = "failed"
+	resultError     = "error"
+)
+
+func forgetRelayMetrics(namespace, name string) {
+	relayPending.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "link": name})
+	relayBacklog.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "link": name})
+}
+
+// itemTypeLabel bounds the type label: file types come from the crew's
+// devices.
+func itemTypeLabel(fileType string) string {
+	switch t := strings.ToLower(fileType); t {
+	case "", protocol.FileTypePicture:
+		return protocol.FileTypePicture
+	case protocol.FileTypeCheckIn, "survey", "report", "video", "document":
+		return t
+	default:
+		return "other"
+	}
+}
