@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -92,7 +93,7 @@ func Call[T any](ctx context.Context, acc *Account, timeout time.Duration, f fun
 	}
 	if timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
+		ctx, cancel = context.WithTimeoutCause(ctx, timeout, callTimeout(timeout))
 		defer cancel()
 	}
 	v, err := f(ctx)
@@ -101,6 +102,18 @@ func Call[T any](ctx context.Context, acc *Account, timeout time.Duration, f fun
 	}
 	return v, err
 }
+
+// callTimeout is the cause of a call Call timed out, so that a condition
+// says how long the operator waited rather than "context deadline
+// exceeded"; the caller's message names the account and the protocol's the
+// call.
+type callTimeout time.Duration
+
+func (e callTimeout) Error() string {
+	return fmt.Sprintf("no answer within %s", time.Duration(e))
+}
+func (e callTimeout) Timeout() bool        { return true }
+func (e callTimeout) Is(target error) bool { return target == context.DeadlineExceeded }
 
 // Do is Call for a call that answers nothing but an error.
 func (acc *Account) Do(ctx context.Context, timeout time.Duration, f func(context.Context) error) error {

@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -42,6 +44,19 @@ func TestAccountsShareOneGatePerURL(t *testing.T) {
 	clk.Step(31 * time.Second)
 	g.Expect(a1.Do(ctx, time.Second, call)).To(Succeed())
 	g.Expect(calls).To(Equal(2))
+}
+
+// A call Call times out says how long it waited, and is still a deadline.
+func TestCallTimeoutSaysHowLong(t *testing.T) {
+	g := NewWithT(t)
+	acc := &Account{gate: &gate{limiter: rate.NewLimiter(rate.Inf, 1), clock: clocktesting.NewFakeClock(t0)}}
+	err := acc.Do(context.Background(), 20*time.Millisecond, func(ctx context.Context) error {
+		<-ctx.Done()
+		// as the protocol client answers a context that ended: its cause
+		return fmt.Errorf("getWorkOrders: %w", context.Cause(ctx))
+	})
+	g.Expect(err).To(MatchError("getWorkOrders: no answer within 20ms"))
+	g.Expect(errors.Is(err, context.DeadlineExceeded)).To(BeTrue())
 }
 
 // Call bounds a call with its timeout, and not a streamed one (timeout 0).
