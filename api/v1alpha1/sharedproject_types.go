@@ -188,7 +188,10 @@ type SharedProjectStatus struct {
 	// +optional
 	Project string `json:"project,omitempty"`
 
-	// clientStatus is the client status last applied to the vendor account.
+	// clientStatus is the client status last applied to the vendor account;
+	// empty until the first apply. It is a selectable field, so the API
+	// server filters by it: kubectl get sharedprojects --field-selector
+	// status.clientStatus=Cancelled.
 	// +optional
 	ClientStatus string `json:"clientStatus,omitempty"`
 
@@ -270,6 +273,7 @@ type CheckInStatus struct {
 // +kubebuilder:printcolumn:name="Relayed",type=integer,JSONPath=`.status.relay.relayed`,priority=10
 // +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.relay.failed`,priority=10
 // +kubebuilder:printcolumn:name="Suspended",type=boolean,JSONPath=`.spec.suspend`,priority=10
+// +kubebuilder:selectablefield:JSONPath=".status.clientStatus"
 type SharedProject struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`

@@ -220,8 +220,8 @@ func TestProjects(t *testing.T) {
 	cl.g.Expect(r.stderr).To(ContainSubstring("has no projects with client status Rework"))
 
 	help := cl.share("projects", "--help")
-	cl.g.Expect(help.stdout).To(ContainSubstring("projects carry no"))
-	cl.g.Expect(help.stdout).To(ContainSubstring("client-status label yet"))
+	cl.g.Expect(help.stdout).To(ContainSubstring("The API server selects, by the SharedProject's selectable field"))
+	cl.g.Expect(help.stdout).To(ContainSubstring("kubectl get sharedprojects --field-selector status.clientStatus=Cancelled"))
 }
 
 func TestFailuresAndRetry(t *testing.T) {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
@@ -16,36 +18,52 @@ import (
 // clientStatusActive selects every project the provider still assigns.
 const clientStatusActive = "Active"
 
+// fieldClientStatus is the SharedProject CRD's selectable field
+// (selectableFields), so the API server selects by client status.
+const fieldClientStatus = "status.clientStatus"
+
 // projectQuery selects projects of one link.
 //
-// The link goes to the API server as a label selector (share.pruvan.io/link).
-// The client status is matched here, after the list: projects carry no
-// client-status label yet. Once the operator labels them (issue #16's
-// share.pruvan.io/client-status), selector() gains that label and matches()
-// drops the client-side test, with no change to the callers.
+// The API server selects both: the link by label (share.pruvan.io/link),
+// the client status by the selectable field status.clientStatus, the status
+// last applied (a project not applied yet has none and counts as active, as
+// the link's counts do).
 type projectQuery struct {
 	link         string
 	clientStatus string
 }
 
 // selector is what the API server selects by.
-func (q projectQuery) selector() client.MatchingLabels {
-	return client.MatchingLabels{sharev1.LabelLink: q.link}
+func (q projectQuery) selector() *client.ListOptions {
+	return &client.ListOptions{
+		LabelSelector: labels.SelectorFromSet(labels.Set{sharev1.LabelLink: q.link}),
+		FieldSelector: clientStatusSelector(q.clientStatus),
+	}
 }
 
-// matches is what is selected here: the client status.
-func (q projectQuery) matches(p *sharev1.SharedProject) bool {
-	if p.Spec.LinkName != q.link {
-		return false
-	}
+// clientStatusSelector is the field selector of a --client-status value, nil
+// for none. Active is every status but Cancelled and Deleted; those three
+// are matched in any case, since field selectors compare exactly; any other
+// status is the provider's own, compared as the provider spells it.
+func clientStatusSelector(status string) fields.Selector {
 	switch {
-	case q.clientStatus == "":
-		return true
-	case strings.EqualFold(q.clientStatus, clientStatusActive):
-		return sharev1.IsActiveClientStatus(clientStatusOf(p))
-	default:
-		return strings.EqualFold(q.clientStatus, clientStatusOf(p))
+	case status == "":
+		return nil
+	case strings.EqualFold(status, clientStatusActive):
+		return fields.AndSelectors(
+			fields.OneTermNotEqualSelector(fieldClientStatus, sharev1.ClientStatusCancelled),
+			fields.OneTermNotEqualSelector(fieldClientStatus, sharev1.ClientStatusDeleted))
+	case strings.EqualFold(status, sharev1.ClientStatusCancelled):
+		status = sharev1.ClientStatusCancelled
+	case strings.EqualFold(status, sharev1.ClientStatusDeleted):
+		status = sharev1.ClientStatusDeleted
 	}
+	return fields.OneTermEqualSelector(fieldClientStatus, status)
+}
+
+// matches guards against a project labelled for another link.
+func (q projectQuery) matches(p *sharev1.SharedProject) bool {
+	return p.Spec.LinkName == q.link
 }
 
 // clientStatusOf is the client status last applied, or the provider's when
@@ -109,12 +127,13 @@ func newProjectsCmd(o *options) *cobra.Command {
 client status last applied, Ready and its message, and when the project was
 last written to the vendor account.
 
---client-status selects one client status (case-insensitive), such as
-Cancelled or Deleted; Active selects every project the provider still
-assigns (any status but Cancelled and Deleted). The selection is made by
-kubectl share after listing the link's projects, since projects carry no
-client-status label yet; once the operator labels them, the API server
-will select.`,
+--client-status selects one client status: Cancelled, Deleted, Active for
+every project the provider still assigns (any status but Cancelled and
+Deleted, and projects not applied yet), or the provider's own status as the
+provider spells it (Assigned, ...). Cancelled, Deleted and Active match in
+any case. The API server selects, by the SharedProject's selectable field
+status.clientStatus (the status last applied), so plain kubectl can too:
+  kubectl get sharedprojects --field-selector status.clientStatus=Cancelled`,
 		Example: `  kubectl share projects acme
   kubectl share projects acme --client-status Cancelled
   kubectl share projects acme --client-status Active -o yaml`,
@@ -127,7 +146,7 @@ will select.`,
 		},
 	}
 	outputFlag(cmd, &out)
-	cmd.Flags().StringVar(&clientStatus, "client-status", "", "only projects of this client status (Cancelled, Deleted, Active for any other, or the provider's own)")
+	cmd.Flags().StringVar(&clientStatus, "client-status", "", "only projects of this client status, selected by the API server (Cancelled, Deleted, Active for any other, or the provider's own)")
 	return cmd
 }
 

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/fields"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pruvan-share/share-operator/internal/testenv"
@@ -244,6 +245,58 @@ func TestAdmission(t *testing.T) {
 		g.Expect(env.Client.Status().Update(ctx, link)).To(MatchError(ContainSubstring(`status.integrationState: Unsupported value: "busy"`)))
 	})
 
+	t.Run("the API server selects SharedProjects by status.clientStatus", func(t *testing.T) {
+		g := NewWithT(t)
+		const sel = "fieldselect"
+		g.Expect(env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: sel}})).To(Succeed())
+		// number -> status.clientStatus; "" is a project not applied yet.
+		statuses := map[string]string{"1": "Assigned", "2": "Cancelled", "3": "Deleted", "4": "", "5": "Cancelled"}
+		for number, status := range statuses {
+			p := &unstructured.Unstructured{Object: validProject()}
+			p.SetNamespace(sel)
+			p.SetName("acme-" + number)
+			set(p.Object, "spec.workOrderNumber", number)
+			set(p.Object, "spec.upstream.workOrderNumber", number)
+			g.Expect(env.Client.Create(ctx, p)).To(Succeed())
+			if status != "" {
+				p.Object["status"] = obj{"clientStatus": status}
+				g.Expect(env.Client.Status().Update(ctx, p)).To(Succeed())
+			}
+		}
+		for _, tc := range []struct {
+			selector string
+			want     []string
+		}{
+			{"status.clientStatus=Cancelled", []string{"acme-2", "acme-5"}},
+			{"status.clientStatus=Deleted", []string{"acme-3"}},
+			{"status.clientStatus=cancelled", nil}, // exact, as every field selector
+			// kubectl share's Active: anything but Cancelled and Deleted.
+			{"status.clientStatus!=Cancelled,status.clientStatus!=Deleted", []string{"acme-1", "acme-4"}},
+		} {
+			fs, err := fields.ParseSelector(tc.selector)
+			g.Expect(err).NotTo(HaveOccurred())
+			list := &unstructured.UnstructuredList{}
+			list.SetGroupVersionKind(projectGVK.GroupVersion().WithKind("SharedProjectList"))
+			g.Expect(env.Client.List(ctx, list, client.InNamespace(sel), client.MatchingFieldsSelector{Selector: fs})).To(Succeed(), tc.selector)
+			var got []string
+			for _, item := range list.Items {
+				got = append(got, item.GetName())
+			}
+			if tc.want == nil {
+				g.Expect(got).To(BeEmpty(), tc.selector)
+			} else {
+				g.Expect(got).To(ConsistOf(tc.want), tc.selector)
+			}
+		}
+		out := kubectlOutput(t, env, "get", "sharedprojects", "-n", sel, "--field-selector", "status.clientStatus=Cancelled", "-o", "name")
+		g.Expect(strings.Fields(out)).To(ConsistOf("sharedproject.share.pruvan.io/acme-2", "sharedproject.share.pruvan.io/acme-5"))
+
+		list := &unstructured.UnstructuredList{}
+		list.SetGroupVersionKind(projectGVK.GroupVersion().WithKind("SharedProjectList"))
+		err := env.Client.List(ctx, list, client.InNamespace(sel), client.MatchingFields{"status.project": "ACME::1"})
+		g.Expect(err).To(MatchError(ContainSubstring("field label not supported")), "only declared fields are selectable")
+	})
+
 	t.Run("samples apply", func(t *testing.T) {
 		kubectl(t, env, "create", "namespace", "samples")
 		kubectl(t, env, "apply", "-n", "samples", "-k", filepath.Join(testenv.RepoRoot(), "config", "samples"))
@@ -265,4 +318,18 @@ func kubectl(t *testing.T, env *testenv.Env, args ...string) {
 		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	t.Logf("kubectl %s:\n%s", strings.Join(args, " "), out)
+}
+
+// kubectlOutput runs kubectl and returns its standard output.
+func kubectlOutput(t *testing.T, env *testenv.Env, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(filepath.Join(env.AssetsDir, "kubectl"), append([]string{"--kubeconfig", env.Kubeconfig}, args...)...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	t.Logf("kubectl %s:\n%s", strings.Join(args, " "), out)
+	return string(out)
 }
