@@ -155,7 +155,7 @@ func TestHostileAnswerImportsTheRest(t *testing.T) {
 	imported := meta.FindStatusCondition(l.Status.Conditions, sharev1.ConditionImported)
 	g.Expect(imported).NotTo(BeNil())
 	g.Expect(imported.Message).To(ContainSubstring("the last pull refused 8"))
-	g.Expect(len(l.Status.RecentFailures)).To(BeNumerically("<=", sharev1.MaxRecentFailures))
+	g.Expect(len(l.Status.RecentFailures)).To(BeNumerically("<=", sharev1.MaxLinkFailures))
 	subjects := []string{}
 	for _, f := range l.Status.RecentFailures {
 		subjects = append(subjects, f.Subject)

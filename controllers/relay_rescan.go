@@ -110,7 +110,8 @@ func (r *RelayReconciler) rescanPage(ctx context.Context, run *relayRun) (passRe
 }
 
 // finishRescan replaces the counts of the link and its projects with the
-// rescan's tally, records the retry requests handled, and moves the cursor
+// rescan's tally (and the relay failures of the projects it retried with the
+// items that failed again), records the retry requests handled, and moves the cursor
 // to the end of the feed. Projects are written first, from a fresh list, so
 // that held items are on record before the cursor moves.
 func (r *RelayReconciler) finishRescan(ctx context.Context, run *relayRun) error {
@@ -129,6 +130,11 @@ func (r *RelayReconciler) finishRescan(ctx context.Context, run *relayRun) error
 			continue
 		}
 		before := p.DeepCopy()
+		if scan.retries(p.Spec.WorkOrderNumber) {
+			// Every failed item was tried again: those that failed again,
+			// in the tally, are the project's failures now.
+			p.Status.Relay.RecentFailures = nil
+		}
 		applyProjectTally(&p.Status, scan.tally.projects[p.Spec.WorkOrderNumber], run.now, setAll)
 		if v, ok := scan.projectRetry[p.Name]; ok {
 			p.Status.LastHandledRetryAt = v

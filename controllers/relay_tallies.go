@@ -20,6 +20,9 @@ type projectTally struct {
 	relayedNow, checkedInNow bool
 	// failures are the items this pass saw refused, oldest first.
 	failures []sharev1.Failure
+	// resolved are the failure subjects of items that relayed in this pass
+	// after failing: their entries leave the project's list.
+	resolved map[string]bool
 }
 
 // relayTally counts the items of a page or a rescan by outcome, for the link
@@ -59,6 +62,10 @@ func (t *relayTally) add(results []*itemResult, now time.Time, counted func(numb
 			if already {
 				t.failed--
 				pt.failed--
+				if pt.resolved == nil {
+					pt.resolved = map[string]bool{}
+				}
+				pt.resolved[failureSubject(uuid)] = true
 			}
 		case outcomeFailed:
 			if !already {
@@ -115,9 +122,11 @@ func applyProjectTally(st *sharev1.SharedProjectStatus, pt *projectTally, now ti
 	if pt.relayedNow {
 		relay.LastRelayTime = &t
 	}
+	relay.RecentFailures = dropFailures(relay.RecentFailures, pt.resolved)
 	for _, f := range pt.failures {
 		relay.RecentFailures = pushRelayFailure(relay.RecentFailures, f)
 	}
+	relay.RecentFailures = pruneFailures(relay.RecentFailures, now, sharev1.FailureRetention, sharev1.MaxProjectFailures)
 	count := pt.checkIns
 	if mode == addCounts && st.CheckIn != nil {
 		count += st.CheckIn.Count
@@ -131,20 +140,4 @@ func applyProjectTally(st *sharev1.SharedProjectStatus, pt *projectTally, now ti
 			st.CheckIn.LastCheckInTime = &t
 		}
 	}
-}
-
-// pushRelayFailure puts a failure at the head of a project's bounded list,
-// once per item: a newer failure of the same item replaces the older.
-func pushRelayFailure(list []sharev1.Failure, f sharev1.Failure) []sharev1.Failure {
-	out := make([]sharev1.Failure, 0, len(list)+1)
-	out = append(out, f)
-	for _, old := range list {
-		if old.Subject != f.Subject {
-			out = append(out, old)
-		}
-	}
-	if len(out) > sharev1.MaxRecentFailures {
-		out = out[:sharev1.MaxRecentFailures]
-	}
-	return out
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/protocol"
@@ -68,7 +69,7 @@ func TestRelayTallyAdd(t *testing.T) {
 
 func TestApplyProjectTally(t *testing.T) {
 	g := NewWithT(t)
-	fail := sharev1.Failure{Subject: "b", Reason: sharev1.ReasonRelayFailed, Message: "not a picture"}
+	fail := sharev1.Failure{Time: metav1.NewTime(t0), Subject: "b", Reason: sharev1.ReasonRelayFailed, Message: "not a picture"}
 	pt := &projectTally{relayed: 2, failed: 1, pending: 1, checkIns: 1, relayedNow: true, checkedInNow: true,
 		failures: []sharev1.Failure{fail}}
 	st := sharev1.SharedProjectStatus{Relay: sharev1.ProjectRelayStatus{Relayed: 5, Failed: 1, Pending: 2},
@@ -105,14 +106,14 @@ func TestApplyProjectTally(t *testing.T) {
 func TestPushRelayFailure(t *testing.T) {
 	g := NewWithT(t)
 	var list []sharev1.Failure
-	for i := range sharev1.MaxRecentFailures + 2 {
-		list = pushRelayFailure(list, sharev1.Failure{Subject: fmt.Sprintf("i%d", i)})
+	for i := range sharev1.MaxProjectFailures + 2 {
+		list = pushRelayFailure(list, sharev1.Failure{Time: metav1.NewTime(t0), Subject: fmt.Sprintf("i%d", i)})
 	}
-	g.Expect(list).To(HaveLen(sharev1.MaxRecentFailures))
-	g.Expect(list[0].Subject).To(Equal(fmt.Sprintf("i%d", sharev1.MaxRecentFailures+1)))
-	list = pushRelayFailure(list, sharev1.Failure{Subject: "i3", Message: "again"})
-	g.Expect(list).To(HaveLen(sharev1.MaxRecentFailures))
-	g.Expect(list[0]).To(Equal(sharev1.Failure{Subject: "i3", Message: "again"}))
+	g.Expect(list).To(HaveLen(sharev1.MaxProjectFailures))
+	g.Expect(list[0].Subject).To(Equal(fmt.Sprintf("i%d", sharev1.MaxProjectFailures+1)))
+	list = pushRelayFailure(list, sharev1.Failure{Time: metav1.NewTime(t0), Subject: "i3", Message: "again"})
+	g.Expect(list).To(HaveLen(sharev1.MaxProjectFailures))
+	g.Expect(list[0]).To(Equal(sharev1.Failure{Time: metav1.NewTime(t0), Subject: "i3", Message: "again"}))
 	n := 0
 	for _, f := range list {
 		if f.Subject == "i3" {

@@ -83,6 +83,7 @@ func (r *ShareLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	base := before.DeepCopy()
 	defer func() {
 		summarizeLink(link, retErr)
+		link.Status.RecentFailures = pruneFailures(link.Status.RecentFailures, r.Clock.Now(), sharev1.FailureRetention, sharev1.MaxLinkFailures)
 		recordLinkStatus(link, r.memory(link).lastRefresh)
 		if _, err := patchStatus(ctx, r.Client, base, link); err != nil && retErr == nil {
 			res, retErr = ctrl.Result{}, err

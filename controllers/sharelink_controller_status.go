@@ -109,15 +109,6 @@ func countProjects(projects []*sharev1.SharedProject) sharev1.ProjectCounts {
 	return c
 }
 
-// pushFailure adds a failure at the head of a bounded list.
-func pushFailure(list []sharev1.Failure, f sharev1.Failure) []sharev1.Failure {
-	list = append([]sharev1.Failure{f}, list...)
-	if len(list) > sharev1.MaxRecentFailures {
-		list = list[:sharev1.MaxRecentFailures]
-	}
-	return list
-}
-
 func readyCondition(conds []metav1.Condition) *metav1.Condition {
 	return meta.FindStatusCondition(conds, sharev1.ConditionReady)
 }

@@ -93,11 +93,15 @@ func TestSummarizeLink(t *testing.T) {
 func TestPushFailureIsBounded(t *testing.T) {
 	g := NewWithT(t)
 	var list []sharev1.Failure
-	for i := range 9 {
-		list = pushFailure(list, sharev1.Failure{Message: fmt.Sprint(i)})
+	for i := range sharev1.MaxLinkFailures + 4 {
+		list = pushFailure(list, sharev1.Failure{Time: metav1.NewTime(t0), Message: fmt.Sprint(i)})
 	}
-	g.Expect(list).To(HaveLen(sharev1.MaxRecentFailures))
-	g.Expect(list[0].Message).To(Equal("8"), "newest first")
+	g.Expect(list).To(HaveLen(sharev1.MaxLinkFailures))
+	g.Expect(list[0].Message).To(Equal(fmt.Sprint(sharev1.MaxLinkFailures+3)), "newest first")
+	// A week later the old ones go as a new one comes.
+	list = pushFailure(list, sharev1.Failure{Time: metav1.NewTime(t0.Add(sharev1.FailureRetention + time.Second)), Message: "new"})
+	g.Expect(list).To(HaveLen(1))
+	g.Expect(list[0].Message).To(Equal("new"))
 }
 
 // The concern conditions of a failed call, by the kind of the failure: the

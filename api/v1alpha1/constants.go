@@ -1,5 +1,7 @@
 package v1alpha1
 
+import "time"
+
 // Condition types. Ready summarises the others; Reconciling and Stalled follow
 // kstatus: present only while true.
 const (
@@ -118,9 +120,26 @@ const (
 	SecretKeyPushKey = "pushKey"
 )
 
+// Failures in status (a link's status.recentFailures, a project's
+// status.relay.recentFailures) are kept until a retry clears them (a
+// project's relay failures, when a retry of the project or its link is
+// handled) or until they are older than FailureRetention, whichever comes
+// first, so that kubectl share failures lists every failure of that period.
+// The bounds keep an object far below etcd's 1.5 MiB whatever happens: at
+// most MaxProjectFailures on a project and MaxLinkFailures on a link, each
+// message cut to MaxFailureMessageLength characters (a failure is then at
+// most about 1.2 KB, so 60 KB on a project and 24 KB on a link). Beyond
+// the bound the oldest go first; the counts (status.relay.failed) count
+// every failure.
+const (
+	FailureRetention        = 7 * 24 * time.Hour
+	MaxProjectFailures      = 50
+	MaxLinkFailures         = 20
+	MaxFailureMessageLength = 1024
+)
+
 // Limits of status lists, so status stays bounded whatever the fleet size.
 const (
-	MaxRecentFailures = 5
 	// MaxRequestedAtLength bounds a requested-at annotation's value, which
 	// status records: a timestamp fits, with room to spare.
 	MaxRequestedAtLength = 64

@@ -238,9 +238,13 @@ type ProjectRelayStatus struct {
 	// lastRelayTime is when an item last relayed.
 	// +optional
 	LastRelayTime *metav1.Time `json:"lastRelayTime,omitempty"`
-	// recentFailures are the last few failed items, newest first.
+	// recentFailures are the items the provider refused, newest first, one
+	// entry per item. An entry stays until a retry of the project or its
+	// link is handled (the items that fail again are then the list), the
+	// item relays, or it is older than 7 days (FailureRetention); at most
+	// 50: beyond, the oldest go first.
 	// +optional
-	// +kubebuilder:validation:MaxItems=5
+	// +kubebuilder:validation:MaxItems=50
 	RecentFailures []Failure `json:"recentFailures,omitempty"`
 }
 

@@ -299,9 +299,12 @@ type ShareLinkStatus struct {
 	// +optional
 	PushKey *PushKeyStatus `json:"pushKey,omitempty"`
 
-	// recentFailures are the last few failures, newest first.
+	// recentFailures are the link's failures (orders the import or the
+	// vendor account refused, account calls that failed), newest first,
+	// each kept for 7 days (FailureRetention), at most 20: beyond, the
+	// oldest go first.
 	// +optional
-	// +kubebuilder:validation:MaxItems=5
+	// +kubebuilder:validation:MaxItems=20
 	RecentFailures []Failure `json:"recentFailures,omitempty"`
 }
 
@@ -362,7 +365,9 @@ type Failure struct {
 	Subject string `json:"subject,omitempty"`
 	// reason is a condition reason.
 	Reason string `json:"reason"`
-	// message says what is wrong, without credentials.
+	// message says what is wrong, without credentials; the operator cuts it
+	// to 1024 characters.
+	// +kubebuilder:validation:MaxLength=1024
 	Message string `json:"message"`
 }
 

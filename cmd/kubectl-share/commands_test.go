@@ -266,6 +266,7 @@ func TestFailuresAndRetry(t *testing.T) {
 	cl.g.Expect(lines[4]).To(MatchRegexp(`^30m ago\s+relay\s+.*duplicate$`))
 	cl.g.Expect(lines[5]).To(MatchRegexp(`^60m ago\s+link\s+ShareLink/acme\s+-\s+Unreachable\s+provider: connection refused$`))
 	cl.g.Expect(r.stdout).To(ContainSubstring("2 items failed to relay in all; 0 projects failed to apply"))
+	cl.g.Expect(r.stdout).To(ContainSubstring("Status keeps each failure for 7 days or until a retry clears it, at most 20 on the link and 50 on each project."))
 	cl.g.Expect(r.stdout).To(ContainSubstring("kubectl share retry acme --all-failed"))
 
 	r = cl.share("failures", "acme", "-o", "json")

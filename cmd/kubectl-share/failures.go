@@ -69,7 +69,7 @@ type failuresReport struct {
 	Namespace string       `json:"namespace"`
 	Failures  []failureRow `json:"failures"`
 	// RelayFailed is the link's count of items the provider refused;
-	// status keeps the details of the last few per project only.
+	// status keeps the details of each for a retention period only.
 	RelayFailed int64 `json:"relayFailed"`
 	// ProjectsFailed counts the link's projects whose last apply failed.
 	ProjectsFailed int32 `json:"projectsFailed"`
@@ -88,8 +88,10 @@ status, newest first, with its time, the object that records it, the subject
   relay  a project's status.relay.recentFailures: items the provider refused
   apply  a project whose last apply the vendor account refused
 
-Status keeps the last five failures of the link and of each project; the
-totals (relay failed, projects failed) count them all.
+Status keeps each failure for 7 days, until a retry clears it (a project's
+relay failures, once a retry of the project or the link is handled; an item
+that relays leaves the list too), at most 20 on the link and 50 on each
+project; the totals (relay failed, projects failed) count them all.
 
 Retry failed relay items with kubectl share retry LINK --all-failed (or one
 project); a refused apply is pushed again by a full import
@@ -142,10 +144,21 @@ func (o *options) failures(ctx context.Context, name, out string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\n%d items failed to relay in all; %d projects failed to apply. Status keeps the last %d failures of the link and of each project.\n",
-		r.RelayFailed, r.ProjectsFailed, sharev1.MaxRecentFailures)
+	fmt.Fprintf(w, "\n%d items failed to relay in all; %d projects failed to apply. Status keeps each failure for %s or until a retry clears it, at most %d on the link and %d on each project.\n",
+		r.RelayFailed, r.ProjectsFailed, retentionWords(sharev1.FailureRetention), sharev1.MaxLinkFailures, sharev1.MaxProjectFailures)
 	fmt.Fprintf(w, "Retry the relay: kubectl share retry %s --all-failed (or one project); a refused apply goes again with kubectl share refresh %s --full\n", name, name)
 	return nil
+}
+
+// retentionWords says a retention in days when it is a whole number of them.
+func retentionWords(d time.Duration) string {
+	if day := 24 * time.Hour; d >= day && d%day == 0 {
+		if d == day {
+			return "1 day"
+		}
+		return fmt.Sprintf("%d days", d/day)
+	}
+	return d.String()
 }
 
 // dedupFailures drops a project's refused apply that the link's own list
