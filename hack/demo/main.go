@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -99,6 +100,18 @@ func run(ctx context.Context, o options) error {
 	}
 	fmt.Printf("   kubeconfig: export KUBECONFIG=%s; kubectl is in %s\n", kubeconfig, os.Getenv("KUBEBUILDER_ASSETS"))
 
+	// The kubectl share plugin builds while the rest starts; the story
+	// uses it for a refresh and for the bookmark.
+	plugin, err := filepath.Abs(filepath.Join(dir, "kubectl-share"))
+	if err != nil {
+		return err
+	}
+	build, err := startPluginBuild(ctx, plugin)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = build() }() // a failed step still reaps the build
+
 	step("starting the reference account server on " + o.accountsAddr)
 	accounts, stopAccounts, err := startAccounts(o.accountsAddr, filepath.Join(dir, "accounts"))
 	if err != nil {
@@ -137,14 +150,23 @@ func run(ctx context.Context, o options) error {
 	if err := applySamples(ctx, c, seed); err != nil {
 		return err
 	}
-	story := &story{c: c, kubeconfig: kubeconfig, accounts: accounts}
+	step("building the kubectl share plugin (go build ./cmd/kubectl-share)")
+	if err := build(); err != nil {
+		return err
+	}
+	fmt.Printf("   %s\n", plugin)
+	story := &story{c: c, kubeconfig: kubeconfig, accounts: accounts, plugin: plugin}
 	if err := story.tell(ctx); err != nil {
+		return err
+	}
+	step("the bookmark as a QR code for a crew's phone: kubectl share bookmark acme --qr")
+	if err := story.share(ctx, "bookmark", "acme", "--qr"); err != nil {
 		return err
 	}
 	fmt.Println()
 	fmt.Println("Where to look:")
 	fmt.Printf("   kubectl --kubeconfig %s get sharelinks,sharedprojects -o wide\n", kubeconfig)
-	fmt.Printf("   the plugin (go install ./cmd/kubectl-share): kubectl share status acme --kubeconfig %s -n %s; kubectl share refresh acme --wait …; kubectl share bookmark acme --qr …\n", kubeconfig, ns)
+	fmt.Printf("   the plugin, as built here (or go install ./cmd/kubectl-share for kubectl share): %s --kubeconfig %s -n %s status acme (or projects, failures, refresh acme --wait, bookmark acme --qr)\n", plugin, kubeconfig, ns)
 	fmt.Printf("   provider account: %s   vendor account: %s\n", accounts.AccountURL(provider), accounts.AccountURL(vendor))
 	fmt.Printf("   metrics: http://%s/metrics\n", o.metricsAddr)
 	fmt.Printf("   push-key bookmark: %s (kubectl get secret acme-push-key -o jsonpath='{.data.url}' | base64 -d)\n", story.bookmark)
@@ -278,6 +300,44 @@ type story struct {
 	kubeconfig string
 	accounts   *accountserver.Server
 	bookmark   string
+	// plugin is the kubectl-share binary the demo built.
+	plugin string
+}
+
+// startPluginBuild starts building the kubectl share plugin into out and
+// returns a function that waits for the build.
+func startPluginBuild(ctx context.Context, out string) (func() error, error) {
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./cmd/kubectl-share")
+	cmd.Dir = testenv.RepoRoot()
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("building kubectl-share: %w", err)
+	}
+	return sync.OnceValue(func() error {
+		if err := cmd.Wait(); err != nil {
+			return fmt.Errorf("building kubectl-share: %w\n%s", err, log.String())
+		}
+		return nil
+	}), nil
+}
+
+// share runs the plugin as a person would (kubectl share ARGS) with the
+// demo's kubeconfig and namespace, its output straight to the demo's, so
+// that on a terminal it draws as it does for a person. Any exit status but
+// 0 fails the step.
+func (s *story) share(ctx context.Context, args ...string) error {
+	fmt.Printf("   $ kubectl share %s\n", strings.Join(args, " "))
+	cmd := exec.CommandContext(ctx, s.plugin, append([]string{"--kubeconfig", s.kubeconfig, "-n", ns}, args...)...)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return fmt.Errorf("kubectl share %s exited with status %d", strings.Join(args, " "), exit.ExitCode())
+		}
+		return fmt.Errorf("kubectl share %s: %w", strings.Join(args, " "), err)
+	}
+	return nil
 }
 
 func (s *story) tell(ctx context.Context) error {
@@ -289,11 +349,12 @@ func (s *story) tell(ctx context.Context) error {
 	}
 	s.show()
 
-	step("the provider changes the due date of 1001 (Auto Admin on: the vendor's copy follows)")
+	step("the provider changes the due date of 1001 (Auto Admin on: the vendor's copy follows); a refresh with the plugin")
 	if _, err := s.accounts.EditOrder(ctx, provider, "1001", protocol.WorkOrder{DueDate: protocol.String("2026-12-20")}); err != nil {
 		return err
 	}
-	if err := s.refresh(ctx); err != nil {
+	// Exit status 0 only when the link handled the request and is Ready.
+	if err := s.share(ctx, "refresh", "acme", "--wait", "--timeout", "60s"); err != nil {
 		return err
 	}
 	if err := s.waitFor(ctx, "ACME::1001 due 2026-12-20", func() (bool, error) {
