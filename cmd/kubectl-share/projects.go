@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -27,7 +28,8 @@ const fieldClientStatus = "status.clientStatus"
 // The API server selects both: the link by label (share.pruvan.io/link),
 // the client status by the selectable field status.clientStatus, the status
 // last applied (a project not applied yet has none and counts as active, as
-// the link's counts do).
+// the link's counts do). On a cluster that cannot select by the field,
+// eachProject matches it after the list instead.
 type projectQuery struct {
 	link         string
 	clientStatus string
@@ -88,21 +90,38 @@ func (o *options) eachProject(ctx context.Context, ns string, q projectQuery, fn
 	if err != nil {
 		return err
 	}
+	sel := q.selector()
+	// here selects what the API server could not: the client status, on a
+	// cluster older than selectable fields (before Kubernetes 1.31, or a CRD
+	// installed without them).
+	var here fields.Selector
 	cont := ""
 	for {
 		var list sharev1.SharedProjectList
-		if err := c.List(ctx, &list, client.InNamespace(ns), q.selector(), client.Limit(listPage), client.Continue(cont)); err != nil {
+		err := c.List(ctx, &list, client.InNamespace(ns), sel, client.Limit(listPage), client.Continue(cont))
+		if err != nil && sel.FieldSelector != nil && cont == "" && isUnsupportedField(err) {
+			here, sel.FieldSelector = sel.FieldSelector, nil
+			continue
+		}
+		if err != nil {
 			return o.explain(fmt.Errorf("listing the SharedProjects of %s: %w", q.link, err))
 		}
 		for i := range list.Items {
-			if q.matches(&list.Items[i]) {
-				fn(&list.Items[i])
+			p := &list.Items[i]
+			if q.matches(p) && (here == nil || here.Matches(fields.Set{fieldClientStatus: p.Status.ClientStatus})) {
+				fn(p)
 			}
 		}
 		if cont = list.Continue; cont == "" {
 			return nil
 		}
 	}
+}
+
+// isUnsupportedField is the API server's answer to a field selector on a
+// field the CRD does not declare selectable.
+func isUnsupportedField(err error) bool {
+	return apierrors.IsBadRequest(err) && strings.Contains(err.Error(), "field label not supported")
 }
 
 // projectLine is one project as projects lists it.

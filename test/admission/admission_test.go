@@ -12,6 +12,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/fields"
@@ -295,6 +296,7 @@ func TestAdmission(t *testing.T) {
 		list.SetGroupVersionKind(projectGVK.GroupVersion().WithKind("SharedProjectList"))
 		err := env.Client.List(ctx, list, client.InNamespace(sel), client.MatchingFields{"status.project": "ACME::1"})
 		g.Expect(err).To(MatchError(ContainSubstring("field label not supported")), "only declared fields are selectable")
+		g.Expect(apierrors.IsBadRequest(err)).To(BeTrue(), "kubectl share falls back on this answer: %v", err)
 	})
 
 	t.Run("samples apply", func(t *testing.T) {
