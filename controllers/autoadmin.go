@@ -85,7 +85,9 @@ type applyInput struct {
 // desiredOrder is the push that makes the vendor's project what the protocol
 // rules say it should be:
 //   - not yet created: every upstream field, the work type and the assignee;
-//   - created, Auto Admin on: every field the integration may update;
+//   - created, Auto Admin on: every field the integration may update, of the
+//     shared fields only those the link's autoAdminFields list when it lists
+//     some (the others stay as the vendor left them);
 //   - created, Auto Admin off: only what the remote always owns (clientStatus,
 //     clientDueDate, clientInstructions and the address);
 //   - taken back upstream (Cancelled, Deleted): only the client status, so the
@@ -108,7 +110,11 @@ func desiredOrder(in applyInput) protocol.WorkOrder {
 	if in.Created && !in.AutoAdmin {
 		return w
 	}
-	setShared(&w, u, in.Link)
+	governs := func(sharev1.AutoAdminField) bool { return true }
+	if in.Created {
+		governs = in.Link.AutoAdminGoverns
+	}
+	setShared(&w, u, in.Link, governs)
 	w.StartDate = nonEmpty(u.StartDate)
 	w.SourceWONumber = nonEmpty(u.SourceWONumber)
 	w.SourceWOID = nonEmpty(u.SourceWOID)
@@ -130,17 +136,35 @@ func setAddress(w *protocol.WorkOrder, u *sharev1.UpstreamOrder) {
 	w.Country = nonEmpty(u.Country)
 }
 
-// setShared sets the fields Auto Admin governs.
-func setShared(w *protocol.WorkOrder, u *sharev1.UpstreamOrder, link *sharev1.ShareLinkSpec) {
-	w.WorkOrderInfo = protocol.String(u.WorkOrderInfo)
-	w.Instructions = protocol.String(u.Instructions)
+// setShared sets the fields Auto Admin governs, those of them that governs
+// lets through.
+func setShared(w *protocol.WorkOrder, u *sharev1.UpstreamOrder, link *sharev1.ShareLinkSpec, governs func(sharev1.AutoAdminField) bool) {
+	if governs(sharev1.AutoAdminWorkOrderInfo) {
+		w.WorkOrderInfo = protocol.String(u.WorkOrderInfo)
+	}
+	if governs(sharev1.AutoAdminInstructions) {
+		w.Instructions = protocol.String(u.Instructions)
+	}
 	// The work type sets description and reference at creation; a provider
 	// that leaves them empty does not clear them.
-	w.Description = nonEmpty(u.Description)
-	w.Reference = nonEmpty(u.Reference)
-	w.DueDate = nonEmpty(u.DueDate)
-	w.Status = remoteStatus(u.Status)
-	w.Options = projectOptions(u.Options, link)
+	if governs(sharev1.AutoAdminDescription) {
+		w.Description = nonEmpty(u.Description)
+	}
+	if governs(sharev1.AutoAdminReference) {
+		w.Reference = nonEmpty(u.Reference)
+	}
+	if governs(sharev1.AutoAdminDueDate) {
+		w.DueDate = nonEmpty(u.DueDate)
+	}
+	if governs(sharev1.AutoAdminStatus) {
+		w.Status = remoteStatus(u.Status)
+	}
+	if governs(sharev1.AutoAdminOptions) {
+		w.Options = projectOptions(u.Options, link)
+	}
+	if !governs(sharev1.AutoAdminTasks) {
+		return
+	}
 	for _, s := range u.Services {
 		w.Services = append(w.Services, protocol.Service{
 			ServiceName:  s.ServiceName,

@@ -112,6 +112,76 @@ func TestDesiredOrder(t *testing.T) {
 	}
 }
 
+// sharedKeys are the wire names of the shared fields: tasks travel as the
+// order's services.
+var sharedKeys = map[sharev1.AutoAdminField]string{
+	sharev1.AutoAdminDescription: "description", sharev1.AutoAdminReference: "reference",
+	sharev1.AutoAdminWorkOrderInfo: "workOrderInfo", sharev1.AutoAdminOptions: "options",
+	sharev1.AutoAdminInstructions: "instructions", sharev1.AutoAdminStatus: "status",
+	sharev1.AutoAdminDueDate: "dueDate", sharev1.AutoAdminTasks: "services",
+}
+
+// TestDesiredOrderAutoAdminFields: with autoAdminFields, an update carries
+// the listed shared fields and none of the others, for every shared field;
+// what the remote owns, and the first import, are not narrowed.
+func TestDesiredOrderAutoAdminFields(t *testing.T) {
+	rush := upstreamFixture()
+	rush.Status = "RUSH" // a status the push carries
+	remoteOwned := []string{"workOrderNumber", "clientStatus", "clientDueDate", "clientInstructions", "address1", "city", "state", "zip", "loanNumber"}
+	g := NewWithT(t)
+	g.Expect(sharedKeys).To(HaveLen(len(sharev1.SharedFields())))
+
+	for _, f := range sharev1.SharedFields() {
+		t.Run(string(f), func(t *testing.T) {
+			g := NewWithT(t)
+			link := &sharev1.ShareLinkSpec{ClientCode: "ACME", DefaultWorkType: "Grass Cut", AutoAdminFields: []sharev1.AutoAdminField{f}}
+			got := encode(t, desiredOrder(applyInput{Link: link, Project: &sharev1.SharedProject{}, Upstream: rush, Created: true, AutoAdmin: true}))
+			g.Expect(got).To(HaveKey(sharedKeys[f]), "the listed field follows the provider")
+			for other, key := range sharedKeys {
+				if other != f {
+					g.Expect(got).NotTo(HaveKey(key), "%s is not listed: the vendor's stays", other)
+				}
+			}
+			for _, k := range remoteOwned {
+				g.Expect(got).To(HaveKey(k), "the remote owns %s whatever Auto Admin says", k)
+			}
+			g.Expect(got).NotTo(HaveKey("workType"))
+
+			// At creation every shared field is set, listed or not.
+			got = encode(t, desiredOrder(applyInput{Link: link, Project: &sharev1.SharedProject{}, Upstream: rush, AutoAdmin: true}))
+			for _, key := range sharedKeys {
+				g.Expect(got).To(HaveKey(key), "first import")
+			}
+
+			// A project's autoAdmin false beats the link's list.
+			got = encode(t, desiredOrder(applyInput{Link: link, Project: &sharev1.SharedProject{}, Upstream: rush, Created: true, AutoAdmin: false}))
+			for _, key := range sharedKeys {
+				g.Expect(got).NotTo(HaveKey(key), "Auto Admin off for the project")
+			}
+		})
+	}
+
+	t.Run("several fields", func(t *testing.T) {
+		g := NewWithT(t)
+		link := &sharev1.ShareLinkSpec{AutoAdminFields: []sharev1.AutoAdminField{sharev1.AutoAdminStatus, sharev1.AutoAdminDueDate}}
+		got := encode(t, desiredOrder(applyInput{Link: link, Project: &sharev1.SharedProject{}, Upstream: rush, Created: true, AutoAdmin: true}))
+		g.Expect(got).To(HaveKeyWithValue("status", "Rush"))
+		g.Expect(got).To(HaveKeyWithValue("dueDate", "2026-12-01"))
+		g.Expect(got).NotTo(HaveKey("description"))
+		g.Expect(got).NotTo(HaveKey("services"))
+	})
+
+	t.Run("check-in options travel with options", func(t *testing.T) {
+		g := NewWithT(t)
+		link := &sharev1.ShareLinkSpec{CheckIn: &sharev1.CheckInSpec{Enabled: true}, AutoAdminFields: []sharev1.AutoAdminField{sharev1.AutoAdminDueDate}}
+		got := encode(t, desiredOrder(applyInput{Link: link, Project: &sharev1.SharedProject{}, Upstream: rush, Created: true, AutoAdmin: true}))
+		g.Expect(got).NotTo(HaveKey("options"))
+		link.AutoAdminFields = append(link.AutoAdminFields, sharev1.AutoAdminOptions)
+		got = encode(t, desiredOrder(applyInput{Link: link, Project: &sharev1.SharedProject{}, Upstream: rush, Created: true, AutoAdmin: true}))
+		g.Expect(got).To(HaveKeyWithValue("options", HaveKeyWithValue("check_in_required", "true")))
+	})
+}
+
 func TestDesiredOrderReactivationClearsClientStatus(t *testing.T) {
 	g := NewWithT(t)
 	up := upstreamFixture()

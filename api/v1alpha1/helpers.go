@@ -3,6 +3,7 @@ package v1alpha1
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"strings"
 	"time"
 
@@ -83,6 +84,31 @@ func (p *SharedProject) EffectiveAutoAdmin(link *ShareLinkSpec) bool {
 		return *p.Spec.AutoAdmin
 	}
 	return link.AutoAdminEnabled()
+}
+
+// AutoAdminGoverns reports whether Auto Admin, where it is on, overwrites
+// the shared field on every import: every field when autoAdminFields is
+// unset, else only those it lists.
+func (s *ShareLinkSpec) AutoAdminGoverns(f AutoAdminField) bool {
+	return len(s.AutoAdminFields) == 0 || slices.Contains(s.AutoAdminFields, f)
+}
+
+// EffectiveAutoAdminFields are the shared fields every import overwrites on
+// the project once the vendor account holds it: none when its Auto Admin
+// (EffectiveAutoAdmin) is off, else the link's autoAdminFields, or all of
+// them when the link lists none. A project's autoAdmin turns Auto Admin on
+// or off; which fields it governs is the link's to say.
+func (p *SharedProject) EffectiveAutoAdminFields(link *ShareLinkSpec) []AutoAdminField {
+	if !p.EffectiveAutoAdmin(link) {
+		return nil
+	}
+	var out []AutoAdminField
+	for _, f := range SharedFields() {
+		if link.AutoAdminGoverns(f) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // EffectiveWorkType is the work type applied when the project is created.

@@ -67,6 +67,36 @@ func TestProjectOverrides(t *testing.T) {
 	}
 }
 
+// TestEffectiveAutoAdminFields: a project's autoAdmin turns Auto Admin on
+// or off; the link's autoAdminFields say which shared fields it governs.
+func TestEffectiveAutoAdminFields(t *testing.T) {
+	narrow := []AutoAdminField{AutoAdminStatus, AutoAdminDueDate}
+	tests := []struct {
+		name    string
+		link    ShareLinkSpec
+		project *bool
+		want    []AutoAdminField
+	}{
+		{"default: every field", ShareLinkSpec{}, nil, SharedFields()},
+		{"autoAdmin on, no list: every field", ShareLinkSpec{AutoAdmin: ptr(true)}, nil, SharedFields()},
+		{"autoAdmin off: none", ShareLinkSpec{AutoAdmin: ptr(false)}, nil, nil},
+		{"listed fields only, in the protocol's order", ShareLinkSpec{AutoAdminFields: []AutoAdminField{AutoAdminDueDate, AutoAdminStatus}}, nil, narrow},
+		{"project off beats the link's list", ShareLinkSpec{AutoAdminFields: narrow}, ptr(false), nil},
+		{"project on keeps the link's list", ShareLinkSpec{AutoAdminFields: narrow}, ptr(true), narrow},
+		{"project on under a link with it off", ShareLinkSpec{AutoAdmin: ptr(false)}, ptr(true), SharedFields()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := NewWithT(t)
+			p := &SharedProject{Spec: SharedProjectSpec{AutoAdmin: tc.project}}
+			g.Expect(p.EffectiveAutoAdminFields(&tc.link)).To(Equal(tc.want))
+			for _, f := range SharedFields() {
+				g.Expect(tc.link.AutoAdminGoverns(f)).To(Equal(len(tc.link.AutoAdminFields) == 0 || f == AutoAdminStatus || f == AutoAdminDueDate), string(f))
+			}
+		})
+	}
+}
+
 func TestPushKeySecret(t *testing.T) {
 	g := NewWithT(t)
 	l := &ShareLink{ObjectMeta: metav1.ObjectMeta{Name: "acme"}}

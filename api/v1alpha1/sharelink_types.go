@@ -17,6 +17,7 @@ import (
 // substring() instead, which keeps its cost within the budget.
 //
 // +kubebuilder:validation:XValidation:rule="!isURL(self.provider.url) || !isURL(self.account.url) || (self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').startsWith('https://') && self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').endsWith(':443') ? self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').substring(0, self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size() - 4) : (self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').startsWith('http://') && self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').endsWith(':80') ? self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').substring(0, self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size() - 3) : self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*'))) != (self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').startsWith('https://') && self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').endsWith(':443') ? self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').substring(0, self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size() - 4) : (self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').startsWith('http://') && self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').endsWith(':80') ? self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').substring(0, self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size() - 3) : self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*'))) || !(self.provider.url.substring(self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size()) == self.account.url.substring(self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size()) || self.provider.url.substring(self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size()) + '/' == self.account.url.substring(self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size()) || self.provider.url.substring(self.provider.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size()) == self.account.url.substring(self.account.url.lowerAscii().find('^[a-z][a-z0-9+.-]*://[^/]*').size()) + '/')",message="provider.url and account.url must name two different accounts"
+// +kubebuilder:validation:XValidation:rule="!has(self.autoAdminFields) || !has(self.autoAdmin) || self.autoAdmin",message="autoAdminFields needs autoAdmin true: with autoAdmin false no shared field follows the provider after creation; remove autoAdminFields or turn autoAdmin on",fieldPath=".autoAdminFields"
 // +kubebuilder:validation:XValidation:rule="!has(self.interval) || !has(self.fullImportInterval) || duration(self.fullImportInterval) >= duration(self.interval)",message="fullImportInterval must not be shorter than interval"
 // +kubebuilder:validation:XValidation:rule="!has(self.checkIn) || !self.checkIn.enabled || !has(self.photoRelay) || self.photoRelay.enabled",message="checkIn.enabled needs photoRelay.enabled: check-ins travel back to the provider as items"
 // +kubebuilder:validation:XValidation:rule="!has(self.pushKey) || !has(self.pushKey.secretRef) || (self.pushKey.secretRef.name != self.provider.secretRef.name && self.pushKey.secretRef.name != self.account.secretRef.name)",message="pushKey.secretRef must name its own Secret, not the provider or account credentials"
@@ -66,6 +67,17 @@ type ShareLinkSpec struct {
 	// +optional
 	// +kubebuilder:default=true
 	AutoAdmin *bool `json:"autoAdmin,omitempty"`
+
+	// autoAdminFields narrows Auto Admin to the shared fields it lists: on
+	// every import those follow the provider, and the others are set only
+	// when the project is created, as with autoAdmin off. Unset, Auto Admin
+	// governs every shared field. It needs autoAdmin on, and applies as
+	// well to the projects whose own autoAdmin turns Auto Admin on.
+	// +optional
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=8
+	AutoAdminFields []AutoAdminField `json:"autoAdminFields,omitempty"`
 
 	// autoImport, on by default, refreshes the link every interval and when
 	// its push-key URL is opened. Off, the link imports only when asked

@@ -275,6 +275,11 @@ func (in *ShareLinkSpec) DeepCopyInto(out *ShareLinkSpec) {
 		*out = new(bool)
 		**out = **in
 	}
+	if in.AutoAdminFields != nil {
+		in, out := &in.AutoAdminFields, &out.AutoAdminFields
+		*out = make([]AutoAdminField, len(*in))
+		copy(*out, *in)
+	}
 	if in.AutoImport != nil {
 		in, out := &in.AutoImport, &out.AutoImport
 		*out = new(bool)
