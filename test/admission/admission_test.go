@@ -106,6 +106,13 @@ func invalidOnCreate() []invalidCase {
 		{"check-in provider bad", l("spec.checkIn", obj{"enabled": true, "provider": "Std C"}), "spec.checkIn.provider"},
 		{"push key reuses credentials", l("spec.pushKey", obj{"secretRef": obj{"name": "acme-login"}}), "pushKey.secretRef must name its own Secret"},
 		{"autoAdmin not a boolean", l("spec.autoAdmin", "yes"), "spec.autoAdmin"},
+		// Auto Admin per field (issue #15): only the shared fields, each once,
+		// and only with Auto Admin on.
+		{"autoAdminFields names a remote-owned field", l("spec.autoAdminFields", []any{"status", "clientDueDate"}), `spec.autoAdminFields[1]: Unsupported value: "clientDueDate"`},
+		{"autoAdminFields names an unknown field", l("spec.autoAdminFields", []any{"services"}), `spec.autoAdminFields[0]: Unsupported value: "services"`},
+		{"autoAdminFields twice the same", l("spec.autoAdminFields", []any{"dueDate", "status", "dueDate"}), `spec.autoAdminFields[2]: Duplicate value: "dueDate"`},
+		{"autoAdminFields empty", l("spec.autoAdminFields", []any{}), "spec.autoAdminFields: Invalid value"},
+		{"autoAdminFields with autoAdmin false", set(l("spec.autoAdmin", false), "spec.autoAdminFields", []any{"status"}), "autoAdminFields needs autoAdmin true"},
 		{"project number missing", p("spec.workOrderNumber", nil), "spec.workOrderNumber: Required value"},
 		{"project link missing", p("spec.linkName", nil), "spec.linkName: Required value"},
 		{"project number with newline", p("spec.workOrderNumber", "10\n01"), "spec.workOrderNumber"},
@@ -148,6 +155,8 @@ func validOnCreate() []invalidCase {
 		{"IPv6 literal", l("spec.provider.url", "https://[::1]:65535/a/acme/"), ""},
 		{"longest periods", set(l("spec.interval", "24h"), "spec.fullImportInterval", "720h"), ""},
 		{"name of 63 characters", l("metadata.name", strings.Repeat("n", 63)), ""},
+		{"autoAdminFields, every shared field", l("spec.autoAdminFields", []any{"description", "reference", "workOrderInfo", "options", "instructions", "status", "dueDate", "tasks"}), ""},
+		{"autoAdminFields with autoAdmin true", set(l("spec.autoAdmin", true), "spec.autoAdminFields", []any{"status", "dueDate"}), ""},
 		{"timestamp annotations", l("metadata.annotations", obj{
 			"share.pruvan.io/refresh-requested-at":     "2026-07-30T12:34:56.123456789Z",
 			"share.pruvan.io/full-import-requested-at": strings.Repeat("9", 64),
@@ -235,6 +244,18 @@ func TestAdmission(t *testing.T) {
 			}
 			g.Expect(env.Client.Update(ctx, proj)).To(MatchError(ContainSubstring(msg)))
 		}
+	})
+
+	t.Run("refused: autoAdmin turned off under autoAdminFields", func(t *testing.T) {
+		g := NewWithT(t)
+		link := &unstructured.Unstructured{Object: set(validLink(), "spec.autoAdminFields", []any{"status", "dueDate"})}
+		link.SetName("acme-fields")
+		set(link.Object, "spec.clientCode", "FIELDS")
+		g.Expect(env.Client.Create(ctx, link)).To(Succeed())
+		set(link.Object, "spec.autoAdmin", false)
+		g.Expect(env.Client.Update(ctx, link)).To(MatchError(ContainSubstring("spec.autoAdminFields: Invalid value: autoAdminFields needs autoAdmin true")))
+		set(link.Object, "spec.autoAdminFields", nil)
+		g.Expect(env.Client.Update(ctx, link)).To(Succeed(), "without the list, autoAdmin turns off")
 	})
 
 	t.Run("refused: unknown integration state in status", func(t *testing.T) {
