@@ -29,6 +29,8 @@ import (
 
 	"go.uber.org/zap/zapcore"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -364,6 +366,9 @@ func (s *story) tell(ctx context.Context) error {
 		return err
 	}
 	s.show()
+	if err := s.autoAdminFields(ctx); err != nil {
+		return err
+	}
 
 	step("the provider unassigns 1002 (Cancelled) and deletes 1003 (Deleted)")
 	if _, err := s.accounts.UnassignOrder(ctx, provider, "1002"); err != nil {
@@ -396,6 +401,42 @@ func (s *story) tell(ctx context.Context) error {
 	}
 	s.show()
 	return s.tapBookmark(ctx)
+}
+
+// autoAdminFields narrows Auto Admin to the due date: the vendor's own
+// instructions on 1001 then survive the provider's change, while the
+// provider's new due date still arrives.
+func (s *story) autoAdminFields(ctx context.Context) error {
+	step("Auto Admin per field: autoAdminFields [dueDate]; the vendor and the provider both change 1001's instructions, the provider its due date too")
+	patch := `{"spec":{"autoAdminFields":["dueDate"]}}`
+	fmt.Printf("   $ kubectl patch sharelink acme --type=merge -p '%s'\n", patch)
+	link := &sharev1.ShareLink{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "acme"}}
+	if err := s.c.Patch(ctx, link, client.RawPatch(types.MergePatchType, []byte(patch))); err != nil {
+		return err
+	}
+	const vendorNote, due = "vendor: gate code 4455, dog in the yard", "2026-12-22"
+	if _, err := s.accounts.EditOrder(ctx, vendor, "ACME::1001", protocol.WorkOrder{Instructions: protocol.String(vendorNote)}); err != nil {
+		return err
+	}
+	if _, err := s.accounts.EditOrder(ctx, provider, "1001", protocol.WorkOrder{
+		Instructions: protocol.String("provider: mow and edge"), DueDate: protocol.String(due),
+	}); err != nil {
+		return err
+	}
+	if err := s.refresh(ctx); err != nil {
+		return err
+	}
+	return s.waitFor(ctx, "ACME::1001 due "+due+" (listed: follows the provider), the vendor's instructions kept (not listed)", func() (bool, error) {
+		o, err := s.accounts.GetOrder(ctx, vendor, "ACME::1001")
+		if err != nil {
+			return false, err
+		}
+		got, gotDue := protocol.Value(o.WorkOrder.Instructions), protocol.Value(o.WorkOrder.DueDate)
+		if gotDue != due || got != vendorNote {
+			return false, fmt.Errorf("due %q, instructions %q", gotDue, got)
+		}
+		return true, nil
+	})
 }
 
 // tapBookmark opens the link's push-key URL as a browser bookmark would,
