@@ -42,6 +42,9 @@ func (r *ShareLinkReconciler) applySome(ctx context.Context, run *importRun, pro
 	}
 	// Numbers in order, so pushes are reproducible and tests can read them.
 	sort.Slice(due, func(i, j int) bool { return due[i].Spec.WorkOrderNumber < due[j].Spec.WorkOrderNumber })
+	run.mu.Lock()
+	run.total = max(run.total, len(run.applied)+len(due))
+	run.mu.Unlock()
 	batch := make([]projectPush, 0, min(len(due), protocol.MaxPushOrders))
 	for i, p := range due {
 		push, send, err := r.prepare(ctx, run, p)
@@ -54,6 +57,12 @@ func (r *ShareLinkReconciler) applySome(ctx context.Context, run *importRun, pro
 		if len(batch) == protocol.MaxPushOrders || i == len(due)-1 && len(batch) > 0 {
 			if err := r.pushBatch(ctx, run, batch); err != nil {
 				return err
+			}
+			if len(batch) == protocol.MaxPushOrders && i < len(due)-1 {
+				// More to push: show how far the run got.
+				if err := r.reportProgress(ctx, run); err != nil {
+					return err
+				}
 			}
 			batch = batch[:0]
 		}

@@ -145,7 +145,7 @@ func TestFirstImport(t *testing.T) {
 	// none on each new project.
 	g.Eventually(func(g Gomega) {
 		g.Expect(w.eventReasons(g, "ShareLink", linkName)).To(ContainElement(sharev1.ReasonImported))
-		g.Expect(w.eventMessages(g, "ShareLink", linkName)).To(ContainElement("imported 3"))
+		g.Expect(w.eventMessages(g, "ShareLink", linkName)).To(ContainElement("imported 3; 3 projects: 3 active"))
 	}).Should(Succeed())
 	g.Expect(w.eventReasons(g, "SharedProject", sharev1.SharedProjectName(linkName, "1003"))).To(BeEmpty())
 }

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
@@ -80,6 +81,13 @@ type importRun struct {
 	refused        refusalSummary
 	refusedNumbers map[string]bool
 	unnamedRefusal bool
+	// pulled counts the orders of this pull recorded so far, and total the
+	// projects the run expects to apply; progressAt is when the run last
+	// wrote them to status.progress, and progressWork the writes it had
+	// made then.
+	pulled, total int
+	progressAt    time.Time
+	progressWork  int
 }
 
 // pull calls getWorkOrders and records each changed order.
@@ -104,6 +112,7 @@ func (r *ShareLinkReconciler) pull(ctx context.Context, run *importRun) (stepRes
 	for number := range latest {
 		run.seen[number] = true
 	}
+	run.total = len(latest)
 	if res, err := r.recordPull(ctx, run, resp.WorkOrders, latest); res.stop || err != nil {
 		return res, err
 	}
@@ -143,11 +152,15 @@ func (r *ShareLinkReconciler) recordPull(ctx context.Context, run *importRun, or
 		if err != nil {
 			return stepResult{}, err
 		}
+		run.pulled += len(part)
 		if len(part) < protocol.MaxPushOrders {
 			break
 		}
 		if err := r.applySome(ctx, run, recorded); err != nil {
 			return r.failCall(run.linkRun, sharev1.ConditionImported, "vendor account", err)
+		}
+		if err := r.reportProgress(ctx, run); err != nil {
+			return stepResult{}, err
 		}
 	}
 	return stepResult{}, nil
@@ -287,10 +300,17 @@ func (r *ShareLinkReconciler) finishImport(run *importRun) {
 		r.finishPull(run)
 	}
 	setImported(link)
+	if len(run.counts) > 0 {
+		// This run's transitions, and the link's counts, which come from
+		// its projects and so hold across restarts: a run that finishes an
+		// import a crash cut short tells the whole, not only its share.
+		r.Recorder.Eventf(link, nil, corev1.EventTypeNormal, sharev1.ReasonImported, "Import", "%s; %s",
+			summarizeCounts(run.counts), projectSummary(link.Status.Projects))
+	}
 }
 
 // finishPull records what a pull reached, with one event for the orders it
-// refused and one for the projects' transitions. The watermark and the
+// refused. The watermark and the
 // refresh time of an idle refresh are kept in memory until something else
 // is written.
 func (r *ShareLinkReconciler) finishPull(run *importRun) {
@@ -323,10 +343,21 @@ func (r *ShareLinkReconciler) finishPull(run *importRun) {
 	if run.changed > 0 || run.plan.full || run.plan.refreshAt != "" || link.Status.LastRefreshTime == nil {
 		link.Status.LastRefreshTime = &now
 		link.Status.Watermark = run.watermark
+		link.Status.LastContactTime = &now
 	}
-	if len(run.counts) > 0 {
-		r.Recorder.Eventf(link, nil, corev1.EventTypeNormal, sharev1.ReasonImported, "Import", "%s", summarizeCounts(run.counts))
+	if last := link.Status.LastContactTime; last == nil || !run.now.Before(last.Add(contactGranularity(link))) {
+		// A quiet link says it still hears from the provider, at a
+		// granularity that keeps its idle refreshes free of writes.
+		link.Status.LastContactTime = &now
 	}
+}
+
+// contactGranularity is how often a quiet link records in
+// status.lastContactTime that its provider answered: an hour, or the
+// refresh interval when longer. Between, a refresh with nothing new writes
+// nothing, and lastContactTime lags by up to this.
+func contactGranularity(link *sharev1.ShareLink) time.Duration {
+	return max(link.Spec.RefreshInterval(), time.Hour)
 }
 
 // summarizeCounts is the link's event about a pull's transitions:
@@ -344,12 +375,48 @@ func summarizeCounts(counts map[string]int) string {
 	return strings.Join(parts, ", ")
 }
 
+// progressInterval is the least time between two writes of an import's
+// progress: a large import writes status at most once per part of
+// protocol.MaxPushOrders orders and once per interval, never per project,
+// and a refresh that writes nothing else (the provider answered unchanged
+// orders) writes no progress either.
+const progressInterval = 3 * time.Second
+
+// reportProgress writes the run's progress to status (status.progress,
+// Reconciling, and Ready while it is not yet known) when the last write is
+// progressInterval old. The final status patch removes status.progress.
+func (r *ShareLinkReconciler) reportProgress(ctx context.Context, run *importRun) error {
+	now := r.Clock.Now()
+	if !run.progressAt.IsZero() && now.Sub(run.progressAt) < progressInterval {
+		return nil
+	}
+	run.mu.Lock()
+	work := run.changed + len(run.applied)
+	if work == run.progressWork {
+		run.mu.Unlock()
+		return nil
+	}
+	run.progressWork = work
+	pr := sharev1.ImportProgress{Pulled: clampInt32(int64(run.pulled)), Applied: clampInt32(int64(len(run.applied))),
+		Total: clampInt32(int64(max(run.total, len(run.applied))))}
+	run.mu.Unlock()
+	setImportProgress(run.link, pr)
+	run.progressAt = now
+	return r.writeStatusEarly(ctx, run.linkRun)
+}
+
 // markRunning shows the integration as running while an import goes on.
 // What it writes becomes the base of the run's final status patch, which
 // thus sets the state back to idle (or error) even when that equals the
 // state the run started from.
 func (r *ShareLinkReconciler) markRunning(ctx context.Context, run *linkRun) error {
 	setImportRunning(run.link)
+	return r.writeStatusEarly(ctx, run)
+}
+
+// writeStatusEarly patches the link's status in the middle of a run and
+// makes what it wrote the base of the run's final patch.
+func (r *ShareLinkReconciler) writeStatusEarly(ctx context.Context, run *linkRun) error {
 	if _, err := patchStatus(ctx, r.Client, run.base, run.link); err != nil {
 		return err
 	}

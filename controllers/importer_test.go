@@ -222,7 +222,7 @@ func TestImportFirstPull(t *testing.T) {
 	g.Expect(l.Status.LastFullImportTime).NotTo(BeNil())
 	g.Expect(l.Status.LastRefreshTime).NotTo(BeNil())
 	evs := it.drainEvents()
-	g.Expect(evs).To(ContainElement(corev1.EventTypeNormal + " " + sharev1.ReasonImported + " imported 2"))
+	g.Expect(evs).To(ContainElement(corev1.EventTypeNormal + " " + sharev1.ReasonImported + " imported 2; 2 projects: 2 active"))
 	for _, ev := range evs {
 		g.Expect(ev).NotTo(HavePrefix(corev1.EventTypeNormal+" "+sharev1.ReasonImported+" applied"), "a first import is told on the link, not on each project")
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
@@ -26,18 +27,45 @@ type relayOutcome struct {
 	message string
 }
 
-// relayOutcomeOf derives Relayed from status.relay: True while no item
-// failed, False RelayFailed otherwise. Relayed is not one of Ready's
-// concerns: a photo the provider refuses must not stop the link.
-func relayOutcomeOf(link *sharev1.ShareLink) relayOutcome {
-	switch n := link.Status.Relay.Failed; {
+// relayBacklogAge is how long an item may wait to be relayed before the
+// link's Relayed turns False (RelayBacklog): a relay keeps up within a few
+// feed reads, so a backlog this old is stuck.
+const relayBacklogAge = 10 * time.Minute
+
+// reasonRelayBacklog is Relayed's reason while items wait longer than
+// relayBacklogAge.
+const reasonRelayBacklog = "RelayBacklog"
+
+// relayOutcomeOf derives Relayed from status.relay at now: False
+// RelayFailed while items failed, False RelayBacklog while the oldest
+// pending item waits longer than relayBacklogAge, True otherwise. Relayed is
+// not one of Ready's concerns: a photo the provider refuses must not stop
+// the link.
+func relayOutcomeOf(link *sharev1.ShareLink, now time.Time) relayOutcome {
+	st := link.Status.Relay
+	switch n := st.Failed; {
 	case !link.Spec.RelayEnabled():
 		return relayOutcome{}
 	case n > 0:
 		return relayOutcome{relays: true, status: metav1.ConditionFalse, reason: sharev1.ReasonRelayFailed, message: relayFailedMessage(n)}
+	case relayBacklogDue(st, now) == 0:
+		// The message names the backlog's start, not its age, so that it
+		// changes only when the backlog does.
+		return relayOutcome{relays: true, status: metav1.ConditionFalse, reason: reasonRelayBacklog,
+			message: fmt.Sprintf("%d items wait to be relayed since %s, longer than %s",
+				st.Pending, st.OldestPendingTime.UTC().Format(time.RFC3339), relayBacklogAge)}
 	default:
 		return relayOutcome{relays: true, status: metav1.ConditionTrue, reason: sharev1.ReasonSucceeded, message: "no item failed to relay"}
 	}
+}
+
+// relayBacklogDue is how long until the backlog of st is relayBacklogAge
+// old: zero once it is, negative when nothing is pending.
+func relayBacklogDue(st sharev1.LinkRelayStatus, now time.Time) time.Duration {
+	if st.Pending <= 0 || st.OldestPendingTime == nil {
+		return -1
+	}
+	return max(st.OldestPendingTime.Add(relayBacklogAge).Sub(now), 0)
 }
 
 // setOn puts the outcome on the link as its Relayed condition.
@@ -67,8 +95,9 @@ func projectRelayFailedMessage(st sharev1.ProjectRelayStatus) string {
 
 // RelayOutcomeChanged passes link updates that change the Relayed condition
 // status.relay calls for, so that the import reconciler, which owns the
-// conditions, derives Relayed again.
-func RelayOutcomeChanged() predicate.Predicate {
+// conditions, derives Relayed again; and those where a backlog starts or
+// ends, so that it looks again when the backlog grows old.
+func RelayOutcomeChanged(clk clock.PassiveClock) predicate.Predicate {
 	return predicate.Funcs{
 		CreateFunc:  func(event.CreateEvent) bool { return false },
 		DeleteFunc:  func(event.DeleteEvent) bool { return false },
@@ -76,7 +105,12 @@ func RelayOutcomeChanged() predicate.Predicate {
 		UpdateFunc: func(e event.UpdateEvent) bool {
 			o, ok1 := e.ObjectOld.(*sharev1.ShareLink)
 			n, ok2 := e.ObjectNew.(*sharev1.ShareLink)
-			return ok1 && ok2 && relayOutcomeOf(o) != relayOutcomeOf(n)
+			if !ok1 || !ok2 {
+				return false
+			}
+			now := clk.Now()
+			return relayOutcomeOf(o, now) != relayOutcomeOf(n, now) ||
+				(o.Status.Relay.OldestPendingTime == nil) != (n.Status.Relay.OldestPendingTime == nil)
 		},
 	}
 }

@@ -82,13 +82,21 @@ func (r *ShareLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	// every difference from what was written.
 	base := before.DeepCopy()
 	defer func() {
-		summarizeLink(link, retErr)
+		now, mem := r.Clock.Now(), r.memory(link)
+		summarizeLink(link, retErr, now)
+		held := holdNotReady(link, mem, now)
+		if retErr == nil {
+			// Look again when the relay's backlog would turn Relayed
+			// False, and when a held Ready may turn True.
+			res = lookAgainIn(res, relayBacklogDue(link.Status.Relay, now))
+			res = lookAgainIn(res, held)
+		}
 		link.Status.RecentFailures = pruneFailures(link.Status.RecentFailures, r.Clock.Now(), sharev1.FailureRetention, sharev1.MaxLinkFailures)
 		recordLinkStatus(link, r.memory(link).lastRefresh)
 		if _, err := patchStatus(ctx, r.Client, base, link); err != nil && retErr == nil {
 			res, retErr = ctrl.Result{}, err
 		}
-		r.emitLinkTransition(before, link)
+		r.emitLinkTransition(before, link, mem, now)
 	}()
 
 	if link.Spec.Suspend {
@@ -116,9 +124,58 @@ func (r *ShareLinkReconciler) reconcileDelete(ctx context.Context, link *sharev1
 	return client.IgnoreNotFound(r.Patch(ctx, link, patch))
 }
 
+// lookAgainIn makes res come back within d, when d is positive.
+func lookAgainIn(res ctrl.Result, d time.Duration) ctrl.Result {
+	if d > 0 && (res.RequeueAfter == 0 || d < res.RequeueAfter) {
+		res.RequeueAfter = d
+	}
+	return res
+}
+
+// readyHold is how long a flapping link's Ready stays False after the
+// link was last found failing, though it is well again: a link whose
+// account fails every other call would otherwise flip Ready, and write
+// status and two events, with each call. A link flaps when it fails again
+// within linkEventRepeatWindow of a recovery; a first recovery is told at
+// once.
+const readyHold = 30 * time.Second
+
+// linkEventRepeatWindow is how long a link's failure or recovery event of
+// one reason is not told again, and how soon after a recovery a failure
+// makes the link flapping.
+const linkEventRepeatWindow = 10 * time.Minute
+
+// holdNotReady keeps a flapping link's Ready False, with the reason and
+// message of the failure, until readyHold has passed since the link was
+// last found failing, and returns how long the hold lasts (zero when
+// none). A suspension is never held back.
+func holdNotReady(link *sharev1.ShareLink, mem *linkMemory, now time.Time) time.Duration {
+	ready := readyCondition(link.Status.Conditions)
+	switch {
+	case ready == nil:
+		return 0
+	case ready.Status == metav1.ConditionFalse:
+		mem.notReadyAt, mem.notReadyReason, mem.notReadyMessage = now, ready.Reason, ready.Message
+		return 0
+	case ready.Status != metav1.ConditionTrue || ready.Reason == sharev1.ReasonSuspended || !mem.notReadyAt.After(mem.recoveredAt):
+		// Not a recovery.
+		return 0
+	}
+	flapping := !mem.recoveredAt.IsZero() && mem.notReadyAt.Sub(mem.recoveredAt) < linkEventRepeatWindow
+	left := mem.notReadyAt.Add(readyHold).Sub(now)
+	if !flapping || left <= 0 {
+		mem.recoveredAt = now
+		return 0
+	}
+	sharev1.SetCondition(link, sharev1.ConditionReady, metav1.ConditionFalse, mem.notReadyReason, mem.notReadyMessage)
+	return left
+}
+
 // emitLinkTransition records an event when Ready changes, never on every
-// resync. Event reasons equal condition reasons.
-func (r *ShareLinkReconciler) emitLinkTransition(before, after *sharev1.ShareLink) {
+// resync, and a failure's or a recovery's reason at most once per
+// linkEventRepeatWindow. Event
+// reasons equal condition reasons.
+func (r *ShareLinkReconciler) emitLinkTransition(before, after *sharev1.ShareLink, mem *linkMemory, at time.Time) {
 	was := readyCondition(before.Status.Conditions)
 	now := readyCondition(after.Status.Conditions)
 	if now == nil || (was != nil && was.Status == now.Status && was.Reason == now.Reason) {
@@ -129,6 +186,17 @@ func (r *ShareLinkReconciler) emitLinkTransition(before, after *sharev1.ShareLin
 		typ = corev1.EventTypeWarning
 	} else if was != nil && was.Status == metav1.ConditionFalse && now.Reason != sharev1.ReasonSuspended {
 		reason = sharev1.ReasonRecovered
+	}
+	if typ == corev1.EventTypeWarning || reason == sharev1.ReasonRecovered {
+		// A failure and its recovery are told once per window: a link
+		// that flaps does not flood its events.
+		if last, ok := mem.events[reason]; ok && at.Sub(last) < linkEventRepeatWindow {
+			return
+		}
+		if mem.events == nil {
+			mem.events = map[string]time.Time{}
+		}
+		mem.events[reason] = at
 	}
 	r.Recorder.Eventf(after, nil, typ, reason, "Reconcile", "%s", now.Message)
 }
@@ -142,7 +210,7 @@ func (r *ShareLinkReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int
 		For(&sharev1.ShareLink{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{},
 			// The relay's counts: Relayed is derived here.
-			RelayOutcomeChanged()))).
+			RelayOutcomeChanged(r.Clock)))).
 		// A project a person changed (an override, suspend) is applied by its
 		// link, which batches pushes.
 		Owns(&sharev1.SharedProject{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).

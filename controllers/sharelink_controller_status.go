@@ -21,8 +21,11 @@ var linkConcerns = []string{sharev1.ConditionProviderReady, sharev1.ConditionAcc
 // kstatus conditions: Reconciling and Stalled are present only while true.
 // observedGeneration advances when the generation was handled in full, which
 // includes a stall (a person must act) but not a transient failure.
-func summarizeLink(link *sharev1.ShareLink, reconcileErr error) {
-	setRelayed(link)
+func summarizeLink(link *sharev1.ShareLink, reconcileErr error, now time.Time) {
+	setRelayed(link, now)
+	// Nothing runs once a reconcile ends: progress is only shown while it
+	// does.
+	link.Status.Progress = nil
 	stalled := meta.FindStatusCondition(link.Status.Conditions, sharev1.ConditionStalled)
 	switch {
 	case link.Spec.Suspend:
@@ -43,10 +46,10 @@ func summarizeLink(link *sharev1.ShareLink, reconcileErr error) {
 
 // setRelayed derives Relayed from status.relay, which the relay controller
 // writes (it never writes conditions, so that one writer owns the list):
-// True while no item failed, False RelayFailed otherwise. Relayed is not one
-// of Ready's concerns: a photo the provider refuses must not stop the link,
-// nor the relay of the other items, which needs a Ready link.
-func setRelayed(link *sharev1.ShareLink) { relayOutcomeOf(link).setOn(link) }
+// see relayOutcomeOf. Relayed is not one of Ready's concerns: a photo the
+// provider refuses must not stop the link, nor the relay of the other
+// items, which needs a Ready link.
+func setRelayed(link *sharev1.ShareLink, now time.Time) { relayOutcomeOf(link, now).setOn(link) }
 
 func setReadyFromConcerns(link *sharev1.ShareLink) {
 	for _, typ := range linkConcerns {
@@ -157,10 +160,42 @@ func importedMessage(link *sharev1.ShareLink) string {
 }
 
 // setImportRunning shows the integration as running while an import goes
-// on.
+// on; a link with no Ready yet (a first import) reads Ready Unknown.
 func setImportRunning(link *sharev1.ShareLink) {
+	const msg = "importing the provider's orders"
 	link.Status.IntegrationState = sharev1.IntegrationRunning
-	sharev1.SetCondition(link, sharev1.ConditionReconciling, metav1.ConditionTrue, sharev1.ReasonProgressing, "importing the provider's orders")
+	sharev1.SetCondition(link, sharev1.ConditionReconciling, metav1.ConditionTrue, sharev1.ReasonProgressing, msg)
+	setReadyProgressing(link, msg)
+}
+
+// setImportProgress shows a running import's progress: status.progress,
+// Reconciling's message ("applied 4000 of 10000"), and Ready's while Ready
+// is not known (a first import), so that kubectl get's Status column
+// shows it.
+func setImportProgress(link *sharev1.ShareLink, pr sharev1.ImportProgress) {
+	link.Status.Progress = &pr
+	link.Status.IntegrationState = sharev1.IntegrationRunning
+	msg := progressMessage(pr)
+	sharev1.SetCondition(link, sharev1.ConditionReconciling, metav1.ConditionTrue, sharev1.ReasonProgressing, msg)
+	setReadyProgressing(link, msg)
+}
+
+// progressMessage is "applied 4000 of 10000, pulled 5000".
+func progressMessage(pr sharev1.ImportProgress) string {
+	msg := fmt.Sprintf("applied %d of %d", pr.Applied, pr.Total)
+	if pr.Pulled > 0 {
+		msg += fmt.Sprintf(", pulled %d", pr.Pulled)
+	}
+	return msg
+}
+
+// setReadyProgressing sets Ready Unknown (Progressing) with msg unless Ready
+// is known: a link that is Ready, or failing, stays so while it imports.
+func setReadyProgressing(link *sharev1.ShareLink, msg string) {
+	if c := readyCondition(link.Status.Conditions); c != nil && c.Status != metav1.ConditionUnknown {
+		return
+	}
+	sharev1.SetCondition(link, sharev1.ConditionReady, metav1.ConditionUnknown, sharev1.ReasonProgressing, msg)
 }
 
 // callFailure is a failed account call as the link's status tells it. The

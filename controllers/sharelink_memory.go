@@ -26,6 +26,13 @@ type linkMemory struct {
 	// key opens an integration with another code, and mismatchMsg what it
 	// said: the link stalls without pushing again until that changes.
 	mismatch, mismatchMsg string
+	// notReadyAt is when the link was last found not Ready (and why),
+	// recoveredAt when it last recovered, and events when each reason of
+	// its Ready events was last told: a flapping link holds Ready False
+	// and repeats no event (holdNotReady, emitLinkTransition).
+	notReadyAt, recoveredAt         time.Time
+	notReadyReason, notReadyMessage string
+	events                          map[string]time.Time
 }
 
 // appliedRecord is what an apply wrote to a project's status, as far as

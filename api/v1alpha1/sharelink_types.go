@@ -254,10 +254,25 @@ type ShareLinkStatus struct {
 	// +kubebuilder:validation:Enum=idle;pending;running;error
 	IntegrationState string `json:"integrationState,omitempty"`
 
-	// lastRefreshTime is when the last refresh or full import succeeded
-	// ("Last Refreshed").
+	// lastRefreshTime is when the last refresh that changed something, was
+	// a full import or was requested succeeded: the last change ("Last
+	// Refreshed"). A quiet link's refreshes leave it alone, so that a
+	// refresh with nothing new writes nothing; lastContactTime says when
+	// the provider last answered.
 	// +optional
 	LastRefreshTime *metav1.Time `json:"lastRefreshTime,omitempty"`
+
+	// lastContactTime is when a pull from the provider last succeeded. A
+	// quiet link records it at most once per ContactGranularity (an hour,
+	// or the interval when longer), so it may lag by up to that; the
+	// metric share_link_last_success_timestamp_seconds is exact.
+	// +optional
+	LastContactTime *metav1.Time `json:"lastContactTime,omitempty"`
+
+	// progress counts the work of an import while it runs, written at
+	// most once per few seconds; absent when no import runs.
+	// +optional
+	Progress *ImportProgress `json:"progress,omitempty"`
 
 	// lastFullImportTime is when the last full import succeeded.
 	// +optional
@@ -339,6 +354,22 @@ type ProjectCounts struct {
 	Failed int32 `json:"failed,omitempty"`
 }
 
+// ImportProgress counts the work of a running import.
+type ImportProgress struct {
+	// pulled counts the orders of the running pull recorded so far.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Pulled int32 `json:"pulled,omitempty"`
+	// applied counts the projects the running import has applied.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Applied int32 `json:"applied,omitempty"`
+	// total is how many projects the running import expects to apply.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Total int32 `json:"total,omitempty"`
+}
+
 // LinkRelayStatus sums up the relay of a link's items.
 type LinkRelayStatus struct {
 	// relayed counts items relayed to the provider.
@@ -405,13 +436,15 @@ type Failure struct {
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
 // +kubebuilder:printcolumn:name="Projects",type=integer,JSONPath=`.status.projects.total`
-// +kubebuilder:printcolumn:name="Last Refresh",type=date,JSONPath=`.status.lastRefreshTime`
+// +kubebuilder:printcolumn:name="Contacted",type=date,JSONPath=`.status.lastContactTime`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 // +kubebuilder:printcolumn:name="Code",type=string,JSONPath=`.spec.clientCode`,priority=10
 // +kubebuilder:printcolumn:name="State",type=string,JSONPath=`.status.integrationState`,priority=10
 // +kubebuilder:printcolumn:name="Cancelled",type=integer,JSONPath=`.status.projects.cancelled`,priority=10
 // +kubebuilder:printcolumn:name="Relayed",type=integer,JSONPath=`.status.relay.relayed`,priority=10
+// +kubebuilder:printcolumn:name="Backlog",type=integer,JSONPath=`.status.relay.pending`,priority=10
 // +kubebuilder:printcolumn:name="Suspended",type=boolean,JSONPath=`.spec.suspend`,priority=10
+// +kubebuilder:printcolumn:name="Last Change",type=date,JSONPath=`.status.lastRefreshTime`,priority=10
 type ShareLink struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
