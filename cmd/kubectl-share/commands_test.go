@@ -164,7 +164,7 @@ func TestStatus(t *testing.T) {
 	cl.g.Expect(r.code).To(Equal(exitOK), "%s", r)
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	cl.g.Expect(lines).To(HaveLen(3), "%s", r)
-	cl.g.Expect(lines[0]).To(MatchRegexp(`^NAME\s+READY\s+PROJECTS\s+CANCELLED\s+DELETED\s+FAILED\s+RELAY FAILED\s+BACKLOG\s+LAST REFRESH\s+MESSAGE$`))
+	cl.g.Expect(lines[0]).To(MatchRegexp(`^NAME\s+READY\s+PROJECTS\s+CANCELLED\s+DELETED\s+FAILED\s+RELAY FAILED\s+BACKLOG\s+CONTACTED\s+MESSAGE$`))
 	cl.g.Expect(lines[1]).To(MatchRegexp(`^acme\s+Ready\s+3\s+1\s+0\s+0\s+2\s+3\s+\S+\s+the provider's orders are imported$`))
 	cl.g.Expect(lines[2]).To(MatchRegexp(`^globex\s+not Ready\s+0\s+0\s+0\s+0\s+0\s+0\s+never\s+invalid credentials: the provider refused the login$`))
 	r = cl.share("status", "-o", "json")

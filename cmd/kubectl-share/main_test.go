@@ -153,7 +153,7 @@ func healthyStatus() sharev1.ShareLinkStatus {
 	oldest := metav1.NewTime(time.Now().Add(-12 * time.Minute))
 	return sharev1.ShareLinkStatus{
 		IntegrationState: sharev1.IntegrationIdle,
-		LastRefreshTime:  &now, LastFullImportTime: &now,
+		LastContactTime:  &now, LastRefreshTime: &now, LastFullImportTime: &now,
 		Projects: sharev1.ProjectCounts{Total: 3, Active: 2, Cancelled: 1},
 		Relay:    sharev1.LinkRelayStatus{Relayed: 40, Failed: 2, Pending: 3, OldestPendingTime: &oldest},
 		PushKey:  &sharev1.PushKeyStatus{SecretName: "acme-push-key", Path: "/api/?apiKey="},

@@ -22,7 +22,7 @@ func newStatusCmd(o *options) *cobra.Command {
 		Use:   "status [LINK]",
 		Short: "Report on a ShareLink, or one line per link of the namespace",
 		Long: `status reports on one ShareLink: both accounts and whether they accept their
-logins, the last refresh, the projects by client status, the relay's totals and
+logins, when the provider last answered, the projects by client status, the relay's totals and
 its backlog with the backlog's age, the last failures, and every condition in
 words. Without LINK it prints one line per link of the namespace (-A: of every
 namespace).`,
@@ -65,6 +65,7 @@ type linkReport struct {
 	Account    accountReport   `json:"account"`
 	// IntegrationState is idle, pending, running or error.
 	IntegrationState   string       `json:"integrationState,omitempty"`
+	LastContactTime    *metav1.Time `json:"lastContactTime,omitempty"`
 	LastRefreshTime    *metav1.Time `json:"lastRefreshTime,omitempty"`
 	LastFullImportTime *metav1.Time `json:"lastFullImportTime,omitempty"`
 	LastError          string       `json:"lastError,omitempty"`
@@ -112,6 +113,7 @@ func newLinkReport(l *sharev1.ShareLink, now time.Time) linkReport {
 		Provider:         accountOf(l.Spec.Provider.URL, l.Spec.Provider.SecretRef.Name, condition(l.Status.Conditions, sharev1.ConditionProviderReady)),
 		Account:          accountOf(l.Spec.Account.URL, l.Spec.Account.SecretRef.Name, condition(l.Status.Conditions, sharev1.ConditionAccountReady)),
 		IntegrationState: l.Status.IntegrationState,
+		LastContactTime:  l.Status.LastContactTime,
 		LastRefreshTime:  l.Status.LastRefreshTime, LastFullImportTime: l.Status.LastFullImportTime,
 		LastError: l.Status.LastError,
 		Projects:  l.Status.Projects, RefusedOrders: l.Status.RefusedOrders,
@@ -194,7 +196,8 @@ func printLinkReport(w io.Writer, p palette, r linkReport, now time.Time) {
 		mode = "only when asked (autoImport is off)"
 	}
 	fmt.Fprintf(w, "  refreshes     %s; integration %s\n", mode, orDash(r.IntegrationState))
-	fmt.Fprintf(w, "  last refresh  %s (full import %s)\n", ago(r.LastRefreshTime, now), ago(r.LastFullImportTime, now))
+	fmt.Fprintf(w, "  contacted     %s\n", ago(r.LastContactTime, now))
+	fmt.Fprintf(w, "  last change   %s (full import %s)\n", ago(r.LastRefreshTime, now), ago(r.LastFullImportTime, now))
 	if r.LastError != "" {
 		fmt.Fprintf(w, "  last error    %s\n", p.bad(r.LastError))
 	}
@@ -311,7 +314,7 @@ type linkLine struct {
 	Projects        sharev1.ProjectCounts `json:"projects"`
 	RelayFailed     int64                 `json:"relayFailed"`
 	Backlog         int32                 `json:"backlog"`
-	LastRefreshTime *metav1.Time          `json:"lastRefreshTime,omitempty"`
+	LastContactTime *metav1.Time          `json:"lastContactTime,omitempty"`
 }
 
 func (o *options) statusList(ctx context.Context, all bool, out string) error {
@@ -342,7 +345,7 @@ func (o *options) statusList(ctx context.Context, all bool, out string) error {
 		lines = append(lines, linkLine{
 			Namespace: l.Namespace, Name: l.Name, Ready: ready, Message: msg, Suspended: l.Spec.Suspend,
 			Projects: l.Status.Projects, RelayFailed: l.Status.Relay.Failed, Backlog: l.Status.Relay.Pending,
-			LastRefreshTime: l.Status.LastRefreshTime,
+			LastContactTime: l.Status.LastContactTime,
 		})
 	}
 	if out != "" {
@@ -361,7 +364,7 @@ func (o *options) statusList(ctx context.Context, all bool, out string) error {
 	if all {
 		fmt.Fprint(tw, "NAMESPACE\t")
 	}
-	fmt.Fprintln(tw, "NAME\tREADY\tPROJECTS\tCANCELLED\tDELETED\tFAILED\tRELAY FAILED\tBACKLOG\tLAST REFRESH\tMESSAGE")
+	fmt.Fprintln(tw, "NAME\tREADY\tPROJECTS\tCANCELLED\tDELETED\tFAILED\tRELAY FAILED\tBACKLOG\tCONTACTED\tMESSAGE")
 	now := o.now()
 	for i, l := range lines {
 		if all {
@@ -373,7 +376,7 @@ func (o *options) statusList(ctx context.Context, all bool, out string) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", l.Name, p.ready(list.Items[i].Status.Conditions),
 			l.Projects.Total, l.Projects.Cancelled, l.Projects.Deleted, l.Projects.Failed,
-			l.RelayFailed, l.Backlog, strings.TrimSuffix(ago(l.LastRefreshTime, now), " ago"), truncate(msg, 80))
+			l.RelayFailed, l.Backlog, strings.TrimSuffix(ago(l.LastContactTime, now), " ago"), truncate(msg, 80))
 	}
 	return tw.Flush()
 }
