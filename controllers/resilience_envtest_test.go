@@ -253,7 +253,9 @@ func TestProviderFaults(t *testing.T) {
 	w := newWorld(t)
 	g := w.g
 	numbers := w.createNumbered(8001, 3)
-	w.startOperator(func(c *controllers.Config) { c.CallTimeout = 2 * time.Second })
+	// Six faults in a row make the link flap: each recovery is held back,
+	// for a second here rather than DefaultReadyHold.
+	w.startOperator(func(c *controllers.Config) { c.CallTimeout, c.ReadyHold = 2*time.Second, time.Second })
 	w.createLink(linkName, manualImport)
 	w.waitImported(linkName, numbers)
 	w.waitReady(linkName)

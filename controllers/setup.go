@@ -37,6 +37,9 @@ type Config struct {
 	CallTimeout time.Duration
 	// Overlap is subtracted from the incremental watermark.
 	Overlap time.Duration
+	// ReadyHold is how long a flapping link's Ready stays False after it
+	// is well again; DefaultReadyHold when zero.
+	ReadyHold time.Duration
 	// Clients makes account clients; nil means real HTTP clients.
 	Clients ClientFactory
 	// Clock is nil for the real clock.
@@ -61,6 +64,9 @@ func (c *Config) defaults() {
 	}
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = protocol.DefaultTimeout
+	}
+	if c.ReadyHold <= 0 {
+		c.ReadyHold = DefaultReadyHold
 	}
 	if c.Overlap <= 0 {
 		c.Overlap = time.Minute
@@ -95,6 +101,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		Clock:          cfg.Clock,
 		Overlap:        cfg.Overlap,
 		CallTimeout:    cfg.CallTimeout,
+		ReadyHold:      cfg.ReadyHold,
 		PushKeys:       pushKeys,
 		PushKeyBaseURL: cfg.PushKeyBaseURL,
 	}

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -44,6 +45,9 @@ type ShareLinkReconciler struct {
 	Overlap time.Duration
 	// CallTimeout bounds each account call.
 	CallTimeout time.Duration
+	// ReadyHold is how long a flapping link's Ready stays False after it
+	// is well again (DefaultReadyHold).
+	ReadyHold time.Duration
 	// PushKeys is true when the push-key listener is on: the link then
 	// needs a bookmark key.
 	PushKeys bool
@@ -84,7 +88,7 @@ func (r *ShareLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	defer func() {
 		now, mem := r.Clock.Now(), r.memory(link)
 		summarizeLink(link, retErr, now)
-		held := holdNotReady(link, mem, now)
+		held := holdNotReady(link, mem, now, cmp.Or(r.ReadyHold, DefaultReadyHold))
 		if retErr == nil {
 			// Look again when the relay's backlog would turn Relayed
 			// False, and when a held Ready may turn True.
@@ -132,13 +136,13 @@ func lookAgainIn(res ctrl.Result, d time.Duration) ctrl.Result {
 	return res
 }
 
-// readyHold is how long a flapping link's Ready stays False after the
+// DefaultReadyHold is how long a flapping link's Ready stays False after the
 // link was last found failing, though it is well again: a link whose
 // account fails every other call would otherwise flip Ready, and write
 // status and two events, with each call. A link flaps when it fails again
 // within linkEventRepeatWindow of a recovery; a first recovery is told at
 // once.
-const readyHold = 30 * time.Second
+const DefaultReadyHold = 30 * time.Second
 
 // linkEventRepeatWindow is how long a link's failure or recovery event of
 // one reason is not told again, and how soon after a recovery a failure
@@ -146,10 +150,10 @@ const readyHold = 30 * time.Second
 const linkEventRepeatWindow = 10 * time.Minute
 
 // holdNotReady keeps a flapping link's Ready False, with the reason and
-// message of the failure, until readyHold has passed since the link was
+// message of the failure, until hold has passed since the link was
 // last found failing, and returns how long the hold lasts (zero when
 // none). A suspension is never held back.
-func holdNotReady(link *sharev1.ShareLink, mem *linkMemory, now time.Time) time.Duration {
+func holdNotReady(link *sharev1.ShareLink, mem *linkMemory, now time.Time, hold time.Duration) time.Duration {
 	ready := readyCondition(link.Status.Conditions)
 	switch {
 	case ready == nil:
@@ -162,7 +166,7 @@ func holdNotReady(link *sharev1.ShareLink, mem *linkMemory, now time.Time) time.
 		return 0
 	}
 	flapping := !mem.recoveredAt.IsZero() && mem.notReadyAt.Sub(mem.recoveredAt) < linkEventRepeatWindow
-	left := mem.notReadyAt.Add(readyHold).Sub(now)
+	left := mem.notReadyAt.Add(hold).Sub(now)
 	if !flapping || left <= 0 {
 		mem.recoveredAt = now
 		return 0

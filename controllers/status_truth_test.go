@@ -101,7 +101,7 @@ func TestQuietLinkRecordsContactHourly(t *testing.T) {
 
 // A provider that fails every other refresh: the first failure and
 // recovery are told at once; a failure soon after a recovery makes the link
-// flapping, so Ready holds False until it has been well for readyHold, and
+// flapping, so Ready holds False until it has been well for DefaultReadyHold, and
 // neither event is told again within linkEventRepeatWindow.
 func TestFlappingLinkHoldsReadyAndEvents(t *testing.T) {
 	g := NewWithT(t)
@@ -140,7 +140,7 @@ func TestFlappingLinkHoldsReadyAndEvents(t *testing.T) {
 	failingRefresh()
 	res := it.reconcile()
 	g.Expect(ready()).To(Equal(metav1.ConditionFalse), "held: the link flaps and failed 10s ago")
-	g.Expect(res.RequeueAfter).To(Equal(readyHold - 10*time.Second))
+	g.Expect(res.RequeueAfter).To(Equal(DefaultReadyHold - 10*time.Second))
 	it.clock.Step(res.RequeueAfter)
 	it.reconcile()
 	g.Expect(ready()).To(Equal(metav1.ConditionTrue))
