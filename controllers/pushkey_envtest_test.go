@@ -49,13 +49,22 @@ func (w *world) pushKeySecret(g Gomega, name string) *corev1.Secret {
 	return &s
 }
 
-func TestPushKeyBookmark(t *testing.T) {
+// bookmarkWorld starts the operator with the push-key listener and imports
+// one order through link "acme"; it returns the world and the listener's
+// base URL.
+func bookmarkWorld(t *testing.T, number string) (*world, string) {
+	t.Helper()
 	w := newWorld(t)
 	opt, base := withPushKey(t)
 	w.startOperator(opt)
-	w.createOrders(order("2001"))
+	w.createOrders(order(number))
 	w.createLink("acme", manualImport)
-	w.waitImported("acme", []string{"2001"})
+	w.waitImported("acme", []string{number})
+	return w, base
+}
+
+func TestPushKeyBookmark(t *testing.T) {
+	w, base := bookmarkWorld(t, "2001")
 
 	// The operator made and owns a key Secret; status says where, never the key.
 	var key, bookmark string
@@ -98,12 +107,7 @@ func TestPushKeyBookmark(t *testing.T) {
 }
 
 func TestPushKeyTapsCoalesce(t *testing.T) {
-	w := newWorld(t)
-	opt, base := withPushKey(t)
-	w.startOperator(opt)
-	w.createOrders(order("3001"))
-	w.createLink("acme", manualImport)
-	w.waitImported("acme", []string{"3001"})
+	w, base := bookmarkWorld(t, "3001")
 	var bookmark string
 	w.g.Eventually(func(g Gomega) {
 		bookmark = string(w.pushKeySecret(g, "acme-push-key").Data["url"])
@@ -152,12 +156,7 @@ func metav1IsControlledBy(obj, owner metav1.Object) bool {
 // that bookmark over: it stalls naming the owner, and the owner's bookmark
 // keeps working, also after the other link is deleted.
 func TestPushKeySecretOfAnotherLink(t *testing.T) {
-	w := newWorld(t)
-	opt, base := withPushKey(t)
-	w.startOperator(opt)
-	w.createOrders(order("2101"))
-	w.createLink("acme", manualImport)
-	w.waitImported("acme", []string{"2101"})
+	w, base := bookmarkWorld(t, "2101")
 	var key string
 	w.g.Eventually(func(g Gomega) {
 		key = string(w.pushKeySecret(g, "acme-push-key").Data[sharev1.SecretKeyPushKey])
