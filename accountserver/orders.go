@@ -579,7 +579,7 @@ func (s *Server) push(ctx context.Context, a *accountRow, in *integrationRow, or
 			}
 			name := in.code + "::" + wo.WorkOrderNumber
 			r.Project = name
-			action, err := s.pushOne(w, in, name, wo)
+			action, assignee, err := s.pushOne(w, in, name, wo)
 			if err != nil {
 				if httpStatus(err) == 500 {
 					return err
@@ -588,6 +588,11 @@ func (s *Server) push(ctx context.Context, a *accountRow, in *integrationRow, or
 				continue
 			}
 			r.Action = action
+			if wo.AssignedTo != nil {
+				// The extension: who the project went to, so that a
+				// client learns that a sub-user it named is unknown.
+				r.AssignedTo = protocol.String(assignee)
+			}
 		}
 		if refused == len(orders) && len(orders) > 0 {
 			// Nothing was written: a refused push leaves no trace.
@@ -603,12 +608,13 @@ func (s *Server) push(ctx context.Context, a *accountRow, in *integrationRow, or
 	return resp, nil
 }
 
-// pushOne upserts one order of a push inside the push's transaction. Each
-// order runs in a savepoint, so an order refused halfway (a conflict)
-// leaves nothing behind.
-func (s *Server) pushOne(w *orderWriter, in *integrationRow, name string, wo protocol.WorkOrder) (action string, err error) {
+// pushOne upserts one order of a push inside the push's transaction and
+// returns what it did and the project's assignee after it. Each order runs
+// in a savepoint, so an order refused halfway (a conflict) leaves nothing
+// behind.
+func (s *Server) pushOne(w *orderWriter, in *integrationRow, name string, wo protocol.WorkOrder) (action, assignee string, err error) {
 	if _, err := w.tx.ExecContext(w.ctx, `SAVEPOINT push_order`); err != nil {
-		return "", err
+		return "", "", err
 	}
 	defer func() {
 		if err != nil {
@@ -626,13 +632,14 @@ func (s *Server) pushOne(w *orderWriter, in *integrationRow, name string, wo pro
 	case errors.Is(err, sql.ErrNoRows):
 		existing = nil
 	case err != nil:
-		return "", err
+		return "", "", err
 	}
 	if existing != nil && !existing.deletedAt.Valid {
-		return protocol.ActionUpdated, w.update(existing, wo, false)
+		err := w.update(existing, wo, false)
+		return protocol.ActionUpdated, existing.assignedTo, err
 	}
 	if err := validateOrder(wo, true); err != nil {
-		return "", err
+		return "", "", err
 	}
 	t := orderTarget{
 		name:          name,
@@ -646,15 +653,16 @@ func (s *Server) pushOne(w *orderWriter, in *integrationRow, name string, wo pro
 		switch {
 		case errors.Is(err, ErrNotFound):
 		case err != nil:
-			return "", err
+			return "", "", err
 		case !other.deletedAt.Valid:
-			return "", errorf(ErrConflict, "project %q exists and does not belong to integration %s", name, in.code)
+			return "", "", errorf(ErrConflict, "project %q exists and does not belong to integration %s", name, in.code)
 		default:
 			existing = other
 		}
 	}
-	if _, err := w.create(t, wo, existing); err != nil {
-		return "", err
+	o, err := w.create(t, wo, existing)
+	if err != nil {
+		return "", "", err
 	}
-	return protocol.ActionCreated, nil
+	return protocol.ActionCreated, o.assignedTo, nil
 }

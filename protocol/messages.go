@@ -57,6 +57,14 @@ type PushResult struct {
 	Project         string `json:"project,omitempty"`
 	Action          string `json:"action,omitempty"` // "created" or "updated"
 	Error           string `json:"error,omitempty"`
+	// AssignedTo is the project's assignee after the push, as the account
+	// resolved the order's assignedTo: the sub-user, "~all~", or "" for
+	// nobody, which is what an unknown sub-user resolves to ("unknown or
+	// empty means unassigned"). Present when the order carried assignedTo
+	// and was applied; nil from a service that does not say, so that a
+	// client cannot tell an unknown sub-user from one it was not told
+	// about. A project-defined extension.
+	AssignedTo *string `json:"assignedTo,omitempty"`
 }
 
 // Push actions.

@@ -135,6 +135,11 @@ type UpstreamOrder struct {
 	// +kubebuilder:validation:MaxItems=100
 	// +listType=atomic
 	Services []UpstreamService `json:"services,omitempty"`
+	// workType is the provider's work type of the order, which
+	// assignRules may match; the vendor's projects take the link's.
+	// +optional
+	// +kubebuilder:validation:MaxLength=128
+	WorkType string `json:"workType,omitempty"`
 	// sourceWONumber, sourceWOID and sourceWOProvider are the order's
 	// identity at its origin.
 	// +optional
@@ -178,7 +183,8 @@ type SharedProjectStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: Ready, Reconciling, Stalled, Applied, Relayed.
+	// conditions: Ready, Reconciling, Stalled, Applied, Relayed, and
+	// Assigned while the vendor account did not know the assignee.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -209,6 +215,12 @@ type SharedProjectStatus struct {
 	// account.
 	// +optional
 	LastAppliedTime *metav1.Time `json:"lastAppliedTime,omitempty"`
+
+	// assignment is the assignee the link asked for when it created the
+	// project in the vendor account, what chose it, and whether the
+	// account knew that sub-user.
+	// +optional
+	Assignment *ProjectAssignment `json:"assignment,omitempty"`
 
 	// relay is the relay progress of the project's items.
 	// +optional
@@ -277,6 +289,7 @@ type CheckInStatus struct {
 // +kubebuilder:printcolumn:name="Relayed",type=integer,JSONPath=`.status.relay.relayed`,priority=10
 // +kubebuilder:printcolumn:name="Failed",type=integer,JSONPath=`.status.relay.failed`,priority=10
 // +kubebuilder:printcolumn:name="Suspended",type=boolean,JSONPath=`.spec.suspend`,priority=10
+// +kubebuilder:printcolumn:name="Assignee",type=string,JSONPath=`.status.assignment.assignTo`,priority=10
 // +kubebuilder:selectablefield:JSONPath=".status.clientStatus"
 type SharedProject struct {
 	metav1.TypeMeta   `json:",inline"`

@@ -59,6 +59,17 @@ type ShareLinkSpec struct {
 	// +kubebuilder:validation:Pattern=`^(~all~|[A-Za-z0-9][A-Za-z0-9._@+-]*)$`
 	DefaultAssignTo string `json:"defaultAssignTo,omitempty"`
 
+	// assignRules route each project the link creates to a sub-user by the
+	// order's zip, state, work type or client code: the first rule whose
+	// matchers all match gives the assignee, defaultAssignTo when none
+	// does, and a SharedProject's own assignTo beats both. Like
+	// defaultAssignTo they apply when a project is created: a change
+	// affects only projects imported afterwards. At most 50.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=50
+	AssignRules []AssignRule `json:"assignRules,omitempty"`
+
 	// autoAdmin, on by default, lets every import overwrite the shared fields
 	// (description, reference, workOrderInfo, options, instructions, status,
 	// dueDate and tasks) with the provider's data. Off, they are set only when
@@ -124,6 +135,15 @@ type ShareLinkSpec struct {
 	// suspend stops all calls to both accounts; status says so.
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
+
+	// mode is Live (the default: import and apply) or Plan: the link
+	// connects, pulls every order and writes to status.plan what a full
+	// import would do, with no write to the vendor account, no
+	// SharedProject created or changed and no item relayed. Switching back
+	// to Live applies it with a full import at once.
+	// +optional
+	// +kubebuilder:default=Live
+	Mode LinkMode `json:"mode,omitempty"`
 }
 
 // ProviderAccount is the provider's account and the vendor's login there.
@@ -242,6 +262,7 @@ type ShareLinkStatus struct {
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// conditions: Ready, Reconciling, Stalled, ProviderReady, AccountReady,
+	// Planned (a plan computed; in Plan mode in place of Imported),
 	// Imported, Relayed.
 	// +optional
 	// +listType=map
@@ -304,6 +325,16 @@ type ShareLinkStatus struct {
 	// +optional
 	LastHandledRetryAt string `json:"lastHandledRetryAt,omitempty"`
 
+	// lastHandledPlanAt is the last value of the plan-requested-at
+	// annotation that was handled.
+	// +optional
+	LastHandledPlanAt string `json:"lastHandledPlanAt,omitempty"`
+
+	// plan is what a full import would do, computed in Plan mode or when
+	// the plan-requested-at annotation asked; bounded (see LinkPlan).
+	// +optional
+	Plan *LinkPlan `json:"plan,omitempty"`
+
 	// projects counts the link's SharedProjects by client status.
 	// +optional
 	Projects ProjectCounts `json:"projects,omitempty"`
@@ -333,6 +364,16 @@ type ShareLinkStatus struct {
 	// +optional
 	// +kubebuilder:validation:MaxItems=20
 	RecentFailures []Failure `json:"recentFailures,omitempty"`
+
+	// unknownAssignees are the sub-users the link asked the vendor account
+	// to assign new projects to that it did not know, so that it created
+	// them unassigned: which rule (or defaultAssignTo, or a project's
+	// assignTo) named each, and how many projects. An entry goes when
+	// what named it names another sub-user, when a later project is
+	// assigned to it, or after 7 days; at most 20.
+	// +optional
+	// +kubebuilder:validation:MaxItems=20
+	UnknownAssignees []UnknownAssignee `json:"unknownAssignees,omitempty"`
 }
 
 // ProjectCounts counts projects by client status.
@@ -444,6 +485,7 @@ type Failure struct {
 // +kubebuilder:printcolumn:name="Relayed",type=integer,JSONPath=`.status.relay.relayed`,priority=10
 // +kubebuilder:printcolumn:name="Backlog",type=integer,JSONPath=`.status.relay.pending`,priority=10
 // +kubebuilder:printcolumn:name="Suspended",type=boolean,JSONPath=`.spec.suspend`,priority=10
+// +kubebuilder:printcolumn:name="Mode",type=string,JSONPath=`.spec.mode`,priority=10
 // +kubebuilder:printcolumn:name="Last Change",type=date,JSONPath=`.status.lastRefreshTime`,priority=10
 type ShareLink struct {
 	metav1.TypeMeta   `json:",inline"`
