@@ -25,13 +25,14 @@ const (
 	CallItems          = protocol.CallItems
 	CallItemContent    = protocol.CallItemContent
 	CallItemResult     = protocol.CallItemResult
+	CallLookup         = protocol.CallLookup
 	// CallAny in a Fault matches every call.
 	CallAny = "*"
 )
 
 // Calls lists every call name.
 var Calls = []string{CallGetWorkOrders, CallValidate, CallUploadPictures, CallStatus, CallPush, CallTrigger,
-	CallItems, CallItemContent, CallItemResult}
+	CallItems, CallItemContent, CallItemResult, CallLookup}
 
 // FaultKind is what an injected fault does to an answer.
 type FaultKind string

@@ -42,4 +42,8 @@ type Vendor interface {
 	OpenItem(ctx context.Context, pushKey, uuid string) (body io.ReadCloser, size int64, err error)
 	// ReportItem records an item's relay result in the vendor account.
 	ReportItem(ctx context.Context, pushKey string, result ItemResultRequest) error
+	// LookupProjects answers which of at most MaxPushOrders order numbers
+	// the account holds as the integration's projects, with their current
+	// documents (a project-defined extension).
+	LookupProjects(ctx context.Context, pushKey string, numbers []string) (*LookupResponse, error)
 }

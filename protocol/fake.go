@@ -14,15 +14,16 @@ import (
 // concurrent use (the functions must be too).
 type Fake struct {
 	// The functions standing in for the methods of the same names.
-	ValidateFunc      func(ctx context.Context, creds Credentials, pushKey string) error
-	GetWorkOrdersFunc func(ctx context.Context, creds Credentials, since *int64) (*GetWorkOrdersResponse, error)
-	UploadItemFunc    func(ctx context.Context, creds Credentials, item Item, content io.Reader) error
-	ReportStatusFunc  func(ctx context.Context, creds Credentials, workOrderNumber, status string) error
-	PushFunc          func(ctx context.Context, pushKey string, orders []WorkOrder) (*PushResponse, error)
-	TriggerFunc       func(ctx context.Context, pushKey string) error
-	ListItemsFunc     func(ctx context.Context, pushKey, cursor string, limit int) (*ItemFeedResponse, error)
-	OpenItemFunc      func(ctx context.Context, pushKey, uuid string) (io.ReadCloser, int64, error)
-	ReportItemFunc    func(ctx context.Context, pushKey string, result ItemResultRequest) error
+	ValidateFunc       func(ctx context.Context, creds Credentials, pushKey string) error
+	GetWorkOrdersFunc  func(ctx context.Context, creds Credentials, since *int64) (*GetWorkOrdersResponse, error)
+	UploadItemFunc     func(ctx context.Context, creds Credentials, item Item, content io.Reader) error
+	ReportStatusFunc   func(ctx context.Context, creds Credentials, workOrderNumber, status string) error
+	PushFunc           func(ctx context.Context, pushKey string, orders []WorkOrder) (*PushResponse, error)
+	TriggerFunc        func(ctx context.Context, pushKey string) error
+	ListItemsFunc      func(ctx context.Context, pushKey, cursor string, limit int) (*ItemFeedResponse, error)
+	OpenItemFunc       func(ctx context.Context, pushKey, uuid string) (io.ReadCloser, int64, error)
+	ReportItemFunc     func(ctx context.Context, pushKey string, result ItemResultRequest) error
+	LookupProjectsFunc func(ctx context.Context, pushKey string, numbers []string) (*LookupResponse, error)
 
 	mu    sync.Mutex
 	calls map[string]int
@@ -133,4 +134,13 @@ func (f *Fake) ReportItem(ctx context.Context, pushKey string, result ItemResult
 		return notSet("ReportItem")
 	}
 	return f.ReportItemFunc(ctx, pushKey, result)
+}
+
+// LookupProjects calls LookupProjectsFunc.
+func (f *Fake) LookupProjects(ctx context.Context, pushKey string, numbers []string) (*LookupResponse, error) {
+	f.record("LookupProjects")
+	if f.LookupProjectsFunc == nil {
+		return nil, notSet("LookupProjects")
+	}
+	return f.LookupProjectsFunc(ctx, pushKey, numbers)
 }

@@ -416,6 +416,7 @@ var allCalls = map[string]func(*HTTPClient) error{
 	CallItems:          items,
 	CallItemContent:    openItem,
 	CallItemResult:     itemResult,
+	CallLookup:         lookup,
 }
 
 func TestRedirectsAreNotFollowed(t *testing.T) {

@@ -14,6 +14,7 @@ const (
 	CallItems          = "items"
 	CallItemContent    = "itemContent"
 	CallItemResult     = "itemResult"
+	CallLookup         = "lookup"
 )
 
 // Limits of the protocol as this project implements it (the service documents

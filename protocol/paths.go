@@ -3,7 +3,7 @@ package protocol
 // Paths of the calls, relative to an account's endpoint URL. The web services
 // follow the documented "{web service url}/getWorkOrders" shape; the push key
 // lives at "/api/?apiKey=<key>" as in the service's bookmark URLs. The item
-// feed paths are a project-defined extension.
+// feed and lookup paths are project-defined extensions.
 const (
 	PathGetWorkOrders  = "/getWorkOrders"
 	PathValidate       = "/validate"
@@ -13,6 +13,7 @@ const (
 	PathItems          = "/api/items"
 	PathItemContent    = "/api/items/content"
 	PathItemResult     = "/api/items/result"
+	PathLookup         = "/api/projects/lookup"
 )
 
 // Form field names.
