@@ -29,6 +29,9 @@ type linkRun struct {
 	// identity is the link's identity in canonical form, once
 	// reconcileIdentity has checked it.
 	identity sharev1.LinkIdentity
+	// applyPlan makes the import full: the link is back in Live mode and
+	// applies what its plan showed (reconcileLiveImport).
+	applyPlan bool
 }
 
 // stepResult is how a link's run goes on after a step: on to the next
@@ -68,7 +71,8 @@ func (r *ShareLinkReconciler) steps() []linkStep {
 		{"pushKey", r.reconcilePushKey},
 		{"credentials", r.reconcileCredentials},
 		{"connection", r.reconcileConnection},
-		{"import", r.reconcileImport},
+		{"plan", r.reconcilePlan}, // in Plan mode, the last step
+		{"import", r.reconcileLiveImport},
 	}
 }
 
@@ -151,7 +155,7 @@ func (r *ShareLinkReconciler) reconcileConnection(ctx context.Context, run *link
 		setClientCodeMismatch(run.link, run.mem.mismatchMsg)
 		return stopped(sharev1.ReasonClientCodeMismatch, run.mem.mismatchMsg), nil
 	}
-	if run.mem.validated == fp &&
+	if (run.mem.validated == fp || validationWaits(run.link, run.mem, fp, run.now)) &&
 		sharev1.IsConditionTrue(run.link, sharev1.ConditionProviderReady) &&
 		sharev1.IsConditionTrue(run.link, sharev1.ConditionAccountReady) {
 		return stepResult{}, nil
@@ -216,7 +220,7 @@ func (r *ShareLinkReconciler) failCall(run *linkRun, condType, what string, err 
 func withoutOversizedRequests(ctx context.Context, link *sharev1.ShareLink) (restore func()) {
 	orig := link.Annotations
 	var kept map[string]string
-	for _, key := range []string{sharev1.AnnotationRefreshRequestedAt, sharev1.AnnotationFullImportRequestedAt, sharev1.AnnotationRetryRequestedAt} {
+	for _, key := range []string{sharev1.AnnotationRefreshRequestedAt, sharev1.AnnotationFullImportRequestedAt, sharev1.AnnotationRetryRequestedAt, sharev1.AnnotationPlanRequestedAt} {
 		v, ok := orig[key]
 		if !ok || sharev1.RequestedAt(orig, key) == v {
 			continue

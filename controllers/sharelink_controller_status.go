@@ -52,7 +52,7 @@ func summarizeLink(link *sharev1.ShareLink, reconcileErr error, now time.Time) {
 func setRelayed(link *sharev1.ShareLink, now time.Time) { relayOutcomeOf(link, now).setOn(link) }
 
 func setReadyFromConcerns(link *sharev1.ShareLink) {
-	for _, typ := range linkConcerns {
+	for _, typ := range concernsOf(link) {
 		c := meta.FindStatusCondition(link.Status.Conditions, typ)
 		if c == nil {
 			sharev1.SetCondition(link, sharev1.ConditionReady, metav1.ConditionUnknown, sharev1.ReasonProgressing, "connecting to the accounts")
@@ -62,6 +62,10 @@ func setReadyFromConcerns(link *sharev1.ShareLink) {
 			sharev1.SetCondition(link, sharev1.ConditionReady, metav1.ConditionFalse, c.Reason, c.Message)
 			return
 		}
+	}
+	if link.Spec.Planning() {
+		setReadyPlanned(link)
+		return
 	}
 	sharev1.SetCondition(link, sharev1.ConditionReady, metav1.ConditionTrue, sharev1.ReasonSucceeded, projectSummary(link.Status.Projects))
 }
@@ -77,6 +81,9 @@ func projectSummary(c sharev1.ProjectCounts) string {
 	}
 	if c.Failed > 0 {
 		parts = append(parts, fmt.Sprintf("%d failed", c.Failed))
+	}
+	if c.Adopted > 0 {
+		parts = append(parts, fmt.Sprintf("%d adopted", c.Adopted))
 	}
 	return fmt.Sprintf("%d projects: %s", c.Total, strings.Join(parts, ", "))
 }
@@ -107,6 +114,9 @@ func countProjects(projects []*sharev1.SharedProject) sharev1.ProjectCounts {
 		}
 		if cond := meta.FindStatusCondition(p.Status.Conditions, sharev1.ConditionApplied); cond != nil && cond.Status == metav1.ConditionFalse {
 			c.Failed++
+		}
+		if p.Status.Adopted {
+			c.Adopted++
 		}
 	}
 	return c

@@ -76,6 +76,8 @@ const (
 	// AnnotationRetryRequestedAt on a ShareLink or SharedProject requests
 	// another try of failed item relays.
 	AnnotationRetryRequestedAt = "share.pruvan.io/retry-requested-at"
+	// AnnotationPlanRequestedAt on a ShareLink requests a plan: what a full import would change now, not applied.
+	AnnotationPlanRequestedAt = "share.pruvan.io/plan-requested-at"
 )
 
 // Labels.
