@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"math/rand/v2"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -16,6 +17,16 @@ type linkMemory struct {
 	validated   string // fingerprint of the credentials last validated
 	lastRefresh time.Time
 	watermark   int64
+	// restoredAt is when this process began the memory from the status of
+	// a link an earlier process had refreshed (zero for a link new to it),
+	// restoredRefresh the refresh time it began from, and spread the link's
+	// random place in the start-up spread (firstRefreshAfterRestart).
+	restoredAt, restoredRefresh time.Time
+	spread                      float64
+	// restoredCredentials is the fingerprint of the credentials a restored
+	// link first had in this process: their check waits for the first pull
+	// (validationWaits).
+	restoredCredentials string
 	// applied is what this process last applied to each project, by name:
 	// the reconcile that follows an import at once reads projects from a
 	// cache that may not have seen their status writes yet, and must
@@ -84,12 +95,33 @@ func (m *linkMemory) freshen(p *sharev1.SharedProject) *sharev1.SharedProject {
 // status on first use (after a restart, say).
 func (r *ShareLinkReconciler) memory(link *sharev1.ShareLink) *linkMemory {
 	return r.memories.get(link.UID, client.ObjectKeyFromObject(link), func() *linkMemory {
-		m := &linkMemory{watermark: link.Status.Watermark}
-		if link.Status.LastRefreshTime != nil {
-			m.lastRefresh = link.Status.LastRefreshTime.Time
-		}
-		return m
+		return restoreMemory(link, r.Clock.Now(), rand.Float64()) //nolint:gosec // G404: spreading timers needs no secret randomness
 	})
+}
+
+// restoreMemory begins a link's memory from its status at now, u being the
+// link's random place in the start-up spread. The last refresh is the later
+// of the last change and the last contact the status records: a quiet
+// link's last change may be a day old while its provider answered minutes
+// ago.
+func restoreMemory(link *sharev1.ShareLink, now time.Time, u float64) *linkMemory {
+	m := &linkMemory{watermark: link.Status.Watermark}
+	for _, t := range []*metav1.Time{link.Status.LastRefreshTime, link.Status.LastContactTime} {
+		if t != nil && t.After(m.lastRefresh) {
+			m.lastRefresh = t.Time
+		}
+	}
+	if !m.lastRefresh.IsZero() {
+		m.restoredAt, m.restoredRefresh, m.spread = now, m.lastRefresh, u
+	}
+	return m
+}
+
+// restored reports whether the memory was begun from an earlier process's
+// status and this process has not pulled since: its first refresh is still
+// to be placed by the start-up spread.
+func (m *linkMemory) restored() bool {
+	return !m.restoredAt.IsZero() && m.lastRefresh.Equal(m.restoredRefresh)
 }
 
 // forget drops what the reconciler remembers of a deleted link.
