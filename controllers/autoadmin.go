@@ -45,6 +45,7 @@ func toUpstream(w *protocol.WorkOrder) sharev1.UpstreamOrder {
 		SourceWONumber:     protocol.Value(w.SourceWONumber),
 		SourceWOID:         protocol.Value(w.SourceWOID),
 		SourceWOProvider:   protocol.Value(w.SourceWOProvider),
+		WorkType:           protocol.Value(w.WorkType), // for assignRules; never sent on
 	}
 	for _, s := range w.Services {
 		u.Services = append(u.Services, sharev1.UpstreamService{
@@ -122,7 +123,9 @@ func desiredOrder(in applyInput) protocol.WorkOrder {
 	w.Extra = attributes(u.Attributes)
 	if !in.Created {
 		w.WorkType = nonEmpty(in.Project.EffectiveWorkType(in.Link))
-		w.AssignedTo = nonEmpty(in.Project.EffectiveAssignTo(in.Link))
+		// The project's assignTo, else the first matching assignRule, else
+		// defaultAssignTo (assign.go).
+		w.AssignedTo = nonEmpty(projectAssignment(in.Link, in.Project, u).to)
 	}
 	return w
 }

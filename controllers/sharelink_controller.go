@@ -96,6 +96,7 @@ func (r *ShareLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			res = lookAgainIn(res, held)
 		}
 		link.Status.RecentFailures = pruneFailures(link.Status.RecentFailures, r.Clock.Now(), sharev1.FailureRetention, sharev1.MaxLinkFailures)
+		link.Status.UnknownAssignees = pruneUnknownAssignees(link, r.Clock.Now())
 		recordLinkStatus(link, r.memory(link).lastRefresh)
 		if _, err := patchStatus(ctx, r.Client, base, link); err != nil && retErr == nil {
 			res, retErr = ctrl.Result{}, err

@@ -5,6 +5,7 @@ package admission
 
 import (
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -71,6 +72,15 @@ func set(o obj, path string, v any) obj {
 	return o
 }
 
+// manyRules is n assignment rules, each a state and a crew.
+func manyRules(n int) []any {
+	rules := make([]any, n)
+	for i := range rules {
+		rules[i] = obj{"states": []any{"TX"}, "zipPrefixes": []any{fmt.Sprintf("%03d", i)}, "assignTo": fmt.Sprintf("crew%d", i)}
+	}
+	return rules
+}
+
 type invalidCase struct {
 	name   string
 	object obj
@@ -113,6 +123,22 @@ func invalidOnCreate() []invalidCase {
 		{"autoAdminFields twice the same", l("spec.autoAdminFields", []any{"dueDate", "status", "dueDate"}), `spec.autoAdminFields[2]: Duplicate value: "dueDate"`},
 		{"autoAdminFields empty", l("spec.autoAdminFields", []any{}), "spec.autoAdminFields: Invalid value"},
 		{"autoAdminFields with autoAdmin false", set(l("spec.autoAdmin", false), "spec.autoAdminFields", []any{"status"}), "autoAdminFields needs autoAdmin true"},
+		// Assignment rules (issue #15): each rule an assignee and a matcher,
+		// each matcher well formed, the list bounded.
+		{"assignRules rule without matcher", l("spec.assignRules", []any{obj{"assignTo": "crew1"}}), "a rule needs at least one matcher: zipPrefixes, states, workTypes or clientCodes"},
+		{"assignRules rule without assignTo", l("spec.assignRules", []any{obj{"states": []any{"TX"}}}), "spec.assignRules[0].assignTo: Required value"},
+		{"assignRules assignTo empty", l("spec.assignRules", []any{obj{"states": []any{"TX"}, "assignTo": ""}}), "spec.assignRules[0].assignTo"},
+		{"assignRules assignTo with spaces", l("spec.assignRules", []any{obj{"states": []any{"TX"}, "assignTo": "crew one"}}), "assignTo must be a sub-user's username"},
+		{"assignRules zip prefix not digits", l("spec.assignRules", []any{obj{"zipPrefixes": []any{"78a"}, "assignTo": "crew1"}}), "a zip prefix is 1 to 5 digits"},
+		{"assignRules zip prefix empty", l("spec.assignRules", []any{obj{"zipPrefixes": []any{""}, "assignTo": "crew1"}}), "a zip prefix is 1 to 5 digits"},
+		{"assignRules zip prefix too long", l("spec.assignRules", []any{obj{"zipPrefixes": []any{"787011"}, "assignTo": "crew1"}}), "spec.assignRules[0].zipPrefixes[0]: Too long"},
+		{"assignRules zip prefix twice", l("spec.assignRules", []any{obj{"zipPrefixes": []any{"787", "787"}, "assignTo": "crew1"}}), `spec.assignRules[0].zipPrefixes[1]: Duplicate value: "787"`},
+		{"assignRules state spelled out", l("spec.assignRules", []any{obj{"states": []any{"Texas"}, "assignTo": "crew1"}}), "spec.assignRules[0].states[0]: Too long"},
+		{"assignRules state not letters", l("spec.assignRules", []any{obj{"states": []any{"T1"}, "assignTo": "crew1"}}), "a state is a two-letter code such as TX"},
+		{"assignRules matcher list empty", l("spec.assignRules", []any{obj{"states": []any{}, "assignTo": "crew1"}}), "spec.assignRules[0].states: Invalid value"},
+		{"assignRules work type blank", l("spec.assignRules", []any{obj{"workTypes": []any{"  "}, "assignTo": "crew1"}}), "a work type must not be empty or blank"},
+		{"assignRules client code with colons", l("spec.assignRules", []any{obj{"clientCodes": []any{"BANK::1"}, "assignTo": "crew1"}}), "a client code is letters, digits, _ and -"},
+		{"assignRules too many", l("spec.assignRules", manyRules(51)), "spec.assignRules: Too many: 51: must have at most 50 items"},
 		{"project number missing", p("spec.workOrderNumber", nil), "spec.workOrderNumber: Required value"},
 		{"project link missing", p("spec.linkName", nil), "spec.linkName: Required value"},
 		{"project number with newline", p("spec.workOrderNumber", "10\n01"), "spec.workOrderNumber"},
@@ -157,6 +183,11 @@ func validOnCreate() []invalidCase {
 		{"name of 63 characters", l("metadata.name", strings.Repeat("n", 63)), ""},
 		{"autoAdminFields, every shared field", l("spec.autoAdminFields", []any{"description", "reference", "workOrderInfo", "options", "instructions", "status", "dueDate", "tasks"}), ""},
 		{"autoAdminFields with autoAdmin true", set(l("spec.autoAdmin", true), "spec.autoAdminFields", []any{"status", "dueDate"}), ""},
+		{"assignRules, every matcher and the most rules", l("spec.assignRules", append([]any{obj{
+			"zipPrefixes": []any{"786", "78701"}, "states": []any{"TX", "ok"}, "workTypes": []any{"Grass Cut"},
+			"clientCodes": []any{"BANK1"}, "assignTo": "crew-austin",
+		}}, manyRules(49)...)), ""},
+		{"assignRules to everyone", l("spec.assignRules", []any{obj{"states": []any{"IL"}, "assignTo": "~all~"}}), ""},
 		{"timestamp annotations", l("metadata.annotations", obj{
 			"share.pruvan.io/refresh-requested-at":     "2026-07-30T12:34:56.123456789Z",
 			"share.pruvan.io/full-import-requested-at": strings.Repeat("9", 64),
