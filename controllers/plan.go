@@ -110,12 +110,30 @@ func (r *ShareLinkReconciler) computePlan(ctx context.Context, run *linkRun, req
 		return stepResult{}, err
 	}
 	pl := newPlanner(&run.link.Spec, projects)
+	lookups, err := pl.planAll(resp, func(numbers []string) (map[string]protocol.WorkOrder, error) {
+		return r.vendorCopies(ctx, run, numbers)
+	})
+	if err != nil {
+		return r.failCall(run, sharev1.ConditionPlanned, "vendor account", err)
+	}
+	recordPlan(run, req, resp.ServerTime, pl)
+	ctrl.LoggerFrom(ctx).V(1).Info("plan computed", "orders", len(resp.WorkOrders), "lookups", lookups)
+	return stepResult{}, nil
+}
+
+// planAll plans every order of a full answer, and every active project it
+// lacks, looking the vendor's copies up protocol.MaxPushOrders at a time:
+// the plan holds one lookup's copies at once. It returns how many lookups
+// it made.
+func (pl *planner) planAll(resp *protocol.GetWorkOrdersResponse, lookup func(numbers []string) (map[string]protocol.WorkOrder, error)) (int, error) {
 	orders, numbers := planOrders(pl, resp)
+	lookups := 0
 	for start := 0; start < len(numbers); start += protocol.MaxPushOrders {
 		part := numbers[start:min(start+protocol.MaxPushOrders, len(numbers))]
-		copies, err := r.vendorCopies(ctx, run, part)
+		copies, err := lookup(part)
+		lookups++
 		if err != nil {
-			return r.failCall(run, sharev1.ConditionPlanned, "vendor account", err)
+			return lookups, err
 		}
 		for _, n := range part {
 			var cur *protocol.WorkOrder
@@ -125,9 +143,7 @@ func (r *ShareLinkReconciler) computePlan(ctx context.Context, run *linkRun, req
 			pl.order(n, orders[n], cur)
 		}
 	}
-	recordPlan(run, req, resp.ServerTime, pl)
-	ctrl.LoggerFrom(ctx).V(1).Info("plan computed", "orders", len(orders), "lookups", (len(numbers)+protocol.MaxPushOrders-1)/protocol.MaxPushOrders)
-	return stepResult{}, nil
+	return lookups, nil
 }
 
 // planOrders hands the answer's refusals to the planner and returns the

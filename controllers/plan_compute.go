@@ -9,6 +9,8 @@ package controllers
 import (
 	"sort"
 
+	"k8s.io/utils/ptr"
+
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/protocol"
 )
@@ -92,8 +94,12 @@ func (pl *planner) order(number string, w, cur *protocol.WorkOrder) {
 func (pl *planner) create(number string, p *sharev1.SharedProject, up *sharev1.UpstreamOrder) {
 	push := pl.push(p, up, p != nil && p.Status.Created)
 	pl.counts.Create++
-	pl.add(sharev1.PlanEntry{Number: number, Action: sharev1.PlanCreate,
-		AssignTo: protocol.Value(push.AssignedTo), WorkType: cutText(protocol.Value(push.WorkType), 128)})
+	e := sharev1.PlanEntry{Number: number, Action: sharev1.PlanCreate,
+		AssignTo: protocol.Value(push.AssignedTo), WorkType: cutText(protocol.Value(push.WorkType), 128)}
+	if a := projectAssignment(pl.link, p, up); a.rule >= 0 && e.AssignTo != "" {
+		e.AssignRule = ptr.To(clampInt32(int64(a.rule)))
+	}
+	pl.add(e)
 }
 
 // adopt plans a vendor project the import would take over: its push is

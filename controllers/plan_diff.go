@@ -160,6 +160,9 @@ func compactJSON(raw json.RawMessage) string {
 // boundChanges keeps the first sharev1.MaxPlanChanges changes, each cut to
 // the plan's bounds, and counts the rest.
 func boundChanges(all []sharev1.PlanFieldChange) (kept []sharev1.PlanFieldChange, more int32) {
+	if len(all) == 0 {
+		return nil, 0
+	}
 	n := min(len(all), sharev1.MaxPlanChanges)
 	kept = make([]sharev1.PlanFieldChange, 0, n)
 	for _, c := range all[:n] {

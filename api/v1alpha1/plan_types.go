@@ -56,10 +56,11 @@ const (
 // bound in characters (a cut value ends with "…"). The worst case in JSON,
 // every character escaped to six bytes, is about
 //
-//	50 × (128×6 + 160×6 + 8 × (48×6 + 2×64×6 + 40) + 200) ≈ 540 KB,
+//	50 × (128×6 + 128×6 + 160×6 + 64 + 8 × (48×6 + 2×64×6 + 40) + 250) ≈ 580 KB,
 //
-// a third of etcd's 1.5 MiB whatever the number of orders; an ASCII plan
-// of 50 updates of 8 fields is some 60 KB.
+// under 600 KB (the controllers' TestPlanSizeBound measures it), some
+// 40% of etcd's 1.5 MiB whatever the number of orders; a plan of 50
+// updates of 8 short ASCII fields is some 40 KB.
 const (
 	MaxPlanEntries      = 50
 	MaxPlanChanges      = 8
@@ -165,6 +166,13 @@ type PlanEntry struct {
 	// +optional
 	// +kubebuilder:validation:MaxLength=64
 	AssignTo string `json:"assignTo,omitempty"`
+
+	// assignRule is the index in spec.assignRules of the rule that picks
+	// assignTo; absent when defaultAssignTo or the project's own assignTo
+	// does.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	AssignRule *int32 `json:"assignRule,omitempty"`
 
 	// workType is the work type a created project would get, when any.
 	// +optional
