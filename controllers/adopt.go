@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
@@ -50,4 +51,77 @@ func checkLookupCode(run *linkRun, p protocol.LookupProject) error {
 	}
 	return &clientCodeMismatchError{link: run.link.Spec.ClientCode, account: clip(account, 32),
 		evidence: fmt.Sprintf("its lookup named order %q %q, not %q", clip(p.WorkOrderNumber, 64), clip(p.Project, 80), clip(want, 80))}
+}
+
+// Adoption. A vendor moving from an earlier integration already holds
+// CODE::number projects; a push is an upsert on the number, so the first
+// import would overwrite their shared fields whatever Auto Admin says.
+// Before the first push of a project the operator never created, the
+// import asks the vendor account whether it holds it; one it holds is
+// pushed as a created one is (Auto Admin and autoAdminFields decide its
+// shared fields; the remote-owned ones follow the provider), and counted
+// Adopted rather than Imported.
+//
+// The adoption lives in the run until the push's result is recorded, as
+// status.created and status.adopted together. A crash between the lookup
+// and that record leaves the project not created, so the restarted import
+// looks it up again: the project is still there (the push either did not
+// land, or landed as the update of an adopted project), so it is adopted
+// again, never overwritten. The price is that a project the operator
+// created, whose record a crash lost, is counted adopted on the retry; its
+// content is the same either way.
+
+// needsLookup says whether a due project's push must wait for a lookup:
+// the operator has not yet pushed it to the vendor account.
+func needsLookup(p *sharev1.SharedProject) bool {
+	return !p.Status.Created && !p.Status.Adopted
+}
+
+// adoptExisting looks up the due projects that need it (one call per
+// protocol.MaxPushOrders of them, none when none does) and keeps in the
+// run those the vendor account already holds.
+func (r *ShareLinkReconciler) adoptExisting(ctx context.Context, run *importRun, due []*applyCandidate) error {
+	var numbers []string
+	for _, c := range due {
+		if needsLookup(c.project) {
+			numbers = append(numbers, c.project.Spec.WorkOrderNumber)
+		}
+	}
+	if len(numbers) == 0 {
+		return nil
+	}
+	found, err := r.vendorCopies(ctx, run.linkRun, numbers)
+	if err != nil {
+		return err
+	}
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	if run.adopted == nil {
+		run.adopted = map[string]bool{}
+	}
+	for number := range found {
+		run.adopted[number] = true
+	}
+	return nil
+}
+
+// heldByVendor says whether the vendor account holds the project: the
+// operator created it, or this run found it there.
+func (run *importRun) heldByVendor(p *sharev1.SharedProject) bool {
+	if p.Status.Created {
+		return true
+	}
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	return run.adopted[p.Spec.WorkOrderNumber]
+}
+
+// adoption turns the transition of a project this run found in the vendor
+// account into Adopted, and records the adoption on p.
+func (run *importRun) adoption(before, p *sharev1.SharedProject, reason string) string {
+	if before.Status.Created || !run.heldByVendor(before) {
+		return reason
+	}
+	p.Status.Adopted = true
+	return sharev1.ReasonAdopted
 }

@@ -1,9 +1,8 @@
+// TEMPORARY NOTE FOR H1 (lead removes at the end): read /tmp/preamble.md now; it has the team rules you must follow (shared tree, no stash/reset/add -A, no full make test or full make bench, deadline 16:40 UTC).
 package controllers
 
 import (
 	"context"
-	"maps"
-	"slices"
 	"sort"
 	"strings"
 
@@ -20,34 +19,51 @@ type projectPush struct {
 	project *sharev1.SharedProject
 	order   protocol.WorkOrder
 	hash    string
+	assign  *assigneeCheck // a creation's assignee, checked against the answer (assign_status.go)
 }
 
 // applyProjects pushes to the vendor account every project that needs it:
 // those whose order changed now, those left unapplied by an earlier run or
 // changed by a person, and on a full import every project, so that a full
-// import repairs vendor-side drift. Suspended projects make no calls.
+// import repairs vendor-side drift. Suspended projects make no calls. The
+// projects of this pull were applied part by part as they were recorded;
+// what is left here reads its order from the API server (the cache keeps a
+// digest only).
 func (r *ShareLinkReconciler) applyProjects(ctx context.Context, run *importRun) error {
-	return r.applySome(ctx, run, slices.Collect(maps.Values(run.byNumber)))
+	cands := make([]applyCandidate, 0, len(run.byNumber))
+	for _, p := range run.byNumber {
+		cands = append(cands, applyCandidate{project: p})
+	}
+	return r.applySome(ctx, run, cands)
 }
 
-// applySome pushes those of the projects that need it, in batches. The
+// applySome pushes those of the candidates that need it, in batches. The
 // orders are built a push at a time, so that a large import holds at most
-// one push's orders.
-func (r *ShareLinkReconciler) applySome(ctx context.Context, run *importRun, projects []*sharev1.SharedProject) error {
-	var due []*sharev1.SharedProject
-	for _, p := range projects {
-		if run.needsApply(p) {
-			due = append(due, p)
+// one push's orders; those a candidate lacks are read for a push at a time,
+// importWriters at a time.
+func (r *ShareLinkReconciler) applySome(ctx context.Context, run *importRun, cands []applyCandidate) error {
+	var due []*applyCandidate
+	for i := range cands {
+		if run.needsApply(cands[i].project) {
+			due = append(due, &cands[i])
 		}
 	}
 	// Numbers in order, so pushes are reproducible and tests can read them.
-	sort.Slice(due, func(i, j int) bool { return due[i].Spec.WorkOrderNumber < due[j].Spec.WorkOrderNumber })
+	sort.Slice(due, func(i, j int) bool { return due[i].project.Spec.WorkOrderNumber < due[j].project.Spec.WorkOrderNumber })
 	run.mu.Lock()
 	run.total = max(run.total, len(run.applied)+len(due))
 	run.mu.Unlock()
 	batch := make([]projectPush, 0, min(len(due), protocol.MaxPushOrders))
-	for i, p := range due {
-		push, send, err := r.prepare(ctx, run, p)
+	for i, c := range due {
+		if i%protocol.MaxPushOrders == 0 {
+			if err := r.readOrders(ctx, due[i:min(i+protocol.MaxPushOrders, len(due))]); err != nil {
+				return err
+			}
+			if err := r.adoptExisting(ctx, run, due[i:min(i+protocol.MaxPushOrders, len(due))]); err != nil {
+				return err
+			}
+		}
+		push, send, err := r.prepare(ctx, run, c)
 		if err != nil {
 			return err
 		}
@@ -70,6 +86,15 @@ func (r *ShareLinkReconciler) applySome(ctx context.Context, run *importRun, pro
 	return nil
 }
 
+// readOrders gets the candidates' orders at hand, reading those the run
+// lacks from the API server in parallel.
+func (r *ShareLinkReconciler) readOrders(ctx context.Context, cands []*applyCandidate) error {
+	return inParallel(ctx, len(cands), func(ctx context.Context, i int) error {
+		_, err := cands[i].order(ctx, r)
+		return err
+	})
+}
+
 // needsApply says whether a project's push is due in this run.
 func (run *importRun) needsApply(p *sharev1.SharedProject) bool {
 	number := p.Spec.WorkOrderNumber
@@ -85,13 +110,20 @@ func (run *importRun) needsApply(p *sharev1.SharedProject) bool {
 
 // prepare builds a project's push. A project whose push would be what the
 // vendor account already holds (an override that matters only at creation)
-// is marked applied at once, with nothing to send.
-func (r *ShareLinkReconciler) prepare(ctx context.Context, run *importRun, p *sharev1.SharedProject) (projectPush, bool, error) {
+// is marked applied at once, with nothing to send; so is none when the
+// project is gone.
+func (r *ShareLinkReconciler) prepare(ctx context.Context, run *importRun, c *applyCandidate) (projectPush, bool, error) {
+	p := c.project
+	up, err := c.order(ctx, r)
+	if err != nil || up == nil {
+		return projectPush{}, false, err
+	}
 	w := desiredOrder(applyInput{
-		Link: &run.link.Spec, Project: p, Upstream: p.Spec.Upstream,
-		Created: p.Status.Created, AutoAdmin: p.EffectiveAutoAdmin(&run.link.Spec),
+		Link: &run.link.Spec, Project: p, Upstream: up,
+		Created: run.heldByVendor(p), AutoAdmin: p.EffectiveAutoAdmin(&run.link.Spec),
 	})
-	push := projectPush{project: p, order: w, hash: orderHash(&w)}
+	c.upstream = nil // the push carries what is left of it
+	push := projectPush{project: p, order: w, hash: orderHash(&w), assign: newAssigneeCheck(&run.link.Spec, p, up, &w)}
 	force := run.plan.full && run.seen[p.Spec.WorkOrderNumber]
 	if !force && push.hash == p.Status.AppliedHash && p.Status.Created {
 		return push, false, r.markApplied(ctx, run, push, "")
@@ -119,6 +151,7 @@ func (r *ShareLinkReconciler) pushBatch(ctx context.Context, run *importRun, bat
 		results[res.WorkOrderNumber] = res
 	}
 	return inParallel(ctx, len(batch), func(ctx context.Context, i int) error {
+		batch[i].assign.answer(results[batch[i].order.WorkOrderNumber])
 		return r.markApplied(ctx, run, batch[i], results[batch[i].order.WorkOrderNumber].Error)
 	})
 }
@@ -127,13 +160,19 @@ func (r *ShareLinkReconciler) pushBatch(ctx context.Context, run *importRun, bat
 // when the vendor account said why), with an event on the project's
 // transition, and keeps the project as applied in this run.
 func (r *ShareLinkReconciler) markApplied(ctx context.Context, run *importRun, push projectPush, refusal string) error {
-	// push.project may be the cache's own object: change a copy.
-	before := push.project
+	// push.project may be the cache's own object: change a copy. The
+	// cache's may lag the order pushed: the status takes the pushed
+	// client status.
+	before := push.project.DeepCopy()
+	if before.Spec.Upstream != nil {
+		before.Spec.Upstream.ClientStatus = protocol.Value(push.order.ClientStatus)
+	}
 	p := before.DeepCopy()
 	if refusal != "" {
 		r.markRefused(run, p, refusal)
 	} else {
 		r.markPushed(run, before, p, push.hash)
+		r.recordAssignment(run, p, push.assign)
 	}
 	if _, err := patchStatus(ctx, r.Client, before, p); err != nil {
 		return err
@@ -156,14 +195,14 @@ func (r *ShareLinkReconciler) markRefused(run *importRun, p *sharev1.SharedProje
 // the transition for the link's event, and tells any transition but a
 // first import in an event of the project's.
 func (r *ShareLinkReconciler) markPushed(run *importRun, before, p *sharev1.SharedProject, hash string) {
-	reason := transition(before, p.Spec.Upstream.ClientStatus)
+	reason := run.adoption(before, p, transition(before, p.Spec.Upstream.ClientStatus))
 	msg := setProjectApplied(p, &run.link.Spec, hash, run.now)
 	pushedOrders.WithLabelValues(transitionLabel(reason)).Inc()
 	if reason == "" {
 		return
 	}
 	run.countTransition(reason)
-	if reason != sharev1.ReasonImported {
+	if reason != sharev1.ReasonImported && reason != sharev1.ReasonAdopted {
 		// A first import is told once, on the link, with its count: an
 		// event per new project would double the writes of a large import.
 		r.Recorder.Eventf(p, nil, corev1.EventTypeNormal, reason, "Apply", "%s", msg)
@@ -229,6 +268,7 @@ func projectForCounts(p *sharev1.SharedProject) *sharev1.SharedProject {
 		Spec:       sharev1.SharedProjectSpec{LinkName: p.Spec.LinkName, WorkOrderNumber: p.Spec.WorkOrderNumber},
 		Status: sharev1.SharedProjectStatus{
 			ClientStatus: p.Status.ClientStatus, ObservedGeneration: p.Status.ObservedGeneration, Created: p.Status.Created,
+			Adopted: p.Status.Adopted,
 		},
 	}
 	if c := meta.FindStatusCondition(p.Status.Conditions, sharev1.ConditionApplied); c != nil {

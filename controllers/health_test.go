@@ -78,6 +78,7 @@ func newHealthEnv(t *testing.T) *healthEnv {
 		ListItemsFunc: func(context.Context, string, string, int) (*protocol.ItemFeedResponse, error) {
 			return &protocol.ItemFeedResponse{}, nil
 		},
+		LookupProjectsFunc: holdsNone, // a new vendor account (adopt_test.go)
 		PushFunc: func(ctx context.Context, _ string, orders []protocol.WorkOrder) (*protocol.PushResponse, error) {
 			if e.projectDuringImport == nil {
 				name := sharev1.SharedProjectName("acme", "1001")

@@ -1,3 +1,4 @@
+// TEMPORARY NOTE FOR H1 (lead removes at the end): read /tmp/preamble.md now; it has the team rules you must follow (shared tree, no stash/reset/add -A, no full make test or full make bench, deadline 16:40 UTC).
 package controllers
 
 import (
@@ -10,13 +11,11 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
-	"github.com/pruvan-share/share-operator/protocol"
 )
 
 // reconcileImport pulls the provider's orders when due, records them as
@@ -26,6 +25,7 @@ import (
 // running (Reconciling). On an idle refresh it writes nothing.
 func (r *ShareLinkReconciler) reconcileImport(ctx context.Context, run *linkRun) (stepResult, error) {
 	plan := planImport(run.link, run.mem, run.now)
+	plan.pull, plan.full = plan.pull || run.applyPlan, plan.full || run.applyPlan // back from Plan mode: apply the plan
 	projects, err := r.listProjects(ctx, run.link)
 	if err != nil {
 		return stepResult{}, err
@@ -69,7 +69,10 @@ type importRun struct {
 	// seen are the order numbers the pull answered.
 	seen map[string]bool
 	// applied are the order numbers applied in this run.
-	applied   map[string]bool
+	applied map[string]bool
+	// adopted are the numbers the vendor account held before their first
+	// push (adopt.go).
+	adopted   map[string]bool
 	watermark int64
 	counts    map[string]int // transitions, for the link's event
 	failures  int
@@ -90,21 +93,23 @@ type importRun struct {
 	progressWork  int
 }
 
-// pull calls getWorkOrders and records each changed order.
+// pull calls getWorkOrders and records each changed order, applying each
+// part of the pull as it is recorded.
 func (r *ShareLinkReconciler) pull(ctx context.Context, run *importRun) (stepResult, error) {
-	resp, err := r.getWorkOrders(ctx, run)
+	stash, err := r.stashWorkOrders(ctx, run)
 	if err != nil {
 		return r.failCall(run.linkRun, sharev1.ConditionImported, "provider account", err)
 	}
-	run.watermark = resp.ServerTime
+	run.watermark = stash.serverTime
 	if run.watermark <= 0 {
 		run.watermark = run.now.Unix()
 	}
-	run.answered = len(resp.WorkOrders) > 0 || len(resp.Refused) > 0
+	run.answered = len(stash.orders) > 0 || len(stash.refused) > 0
 	// An answer that names a number twice counts its last order, as if the
 	// orders were recorded in turn: the writes of a part run in parallel.
 	// An order that cannot be stored safely is refused alone.
-	latest, refusals := pulledOrders(resp.WorkOrders, resp.Refused, run.link.Spec.ClientCode)
+	latest, refusals := pulledNumbers(len(stash.orders), func(i int) string { return stash.orders[i].number },
+		stash.refused, run.link.Spec.ClientCode)
 	for _, rf := range refusals {
 		run.refuse(rf)
 	}
@@ -113,8 +118,11 @@ func (r *ShareLinkReconciler) pull(ctx context.Context, run *importRun) (stepRes
 		run.seen[number] = true
 	}
 	run.total = len(latest)
-	if res, err := r.recordPull(ctx, run, resp.WorkOrders, latest); res.stop || err != nil {
-		return res, err
+	if err := r.recordParts(ctx, run, stash.parts(latest)); err != nil {
+		if err, ok := isApplyError(err); ok {
+			return r.failCall(run.linkRun, sharev1.ConditionImported, "vendor account", err)
+		}
+		return stepResult{}, err
 	}
 	if run.plan.full {
 		if err := r.cancelMissing(ctx, run); err != nil {
@@ -122,92 +130,6 @@ func (r *ShareLinkReconciler) pull(ctx context.Context, run *importRun) (stepRes
 		}
 	}
 	return stepResult{}, nil
-}
-
-// getWorkOrders asks the provider for every order (a full import) or for
-// those changed since the watermark less the overlap.
-func (r *ShareLinkReconciler) getWorkOrders(ctx context.Context, run *importRun) (*protocol.GetWorkOrdersResponse, error) {
-	var since *int64
-	if !run.plan.full {
-		s := run.mem.watermark - int64(r.Overlap.Seconds())
-		since = &s
-	}
-	return Call(ctx, run.provider, r.CallTimeout, func(ctx context.Context) (*protocol.GetWorkOrdersResponse, error) {
-		return run.provider.GetWorkOrders(ctx, run.creds.Provider, since)
-	})
-}
-
-// recordPull records a pull's orders (the copy latest names of each) a
-// push at a time, and applies each full part: projects reach the vendor
-// account while the rest are written, and the import holds at most one
-// push's projects beside the cache. The last part waits for applyProjects,
-// to go out with whatever else is due.
-func (r *ShareLinkReconciler) recordPull(ctx context.Context, run *importRun, orders []protocol.WorkOrder, latest map[string]int) (stepResult, error) {
-	for start := 0; start < len(orders); start += protocol.MaxPushOrders {
-		part := orders[start:min(start+protocol.MaxPushOrders, len(orders))]
-		recorded, err := r.recordAll(ctx, run, part, func(i int) bool {
-			j, ok := latest[part[i].WorkOrderNumber]
-			return ok && j == start+i
-		})
-		if err != nil {
-			return stepResult{}, err
-		}
-		run.pulled += len(part)
-		if len(part) < protocol.MaxPushOrders {
-			break
-		}
-		if err := r.applySome(ctx, run, recorded); err != nil {
-			return r.failCall(run.linkRun, sharev1.ConditionImported, "vendor account", err)
-		}
-		if err := r.reportProgress(ctx, run); err != nil {
-			return stepResult{}, err
-		}
-	}
-	return stepResult{}, nil
-}
-
-// recordAll records the pulled orders that keep says to, importWriters at
-// a time, and returns their projects. The orders are cleared as they are
-// recorded, so that a large pull's memory goes as it goes.
-func (r *ShareLinkReconciler) recordAll(ctx context.Context, run *importRun, orders []protocol.WorkOrder, keep func(i int) bool) ([]*sharev1.SharedProject, error) {
-	err := inParallel(ctx, len(orders), func(ctx context.Context, i int) error {
-		if !keep(i) {
-			return nil
-		}
-		return r.record(ctx, run, &orders[i])
-	})
-	if err != nil {
-		return nil, err
-	}
-	recorded := make([]*sharev1.SharedProject, 0, len(orders))
-	for i := range orders {
-		if p := run.project(orders[i].WorkOrderNumber); p != nil && keep(i) {
-			recorded = append(recorded, p)
-		}
-		orders[i] = protocol.WorkOrder{}
-	}
-	return recorded, nil
-}
-
-// record turns one pulled order into its SharedProject's upstream, writing
-// only when it differs from what was last seen.
-func (r *ShareLinkReconciler) record(ctx context.Context, run *importRun, w *protocol.WorkOrder) error {
-	number := w.WorkOrderNumber
-	existing := run.project(number)
-	var up sharev1.UpstreamOrder
-	if w.IsTombstone() {
-		if existing == nil {
-			return nil // never imported: nothing to cancel
-		}
-		up = tombstoned(existing.Spec.Upstream, number, protocol.Value(w.ClientStatus))
-	} else {
-		up = toUpstream(w)
-	}
-	if kind, msg := upstreamRefusal(&up); kind != "" {
-		run.refuse(refusal{number: number, kind: kind, message: msg})
-		return nil
-	}
-	return r.writeUpstream(ctx, run, existing, up)
 }
 
 // cancelMissing treats an active project that a full answer lacks, with no
@@ -223,34 +145,47 @@ func (r *ShareLinkReconciler) cancelMissing(ctx context.Context, run *importRun)
 		if run.seen[number] || run.refusedNumbers[number] || p.Spec.Upstream == nil || !sharev1.IsActiveClientStatus(p.Spec.Upstream.ClientStatus) {
 			continue
 		}
-		up := tombstoned(p.Spec.Upstream, number, sharev1.ClientStatusCancelled)
-		if err := r.writeUpstream(ctx, run, p, up); err != nil {
+		last, err := fullUpstream(ctx, r.APIReader, p)
+		if err != nil {
+			return err
+		}
+		up := tombstoned(last, number, sharev1.ClientStatusCancelled)
+		digest, _ := upstreamDigest(&up)
+		if _, err := r.writeUpstream(ctx, run, p, &up, digest); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (r *ShareLinkReconciler) writeUpstream(ctx context.Context, run *importRun, existing *sharev1.SharedProject, up sharev1.UpstreamOrder) error {
-	if existing != nil && existing.Spec.Upstream != nil && equality.Semantic.DeepEqual(*existing.Spec.Upstream, up) {
-		return nil
+// writeUpstream writes a project's upstream order when its digest differs
+// from the project's, and returns the project as the run now knows it: as
+// written, or existing when unchanged; nil when the API server refused the
+// order.
+func (r *ShareLinkReconciler) writeUpstream(ctx context.Context, run *importRun, existing *sharev1.SharedProject, up *sharev1.UpstreamOrder, digest string) (*sharev1.SharedProject, error) {
+	if existing != nil && existing.Spec.Upstream != nil && digest != "" && projectDigest(existing) == digest {
+		return existing, nil
 	}
-	p, err := r.applySpec(ctx, run.link, up)
+	p, err := r.applySpec(ctx, run.link, *up)
 	if apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) {
 		// A hostile or broken order: refuse it alone, keep the rest. The
 		// API server quotes values with %q.
 		run.refuse(refusal{number: up.WorkOrderNumber, kind: refusedByAPIServer,
 			message: "the provider's order is not valid: " + truncate(err.Error(), 300)})
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("writing SharedProject for order %s: %w", displayNumber(up.WorkOrderNumber), err)
+		return nil, fmt.Errorf("writing SharedProject for order %s: %w", displayNumber(up.WorkOrderNumber), err)
+	}
+	// The run keeps what the cache would: the order it has at hand.
+	if t, err := TrimProjectForCache(p); err == nil {
+		p = t.(*sharev1.SharedProject)
 	}
 	run.mu.Lock()
 	defer run.mu.Unlock()
 	run.byNumber[up.WorkOrderNumber] = p
 	run.changed++
-	return nil
+	return p, nil
 }
 
 // project is the run's copy of a project, nil when there is none.
@@ -390,16 +325,17 @@ func (r *ShareLinkReconciler) reportProgress(ctx context.Context, run *importRun
 	if !run.progressAt.IsZero() && now.Sub(run.progressAt) < progressInterval {
 		return nil
 	}
+	// The records of the next part go on meanwhile and may refuse orders
+	// on the link: the lock keeps them off the link while it is written.
 	run.mu.Lock()
+	defer run.mu.Unlock()
 	work := run.changed + len(run.applied)
 	if work == run.progressWork {
-		run.mu.Unlock()
 		return nil
 	}
 	run.progressWork = work
 	pr := sharev1.ImportProgress{Pulled: clampInt32(int64(run.pulled)), Applied: clampInt32(int64(len(run.applied))),
 		Total: clampInt32(int64(max(run.total, len(run.applied))))}
-	run.mu.Unlock()
 	setImportProgress(run.link, pr)
 	run.progressAt = now
 	return r.writeStatusEarly(ctx, run.linkRun)

@@ -81,6 +81,7 @@ func newHostileEnv(t *testing.T) *hostileEnv {
 		ListItemsFunc: func(context.Context, string, string, int) (*protocol.ItemFeedResponse, error) {
 			return &protocol.ItemFeedResponse{}, nil
 		},
+		LookupProjectsFunc: holdsNone, // a new vendor account (adopt_test.go)
 		PushFunc: func(_ context.Context, _ string, orders []protocol.WorkOrder) (*protocol.PushResponse, error) {
 			e.mu.Lock()
 			defer e.mu.Unlock()

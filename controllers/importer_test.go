@@ -64,6 +64,7 @@ func newImportTest(t *testing.T, mutate ...func(*sharev1.ShareLink)) *importTest
 		ListItemsFunc: func(context.Context, string, string, int) (*protocol.ItemFeedResponse, error) {
 			return &protocol.ItemFeedResponse{}, nil
 		},
+		LookupProjectsFunc: holdsNone, // a new vendor account (adopt_test.go)
 		PushFunc: func(_ context.Context, key string, orders []protocol.WorkOrder) (*protocol.PushResponse, error) {
 			it.mu.Lock()
 			defer it.mu.Unlock()

@@ -52,6 +52,7 @@ type appliedRecord struct {
 	generation   int64
 	clientStatus string
 	failed       bool
+	adopted      bool // status.adopted (adopt.go)
 }
 
 // isApplied reports whether this process applied the project at its
@@ -70,6 +71,7 @@ func (m *linkMemory) recordApplied(p *sharev1.SharedProject) {
 		generation:   p.Generation,
 		clientStatus: p.Status.ClientStatus,
 		failed:       applied != nil && applied.Status == metav1.ConditionFalse,
+		adopted:      p.Status.Adopted,
 	}
 }
 
@@ -83,6 +85,7 @@ func (m *linkMemory) freshen(p *sharev1.SharedProject) *sharev1.SharedProject {
 	}
 	p = p.DeepCopy()
 	p.Status.ClientStatus = rec.clientStatus
+	p.Status.Adopted = p.Status.Adopted || rec.adopted
 	status, reason := metav1.ConditionTrue, sharev1.ReasonSucceeded
 	if rec.failed {
 		status, reason = metav1.ConditionFalse, sharev1.ReasonRefused

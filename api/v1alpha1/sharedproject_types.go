@@ -206,6 +206,13 @@ type SharedProjectStatus struct {
 	// +optional
 	Created bool `json:"created,omitempty"`
 
+	// adopted says the vendor account already held the project when the
+	// link first pushed it: the operator took it over rather than created
+	// it, so under Auto Admin off its shared fields stay as the vendor set
+	// them.
+	// +optional
+	Adopted bool `json:"adopted,omitempty"`
+
 	// appliedHash is a digest of what was last applied, so an unchanged
 	// project costs no write.
 	// +optional

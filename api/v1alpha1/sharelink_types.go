@@ -393,6 +393,10 @@ type ProjectCounts struct {
 	// failed counts projects whose last apply failed.
 	// +optional
 	Failed int32 `json:"failed,omitempty"`
+	// adopted counts projects the vendor account already held when the
+	// link first pushed them (status.adopted of the SharedProject).
+	// +optional
+	Adopted int32 `json:"adopted,omitempty"`
 }
 
 // ImportProgress counts the work of a running import.
