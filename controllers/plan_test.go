@@ -8,10 +8,25 @@ import (
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/internal/health"
 	"github.com/pruvan-share/share-operator/protocol"
 )
+
+// gitopsHealth is what kstatus and Argo CD's check make of a link.
+func gitopsHealth(g Gomega, l *sharev1.ShareLink) (kstatus, argo string) {
+	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(l)
+	g.Expect(err).NotTo(HaveOccurred())
+	obj := &unstructured.Unstructured{Object: m}
+	kstatus, _, err = health.KStatus(obj)
+	g.Expect(err).NotTo(HaveOccurred())
+	argo, _, err = health.Argo(health.ShareLinkScript, obj)
+	g.Expect(err).NotTo(HaveOccurred())
+	return kstatus, argo
+}
 
 func planMode(l *sharev1.ShareLink) { l.Spec.Mode = sharev1.LinkModePlan }
 
@@ -40,6 +55,9 @@ func TestPlanModeStep(t *testing.T) {
 	g.Expect(sharev1.IsConditionTrue(l, sharev1.ConditionPlanned)).To(BeTrue())
 	g.Expect(meta.FindStatusCondition(l.Status.Conditions, sharev1.ConditionReconciling)).To(BeNil())
 	g.Expect(l.Status.ObservedGeneration).To(Equal(l.Generation))
+	kstatus, argo := gitopsHealth(g, l)
+	g.Expect(kstatus).To(Equal(health.Current), "kstatus: a link in Plan mode is as its spec asks")
+	g.Expect(argo).To(Equal(health.Healthy))
 	g.Expect(it.pushCount()).To(BeZero())
 	g.Expect(it.projects()).To(BeEmpty())
 	g.Expect(it.provider.Calls("GetWorkOrders")).To(Equal(1))
