@@ -49,6 +49,8 @@ type fakeFeed struct {
 	reports []protocol.ItemResultRequest
 	cursors []string // of every ListItems call
 	opened  map[string]int
+	// onList, when set, runs at each ListItems call, with its cursor.
+	onList func(cursor string)
 }
 
 func (f *fakeFeed) release(number, uuid, fileType string, content []byte) {
@@ -88,6 +90,9 @@ func (f *fakeFeed) listItems(_ context.Context, pushKey, cursor string, limit in
 		return nil, protocol.ErrInvalidCredentials
 	}
 	f.cursors = append(f.cursors, cursor)
+	if f.onList != nil {
+		f.onList(cursor)
+	}
 	after := 0
 	if cursor != "" {
 		after, _ = strconv.Atoi(strings.TrimPrefix(cursor, "c"))

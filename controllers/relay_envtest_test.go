@@ -42,10 +42,11 @@ type relayWorld struct {
 }
 
 // newRelayWorld makes the world, a provider server with the provider account
-// and the vendor's sub-user, and sets the vendor integration's QA.
-func newRelayWorld(t *testing.T, autoRelay bool) *relayWorld {
+// and the vendor's sub-user, and sets the vendor integration's QA. opts go
+// to the world's server, the vendor's.
+func newRelayWorld(t *testing.T, autoRelay bool, opts ...accountserver.Option) *relayWorld {
 	t.Helper()
-	w := newWorld(t)
+	w := newWorld(t, opts...)
 	g, ctx := w.g, w.ctx
 	prov := accountserver.NewTestServer(t)
 	w.providerToken = testworld.SeedProvider(t, prov, w.password)

@@ -46,11 +46,11 @@ func classify(fi *protocol.FeedItem, p *sharev1.SharedProject, retry bool) itemO
 	return outcomeUnsettled
 }
 
-// runPage classifies the items of a page and relays those that need it.
-// retry says whether the failed items of a work order are tried again.
-func (r *RelayReconciler) runPage(ctx context.Context, run *relayRun, items []protocol.FeedItem, retry func(number string) bool) ([]*itemResult, error) {
-	results := make([]*itemResult, len(items))
-	var jobs []*itemResult
+// classifyPage decides what becomes of each item of a page: its results,
+// in feed order, and those of them to relay. retry says whether the failed
+// items of a work order are tried again.
+func classifyPage(run *relayRun, items []protocol.FeedItem, retry func(number string) bool) (results, jobs []*itemResult) {
+	results = make([]*itemResult, len(items))
 	for i := range items {
 		number := items[i].Item.WorkOrderNumber
 		res := &itemResult{feed: items[i]}
@@ -60,12 +60,22 @@ func (r *RelayReconciler) runPage(ctx context.Context, run *relayRun, items []pr
 		}
 		results[i] = res
 	}
+	return results, jobs
+}
+
+// runPage classifies the items of a page and relays those that need it.
+func (r *RelayReconciler) runPage(ctx context.Context, run *relayRun, items []protocol.FeedItem, retry func(number string) bool) ([]*itemResult, error) {
+	results, jobs := classifyPage(run, items, retry)
 	err := run.relayer.relayAll(ctx, jobs)
 	if err == nil && unsettled(results) > 0 {
-		err = errors.New("relay interrupted")
+		err = errInterrupted
 	}
 	return results, err
 }
+
+// errInterrupted says a page's items were left unsettled without a failure
+// of their own to tell.
+var errInterrupted = errors.New("relay interrupted")
 
 func unsettled(results []*itemResult) int {
 	n := 0
@@ -90,53 +100,126 @@ func readPage(ctx context.Context, run *relayRun, cursor string) (*protocol.Item
 	return resp, nil
 }
 
-// mainPage relays the page after the link's cursor. When every item of the
-// page is settled or held it writes, in this order: the held items on their
-// projects (so that they are on record before the cursor passes them); the
-// cursor with the link's totals, in one write, which commits the page; the
-// other counts of the projects. After a crash before the second write the
-// page is read again and counted then; after one between the second and the
-// third, the projects miss the page's counts until a retry request recounts
-// them. It returns the account-side failure that interrupted the page apart
-// from other errors.
+// A pass of the main feed relays pages while the feed has more, up to
+// relayPassPages pages and for relayPassTime: then it comes back at once,
+// so that what changed meanwhile (a project suspended, the relay turned
+// off) is read again, and other links get their turn.
+const (
+	relayPassPages = 10
+	relayPassTime  = 10 * time.Second
+)
+
+// feedPage is a page of the feed on its way in a pass: its items' results,
+// and the batch of those relayed.
+type feedPage struct {
+	resp    *protocol.ItemFeedResponse
+	results []*itemResult
+	batch   *relayBatch
+}
+
+// startPage reads the page after cursor and hands its items to relay to
+// the pool.
+func startPage(ctx context.Context, run *relayRun, pool *relayPool, cursor string) (*feedPage, error) {
+	resp, err := readPage(ctx, run, cursor)
+	if err != nil {
+		return nil, err
+	}
+	results, jobs := classifyPage(run, resp.Items, nil)
+	return &feedPage{resp: resp, results: results, batch: pool.submit(jobs)}, nil
+}
+
+// mainPage relays the pages after the link's cursor. While a page's items
+// relay, the next page is read and its items queued behind them, so the
+// workers go on from one page to the next, and a page's status writes
+// overlap the next page's transfers. Pages are committed in feed order,
+// each once every item of it is settled or held (commitPage); the first
+// page with an item left unsettled ends the pass, and the cursor stays
+// before it. It returns the account-side failure that interrupted the pass
+// apart from other errors.
 func (r *RelayReconciler) mainPage(ctx context.Context, run *relayRun) (passResult, error) {
-	st := &run.link.Status.Relay
-	resp, err := readPage(ctx, run, st.Cursor)
+	pool := run.relayer.start(ctx)
+	defer pool.close()
+	start := r.Clock.Now()
+	page, err := startPage(ctx, run, pool, run.link.Status.Relay.Cursor)
 	if err != nil {
 		return interrupted(err), nil
 	}
-	results, passErr := r.runPage(ctx, run, resp.Items, nil)
-	if passErr != nil {
-		setPending(st, run.held()+int64(unsettled(results)), run.now)
-		return interrupted(passErr), nil
+	for n := 1; ; n++ {
+		var next *feedPage
+		var nextErr error
+		if page.resp.More && n < relayPassPages && r.Clock.Since(start) < relayPassTime && pool.stopped() == nil {
+			next, nextErr = startPage(ctx, run, pool, page.resp.Cursor)
+		}
+		page.batch.wait()
+		if unsettled(page.results) > 0 {
+			return r.stopPass(run, pool, page, next), nil
+		}
+		if err := r.commitPage(ctx, run, page); err != nil {
+			return passResult{}, err
+		}
+		switch {
+		case nextErr != nil:
+			return interrupted(nextErr), nil
+		case next == nil && page.resp.More:
+			return requeueAfter(nextPageDelay), nil
+		case next == nil:
+			return requeueAfter(jitter(r.Interval)), nil
+		}
+		page = next
 	}
-	page, err := r.readProjects(ctx, run, results)
+}
+
+// stopPass ends a pass at a page with items left unsettled: the pool
+// finishes what it started, and the link's backlog counts what was read and
+// not relayed. The cursor stays before the page.
+func (r *RelayReconciler) stopPass(run *relayRun, pool *relayPool, page, next *feedPage) passResult {
+	pool.close()
+	failure := pool.failure(page.batch)
+	if failure == nil {
+		failure = errInterrupted
+	}
+	left := unsettled(page.results)
+	if next != nil {
+		left += unsettled(next.results)
+	}
+	setPending(&run.link.Status.Relay, run.held()+int64(left), r.Clock.Now())
+	return interrupted(failure)
+}
+
+// commitPage counts a settled page on the link and its projects, in this
+// order: the held items on their projects (so that they are on record
+// before the cursor passes them); the cursor with the link's totals, in one
+// write, which commits the page; the other counts of the projects. After a
+// crash before the second write the page is read again and counted then;
+// after one between the second and the third, the projects miss the page's
+// counts until a retry request recounts them.
+func (r *RelayReconciler) commitPage(ctx context.Context, run *relayRun, page *feedPage) error {
+	run.now = r.Clock.Now()
+	st := &run.link.Status.Relay
+	pp, err := r.readProjects(ctx, run, page.results)
 	if err != nil {
-		return passResult{}, err
+		return err
 	}
 	var tally relayTally
-	tally.add(results, run.now, page.counted)
-	if err := r.patchProjects(ctx, run, page, &tally, addHeld); err != nil {
-		return passResult{}, err
+	tally.add(page.results, run.now, pp.counted)
+	if err := r.patchProjects(ctx, run, pp, &tally, addHeld); err != nil {
+		return err
 	}
 	st.Relayed += tally.relayed
 	st.Failed = max(st.Failed+tally.failed, 0)
-	if resp.Cursor != "" {
-		st.Cursor = resp.Cursor
+	if page.resp.Cursor != "" {
+		st.Cursor = page.resp.Cursor
 	}
 	setPending(st, run.held(), run.now)
 	if err := r.patchLinkRelay(ctx, run); err != nil {
-		return passResult{}, err
+		return err
 	}
-	if err := r.patchProjects(ctx, run, page, &tally, addCounts); err != nil {
-		return passResult{}, err
+	if err := r.patchProjects(ctx, run, pp, &tally, addCounts); err != nil {
+		return err
 	}
-	ctrl.LoggerFrom(ctx).V(1).Info("relayed a page of items", "items", len(results),
-		"published", tally.relayed, "failed", tally.failed, "held", tally.pending, "cursor", st.Cursor, "more", resp.More)
-	if resp.More {
-		return requeueAfter(nextPageDelay), nil
-	}
-	return requeueAfter(jitter(r.Interval)), nil
+	ctrl.LoggerFrom(ctx).V(1).Info("relayed a page of items", "items", len(page.results),
+		"published", tally.relayed, "failed", tally.failed, "held", tally.pending, "cursor", st.Cursor, "more", page.resp.More)
+	return nil
 }
 
 // pageProjects are the SharedProjects of a page's items, read fresh: the
@@ -161,45 +244,66 @@ func (pp pageProjects) counted(number, uuid string) bool {
 
 func failureSubject(uuid string) string { return truncate(uuid, 64) }
 
+// readProjects reads the page's projects from the API server, several at
+// once.
 func (r *RelayReconciler) readProjects(ctx context.Context, run *relayRun, results []*itemResult) (pageProjects, error) {
-	pp := pageProjects{}
+	var numbers []string
+	seen := map[string]bool{}
 	for _, res := range results {
 		number := res.feed.Item.WorkOrderNumber
-		cached := run.projects[number]
-		if _, done := pp[number]; done || cached == nil {
-			continue // no SharedProject: counted on the link alone
+		if !seen[number] && run.projects[number] != nil {
+			numbers = append(numbers, number) // no SharedProject: counted on the link alone
 		}
+		seen[number] = true
+	}
+	read := make([]*sharev1.SharedProject, len(numbers))
+	err := inParallel(ctx, len(numbers), func(ctx context.Context, i int) error {
+		cached := run.projects[numbers[i]]
 		p := &sharev1.SharedProject{}
 		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(cached), p); err != nil {
 			if apierrors.IsNotFound(err) {
-				pp[number] = nil
-				continue
+				return nil
 			}
-			return nil, fmt.Errorf("reading SharedProject %s: %w", cached.Name, err)
+			return fmt.Errorf("reading SharedProject %s: %w", cached.Name, err)
 		}
-		pp[number] = p
+		read[i] = p
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	pp := make(pageProjects, len(numbers))
+	for i, number := range numbers {
+		pp[number] = read[i]
 	}
 	return pp, nil
 }
 
-// patchProjects writes a part of a page's tally to its projects.
+// patchProjects writes a part of a page's tally to its projects, several
+// at once.
 func (r *RelayReconciler) patchProjects(ctx context.Context, run *relayRun, pp pageProjects, tally *relayTally, mode tallyMode) error {
 	numbers := make([]string, 0, len(tally.projects))
 	for n := range tally.projects {
-		numbers = append(numbers, n)
+		if pp[n] != nil {
+			numbers = append(numbers, n)
+		}
 	}
 	sort.Strings(numbers)
-	for _, number := range numbers {
-		p := pp[number]
-		if p == nil {
-			continue
-		}
+	written := make([]bool, len(numbers))
+	err := inParallel(ctx, len(numbers), func(ctx context.Context, i int) error {
+		p := pp[numbers[i]]
 		before := p.DeepCopy()
-		applyProjectTally(&p.Status, tally.projects[number], run.now, mode)
+		applyProjectTally(&p.Status, tally.projects[numbers[i]], run.now, mode)
 		if err := r.patchProjectRelay(ctx, before, p); err != nil {
 			return err
 		}
-		run.projects[number] = p
+		written[i] = true
+		return nil
+	})
+	for i, number := range numbers {
+		if written[i] {
+			run.projects[number] = pp[number]
+		}
 	}
-	return nil
+	return err
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,69 +54,33 @@ type relayer struct {
 	vendor, provider *Account
 	pushKey          string
 	creds            protocol.Credentials
-	concurrency      int
+	// concurrency is how many items stream their content at once (see
+	// relayPool).
+	concurrency int
 	// callTimeout bounds the JSON calls; transfers are bounded by the
 	// client's transfer and idle timeouts instead, whatever their size.
 	callTimeout time.Duration
 }
 
-// relayAll relays the jobs with up to concurrency workers. It stops starting
-// new jobs at the first failure that is not the item's own (the provider or
-// the vendor unreachable, throttling, a refused login) and returns it; the
-// jobs it did not finish stay unsettled.
+// relayAll relays the jobs of one page and waits for them: a pool for one
+// batch. It returns the failure that stopped the pool, if any (see
+// relayPool); the jobs it did not finish stay unsettled.
 func (r *relayer) relayAll(ctx context.Context, jobs []*itemResult) error {
 	if len(jobs) == 0 {
 		return nil
 	}
-	var (
-		mu      sync.Mutex
-		stopErr error
-	)
-	stopped := func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return stopErr != nil
-	}
-	next := make(chan *itemResult)
-	var wg sync.WaitGroup
-	for range min(max(r.concurrency, 1), len(jobs)) {
-		wg.Go(func() {
-			for job := range next {
-				if stopped() {
-					continue // a failure of the account: start nothing new
-				}
-				if err := r.relayOne(ctx, job); err != nil {
-					mu.Lock()
-					if stopErr == nil {
-						stopErr = err
-					}
-					mu.Unlock()
-				}
-			}
-		})
-	}
-	for _, job := range jobs {
-		if stopped() || ctx.Err() != nil {
-			break
-		}
-		next <- job
-	}
-	close(next)
-	wg.Wait()
-	if stopErr == nil && ctx.Err() != nil {
-		for _, job := range jobs {
-			if job.outcome == outcomeUnsettled {
-				return ctx.Err()
-			}
-		}
-	}
-	return stopErr
+	pool := r.start(ctx)
+	b := pool.submit(jobs)
+	b.wait()
+	pool.close()
+	return pool.failure(b)
 }
 
-// relayOne streams one item from the vendor to the provider and reports the
-// result to the vendor. It returns an error only when the failure is not
-// the item's own; then the item stays unsettled.
-func (r *relayer) relayOne(ctx context.Context, job *itemResult) error {
+// transfer streams one item from the vendor to the provider. It answers the
+// result to report (published, or failed with its reason) or, for a
+// failure that is not the item's own, an error: then nothing is reported
+// and the item stays unsettled.
+func (r *relayer) transfer(ctx context.Context, job *itemResult) (status, message string, err error) {
 	log := ctrl.LoggerFrom(ctx).WithValues("item", job.feed.Item.UUID)
 	item := job.feed.Item
 	typ := itemTypeLabel(item.FileType)
@@ -131,11 +94,11 @@ func (r *relayer) relayOne(ctx context.Context, job *itemResult) error {
 			// The vendor account no longer lets the item go: nothing to
 			// send, and nothing more will come of it.
 			log.V(1).Info("the vendor account no longer offers an item", "cause", err.Error())
-			return r.reportResult(ctx, job, typ, protocol.RelayFailed, "the vendor account no longer offers the item")
+			return protocol.RelayFailed, "the vendor account no longer offers the item", nil
 		case err != nil:
 			log.V(1).Info("opening an item failed; it stays to retry", "cause", err.Error())
 			relayItems.WithLabelValues(typ, resultError).Inc()
-			return err
+			return "", "", err
 		}
 		defer body.Close()
 		if size >= 0 {
@@ -145,23 +108,23 @@ func (r *relayer) relayOne(ctx context.Context, job *itemResult) error {
 		content = counter
 	}
 
-	err := r.upload(ctx, item, content)
+	err = r.upload(ctx, item, content)
 	job.bytes = counter.n.Load()
 	switch kind := protocol.KindOf(err); {
 	case err == nil:
 		relayBytes.WithLabelValues(typ, resultPublished).Add(float64(job.bytes))
-		return r.reportResult(ctx, job, typ, protocol.RelayPublished, "")
+		return protocol.RelayPublished, "", nil
 	case kind == protocol.KindRefused || kind == protocol.KindNotFound:
 		// The provider refuses this item for good (the project is gone or
 		// no longer assigned, the item is not acceptable).
 		relayBytes.WithLabelValues(typ, resultFailed).Add(float64(job.bytes))
 		log.V(1).Info("the provider refused an item", "cause", err.Error())
-		return r.reportResult(ctx, job, typ, protocol.RelayFailed, truncate(err.Error(), 1000))
+		return protocol.RelayFailed, truncate(err.Error(), 1000), nil
 	default:
 		log.V(1).Info("uploading an item failed; it stays to retry", "cause", err.Error())
 		relayBytes.WithLabelValues(typ, resultError).Add(float64(job.bytes))
 		relayItems.WithLabelValues(typ, resultError).Inc()
-		return err
+		return "", "", err
 	}
 }
 

@@ -1,0 +1,189 @@
+package controllers
+
+// The relay's workers: one pool per pass, fed a page's items after
+// another's, so that the next page's transfers start while a page's last
+// items finish and its counts are written.
+
+import (
+	"context"
+	"sync"
+)
+
+// relayPoolBatches is how many batches may wait to be dispatched before
+// submit blocks: a pass keeps at most the page it relays and the next.
+const relayPoolBatches = 2
+
+// relayPool relays items with one link's relayer, batch after batch in the
+// order they were submitted. At most concurrency items stream their content
+// at once. An item whose upload is done reports its result to the vendor
+// outside that bound, so that the next transfer does not wait for the
+// report's round trip: the bound is on the streams, the report is a small
+// call. At the first failure that is not an item's own (an account
+// unreachable or throttling, a refused login) the pool stops starting
+// items; the others stay unsettled and failure says why.
+type relayPool struct {
+	r   *relayer
+	ctx context.Context
+	// transfers holds a token for each content stream under way.
+	transfers chan struct{}
+	batches   chan *relayBatch
+	work      chan poolJob
+	workers   sync.WaitGroup
+	closeOnce sync.Once
+
+	mu      sync.Mutex
+	stopErr error
+	// closing says the pass is over: jobs not started are given up.
+	closing bool
+}
+
+// relayBatch is a page's items submitted to the pool.
+type relayBatch struct {
+	jobs []*itemResult
+	done sync.WaitGroup
+}
+
+// wait returns when every job of the batch is settled or given up.
+func (b *relayBatch) wait() { b.done.Wait() }
+
+type poolJob struct {
+	job   *itemResult
+	batch *relayBatch
+}
+
+// start starts a pool of the relayer's concurrency: as many transfer slots,
+// and as many workers again, so that one worker's report overlaps another's
+// transfer.
+func (r *relayer) start(ctx context.Context) *relayPool {
+	n := max(r.concurrency, 1)
+	p := &relayPool{
+		r: r, ctx: ctx,
+		transfers: make(chan struct{}, n),
+		batches:   make(chan *relayBatch, relayPoolBatches),
+		work:      make(chan poolJob),
+	}
+	p.workers.Go(p.dispatch)
+	for range 2 * n {
+		p.workers.Go(p.serve)
+	}
+	return p
+}
+
+// submit queues jobs after those submitted before; wait on the batch.
+func (p *relayPool) submit(jobs []*itemResult) *relayBatch {
+	b := &relayBatch{jobs: jobs}
+	b.done.Add(len(jobs))
+	p.batches <- b
+	return b
+}
+
+// close takes no more batches, gives up the jobs not started, and waits
+// for those under way. It may be called more than once.
+func (p *relayPool) close() {
+	p.closeOnce.Do(func() {
+		p.mu.Lock()
+		p.closing = true
+		p.mu.Unlock()
+		close(p.batches)
+	})
+	p.workers.Wait()
+}
+
+// failure is the failure that stopped the pool or, when the context ended
+// while a job of batches was left unsettled, the context's error.
+func (p *relayPool) failure(batches ...*relayBatch) error {
+	if err := p.stopped(); err != nil {
+		return err
+	}
+	if p.ctx.Err() == nil {
+		return nil
+	}
+	for _, b := range batches {
+		if unsettled(b.jobs) > 0 {
+			return p.ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (p *relayPool) stopped() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopErr
+}
+
+// givenUp says a job not started yet must not start: the pool stopped or
+// closed, or the context ended.
+func (p *relayPool) givenUp() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stopErr != nil || p.closing || p.ctx.Err() != nil
+}
+
+func (p *relayPool) stop(err error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopErr == nil {
+		p.stopErr = err
+	}
+}
+
+// dispatch hands the batches' jobs to the workers in order, each with a
+// transfer slot: so transfers start in feed order, and none starts once the
+// pool is given up.
+func (p *relayPool) dispatch() {
+	defer close(p.work)
+	for b := range p.batches {
+		for _, job := range b.jobs {
+			if !p.acquire() {
+				b.done.Done() // given up: unsettled
+				continue
+			}
+			p.work <- poolJob{job: job, batch: b}
+		}
+	}
+}
+
+// acquire takes a transfer slot, unless the pool is given up before one is
+// free or when it is.
+func (p *relayPool) acquire() bool {
+	if p.givenUp() {
+		return false
+	}
+	select {
+	case p.transfers <- struct{}{}:
+	case <-p.ctx.Done():
+		return false
+	}
+	if p.givenUp() {
+		<-p.transfers
+		return false
+	}
+	return true
+}
+
+// serve relays the jobs it is handed, each with its transfer slot.
+func (p *relayPool) serve() {
+	for pj := range p.work {
+		p.relayOne(pj.job)
+		pj.batch.done.Done()
+	}
+}
+
+// relayOne transfers an item within its transfer slot, then reports its
+// result outside it. A failure that is not the item's own stops the pool
+// before the slot is free, so that no transfer starts after it; the item
+// stays unsettled.
+func (p *relayPool) relayOne(job *itemResult) {
+	status, message, err := p.r.transfer(p.ctx, job)
+	if err != nil {
+		p.stop(err)
+	}
+	<-p.transfers
+	if err != nil {
+		return
+	}
+	if err := p.r.reportResult(p.ctx, job, itemTypeLabel(job.feed.Item.FileType), status, message); err != nil {
+		p.stop(err)
+	}
+}
