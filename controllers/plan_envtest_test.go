@@ -57,8 +57,8 @@ func TestPlanModeNewLink(t *testing.T) {
 	w.startOperator()
 	w.createLink(linkName, func(l *sharev1.ShareLink) { l.Spec.Mode = sharev1.LinkModePlan })
 
-	l := w.waitPlan(linkName, func(p *sharev1.LinkPlan) bool { return p.Counts.Create == 3 })
-	l = w.waitReady(linkName)
+	w.waitPlan(linkName, func(p *sharev1.LinkPlan) bool { return p.Counts.Create == 3 })
+	l := w.waitReady(linkName)
 	g.Expect(readyOf(l)).To(Equal("True Planned: Plan mode: a full import would create 3 (0 unchanged); nothing applied"))
 	plan := l.Status.Plan
 	g.Expect(planNumbers(plan, sharev1.PlanCreate)).To(Equal([]string{"5001", "5002", "5003"}))
