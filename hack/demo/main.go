@@ -554,7 +554,7 @@ func (s *story) relay(ctx context.Context) error {
 		return err
 	}
 	s.show()
-	return nil
+	return s.assignRules(ctx) // hack/demo/assign.go
 }
 
 // demoPhoto is a small PNG, a different colour for each photo.
