@@ -123,6 +123,9 @@ func invalidOnCreate() []invalidCase {
 		{"autoAdminFields twice the same", l("spec.autoAdminFields", []any{"dueDate", "status", "dueDate"}), `spec.autoAdminFields[2]: Duplicate value: "dueDate"`},
 		{"autoAdminFields empty", l("spec.autoAdminFields", []any{}), "spec.autoAdminFields: Invalid value"},
 		{"autoAdminFields with autoAdmin false", set(l("spec.autoAdmin", false), "spec.autoAdminFields", []any{"status"}), "autoAdminFields needs autoAdmin true"},
+		// Plan mode (issue #15): Plan or Live, as written.
+		{"mode in lower case", l("spec.mode", "plan"), `spec.mode: Unsupported value: "plan": supported values: "Plan", "Live"`},
+		{"mode unknown", l("spec.mode", "DryRun"), `spec.mode: Unsupported value: "DryRun"`},
 		// Assignment rules (issue #15): each rule an assignee and a matcher,
 		// each matcher well formed, the list bounded.
 		{"assignRules rule without matcher", l("spec.assignRules", []any{obj{"assignTo": "crew1"}}), "a rule needs at least one matcher: zipPrefixes, states, workTypes or clientCodes"},
@@ -183,6 +186,8 @@ func validOnCreate() []invalidCase {
 		{"name of 63 characters", l("metadata.name", strings.Repeat("n", 63)), ""},
 		{"autoAdminFields, every shared field", l("spec.autoAdminFields", []any{"description", "reference", "workOrderInfo", "options", "instructions", "status", "dueDate", "tasks"}), ""},
 		{"autoAdminFields with autoAdmin true", set(l("spec.autoAdmin", true), "spec.autoAdminFields", []any{"status", "dueDate"}), ""},
+		{"mode Plan", l("spec.mode", "Plan"), ""},
+		{"mode Live", l("spec.mode", "Live"), ""},
 		{"assignRules, every matcher and the most rules", l("spec.assignRules", append([]any{obj{
 			"zipPrefixes": []any{"786", "78701"}, "states": []any{"TX", "ok"}, "workTypes": []any{"Grass Cut"},
 			"clientCodes": []any{"BANK1"}, "assignTo": "crew-austin",
