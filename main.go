@@ -71,8 +71,11 @@ func parseFlags() (flags, zap.Options) {
 	flag.StringVar(&f.leaderElectionNS, "leader-election-namespace", "", "Namespace of the leader-election Lease (default: the manager's own).")
 	flag.IntVar(&f.linkConcurrency, "link-concurrency", 4, "ShareLinks reconciled at once.")
 	flag.IntVar(&f.projectConcurrency, "project-concurrency", 8, "SharedProjects reconciled at once.")
-	flag.Float64Var(&f.qps, "kube-api-qps", 50, "Steady requests per second to the Kubernetes API.")
-	flag.IntVar(&f.burst, "kube-api-burst", 100, "Burst of requests to the Kubernetes API.")
+	// No client-side limit by default, as controller-runtime's own default:
+	// the API server's priority and fairness throttles, and the manager's
+	// writes are bounded by how many it has in flight (README, sizing).
+	flag.Float64Var(&f.qps, "kube-api-qps", -1, "Steady requests per second to the Kubernetes API; negative turns the client's limiter off and leaves throttling to the API server's priority and fairness.")
+	flag.IntVar(&f.burst, "kube-api-burst", 100, "Burst of requests to the Kubernetes API when --kube-api-qps is positive.")
 	flag.StringVar(&f.watchSelector, "watch-label-selector", "", "Serve only ShareLinks (and their SharedProjects) matching this label selector, to shard a fleet across instances; each selector elects its own leader.")
 	flag.StringVar(&f.watchNamespaces, "watch-namespaces", "", "Comma-separated namespaces to serve; the cache and every read are restricted to them, so the manager needs a Role in each and no cluster-wide access to Secrets. Empty: every namespace.")
 	flag.StringVar(&f.trustedProxies, "pushkey-trusted-proxies", "", "Comma-separated CIDRs of proxies (an Ingress) in front of the push-key listener: from these peers the per-client limit keys on X-Forwarded-For; from any other peer the header is ignored.")
@@ -126,7 +129,9 @@ func cacheOptions(f flags) (cache.Options, error) {
 		return cache.Options{}, err
 	}
 	opts := cache.Options{
-		DefaultTransform:  cache.TransformStripManagedFields(),
+		// managedFields go from every object, and a SharedProject's upstream
+		// order from the cache's copy (see controllers/project_cache.go).
+		DefaultTransform:  controllers.TrimProjectForCache,
 		SyncPeriod:        &f.syncPeriod,
 		DefaultNamespaces: namespaces,
 	}

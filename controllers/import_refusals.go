@@ -114,8 +114,14 @@ func upstreamRefusal(up *sharev1.UpstreamOrder) (refusalKind, string) {
 	if err != nil {
 		return refusedInvalid, "the order cannot be encoded"
 	}
-	if len(b) > maxUpstreamBytes {
-		return refusedUpstreamTooLarge, fmt.Sprintf("the order is %d bytes as stored, over the limit of %d KiB", len(b), maxUpstreamBytes>>10)
+	return storedSizeRefusal(len(b))
+}
+
+// storedSizeRefusal says why an order's record of n bytes as JSON is too
+// large to store; "" when it is not.
+func storedSizeRefusal(n int) (refusalKind, string) {
+	if n > maxUpstreamBytes {
+		return refusedUpstreamTooLarge, fmt.Sprintf("the order is %d bytes as stored, over the limit of %d KiB", n, maxUpstreamBytes>>10)
 	}
 	return "", ""
 }
@@ -166,9 +172,15 @@ type refusal struct {
 // project are refused. It returns the index in orders of each number's copy
 // to record, and the refusals in answer order.
 func pulledOrders(orders []protocol.WorkOrder, refused []protocol.RefusedOrder, clientCode string) (map[string]int, []refusal) {
-	latest := make(map[string]int, len(orders))
-	for i := range orders {
-		latest[orders[i].WorkOrderNumber] = i
+	return pulledNumbers(len(orders), func(i int) string { return orders[i].WorkOrderNumber }, refused, clientCode)
+}
+
+// pulledNumbers is pulledOrders given the numbers of the n accepted orders
+// of the answer, in answer order: a pull keeps no more of its orders.
+func pulledNumbers(n int, number func(i int) string, refused []protocol.RefusedOrder, clientCode string) (map[string]int, []refusal) {
+	latest := make(map[string]int, n)
+	for i := range n {
+		latest[number(i)] = i
 	}
 	// A refusal is the number's last word unless a copy came after it.
 	type pending struct {

@@ -488,7 +488,7 @@ func (w *world) startManager(namespaces []string, mutate ...func(*controllers.Co
 		Metrics:                 metricsserver.Options{BindAddress: "0"},
 		HealthProbeBindAddress:  "0",
 		Controller:              config.Controller{SkipNameValidation: ptr.To(true)},
-		Cache:                   cache.Options{DefaultNamespaces: cached},
+		Cache:                   cache.Options{DefaultNamespaces: cached, DefaultTransform: controllers.TrimProjectForCache},
 		Client:                  client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
 		GracefulShutdownTimeout: ptr.To(30 * time.Second),
 	})

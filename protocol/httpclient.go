@@ -480,13 +480,31 @@ func (c *HTTPClient) Validate(ctx context.Context, creds Credentials, pushKey st
 // answer without one is garbage, not "no orders", because a full import
 // that wrongly looks empty would cancel every order.
 func (c *HTTPClient) GetWorkOrders(ctx context.Context, creds Credentials, since *int64) (*GetWorkOrdersResponse, error) {
-	secrets := creds.secrets()
-	form, err := payloadForm(CallGetWorkOrders, GetWorkOrdersRequest{Credentials: creds, Timestamp: since})
+	out := &GetWorkOrdersResponse{WorkOrders: []WorkOrder{}}
+	serverTime, err := c.StreamWorkOrders(ctx, creds, since, func(part OrdersPart) error {
+		out.WorkOrders = append(out.WorkOrders, part.WorkOrders...)
+		out.Refused = append(out.Refused, part.Refused...)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
+	out.ServerTime = serverTime
+	return out, nil
+}
+
+// StreamWorkOrders is GetWorkOrders handing the orders over a part at a
+// time as the answer is read (see StreamWorkOrdersAnswer). The whole answer
+// is read within the call's timeout, so yield must be quick: keep what the
+// part holds and act on it once the call returned without error.
+func (c *HTTPClient) StreamWorkOrders(ctx context.Context, creds Credentials, since *int64, yield func(OrdersPart) error) (int64, error) {
+	secrets := creds.secrets()
+	form, err := payloadForm(CallGetWorkOrders, GetWorkOrdersRequest{Credentials: creds, Timestamp: since})
+	if err != nil {
+		return 0, err
+	}
 	r := request{call: CallGetWorkOrders, method: http.MethodPost, path: c.servicePath(PathGetWorkOrders), form: form, secrets: secrets}
-	var out *GetWorkOrdersResponse
+	var serverTime int64
 	err = c.doCall(ctx, r, func(ctx context.Context, resp *http.Response) error {
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			return c.statusError(r.call, resp, r.secrets)
@@ -494,7 +512,7 @@ func (c *HTTPClient) GetWorkOrders(ctx context.Context, creds Credentials, since
 		// Order by order, so that one order that cannot be read safely is
 		// refused alone; see ReadWorkOrdersAnswer.
 		var err error
-		out, err = readWorkOrdersAnswer(newCappedReader(resp.Body, c.maxResponse), secrets)
+		serverTime, err = streamWorkOrdersAnswer(newCappedReader(resp.Body, c.maxResponse), secrets, yield)
 		var ae *APIError
 		switch {
 		case errors.As(err, &ae):
@@ -506,10 +524,12 @@ func (c *HTTPClient) GetWorkOrders(ctx context.Context, creds Credentials, since
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	return out, nil
+	return serverTime, nil
 }
+
+var _ WorkOrderStreamer = (*HTTPClient)(nil)
 
 // parseUnixSeconds reads a Unix time in seconds from a number or a numeric
 // string; 0 when it is neither.

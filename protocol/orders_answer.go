@@ -3,6 +3,7 @@ package protocol
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,36 +68,94 @@ func ReadWorkOrdersAnswer(r io.Reader) (*GetWorkOrdersResponse, error) {
 // readWorkOrdersAnswer is ReadWorkOrdersAnswer with the secrets of the call
 // to redact from messages.
 func readWorkOrdersAnswer(r io.Reader, secrets []string) (*GetWorkOrdersResponse, error) {
-	out := &GetWorkOrdersResponse{}
+	out := &GetWorkOrdersResponse{WorkOrders: []WorkOrder{}}
+	serverTime, err := streamWorkOrdersAnswer(r, secrets, func(part OrdersPart) error {
+		out.WorkOrders = append(out.WorkOrders, part.WorkOrders...)
+		out.Refused = append(out.Refused, part.Refused...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	out.ServerTime = serverTime
+	return out, nil
+}
+
+// OrdersPart is a part of a getWorkOrders answer as StreamWorkOrdersAnswer
+// hands it over: at most MaxPushOrders accepted orders, in answer order,
+// and the orders refused among them. RefusedOrder.Index and Preceding count
+// from the start of the answer, not of the part.
+type OrdersPart struct {
+	WorkOrders []WorkOrder
+	Refused    []RefusedOrder
+}
+
+// WorkOrderStreamer is a Provider whose getWorkOrders answer can be read a
+// part at a time, so that a caller of a large pull never holds every order
+// decoded at once. HTTPClient is one.
+type WorkOrderStreamer interface {
+	// StreamWorkOrders is GetWorkOrders handing the orders to yield a part
+	// at a time (see StreamWorkOrdersAnswer); it returns the answer's
+	// server time. A part is yielded before the answer is known to be
+	// whole: a caller acts on the parts only when it returns no error.
+	StreamWorkOrders(ctx context.Context, creds Credentials, since *int64, yield func(OrdersPart) error) (serverTime int64, err error)
+}
+
+// StreamWorkOrdersAnswer reads a getWorkOrders answer as
+// ReadWorkOrdersAnswer does, under the same rules, but hands its orders to
+// yield a part of at most MaxPushOrders accepted orders at a time (with the
+// refusals among them), keeping none: the caller decides what to keep of
+// each. The part's slices are yield's to keep. An error of yield stops the
+// read and is returned; so is any error of the answer, which may come after
+// parts were yielded (an envelope's error after its orders, or the answer
+// cut short). It returns the answer's server time (0 when absent).
+func StreamWorkOrdersAnswer(r io.Reader, yield func(OrdersPart) error) (int64, error) {
+	return streamWorkOrdersAnswer(r, nil, yield)
+}
+
+func streamWorkOrdersAnswer(r io.Reader, secrets []string, yield func(OrdersPart) error) (int64, error) {
+	var part OrdersPart
+	flush := func() error {
+		if len(part.WorkOrders) == 0 && len(part.Refused) == 0 {
+			return nil
+		}
+		done := part
+		part = OrdersPart{}
+		return yield(done)
+	}
 	env, err := scanOrdersAnswer(r, func(w WorkOrder) error {
-		out.WorkOrders = append(out.WorkOrders, w)
+		if part.WorkOrders == nil {
+			part.WorkOrders = make([]WorkOrder, 0, MaxPushOrders)
+		}
+		part.WorkOrders = append(part.WorkOrders, w)
+		if len(part.WorkOrders) == MaxPushOrders {
+			return flush()
+		}
 		return nil
 	}, func(ro RefusedOrder) {
-		out.Refused = append(out.Refused, ro)
+		part.Refused = append(part.Refused, ro)
 	})
+	if err == nil {
+		err = flush()
+	}
 	var se *answerSyntaxError
 	var re *answerReadError
 	switch {
 	case errors.As(err, &se):
-		return nil, &APIError{Call: CallGetWorkOrders, StatusCode: 200, Kind: KindTransient,
+		return 0, &APIError{Call: CallGetWorkOrders, StatusCode: 200, Kind: KindTransient,
 			Message: sanitizeMessage("answer is not the expected JSON: "+se.Error(), secrets), cause: err}
 	case errors.As(err, &re):
-		return nil, re.err
+		return 0, re.err
 	case err != nil:
-		return nil, err
+		return 0, err
 	}
 	if err := checkEnvelope(CallGetWorkOrders, 200, presence(env.orders), "workOrders", env.errorRaw, secrets); err != nil {
-		return nil, err
-	}
-	if !env.orders {
-		out.WorkOrders, out.Refused = nil, nil
-	} else if out.WorkOrders == nil {
-		out.WorkOrders = []WorkOrder{}
+		return 0, err
 	}
 	if env.serverTime != nil {
-		out.ServerTime = parseUnixSeconds(env.serverTime)
+		return parseUnixSeconds(env.serverTime), nil
 	}
-	return out, nil
+	return 0, nil
 }
 
 // ordersEnvelope is what an answer says beside its orders.
