@@ -161,6 +161,9 @@ func run(ctx context.Context, o options) error {
 	if err := story.tell(ctx); err != nil {
 		return err
 	}
+	if err := story.adopt(ctx); err != nil { // hack/demo/adopt.go
+		return err
+	}
 	step("the bookmark as a QR code for a crew's phone: kubectl share bookmark acme --qr")
 	if err := story.share(ctx, "bookmark", "acme", "--qr"); err != nil {
 		return err
