@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -43,7 +44,7 @@ func TestCRDsNotInstalled(t *testing.T) {
 
 	for _, args := range [][]string{
 		{"status"}, {"status", "acme"}, {"projects", "acme"}, {"failures", "acme"},
-		{"retry", "acme", "--all-failed"}, {"bookmark", "acme"}, {"refresh", "acme", "--wait"},
+		{"retry", "acme", "--all-failed"}, {"bookmark", "acme"}, {"refresh", "acme", "--wait"}, {"plan", "acme"},
 	} {
 		r := runShare(t.Context(), append(args, "--kubeconfig", kubeconfig)...)
 		g.Expect(r.code).To(Equal(exitFailed), "%v: %s", args, r)
@@ -66,6 +67,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"refresh"}, "accepts 1 arg(s), received 0"},
 		{[]string{"bookmark", "acme", "--qr", "-o", "json"}, "leave out -o"},
 		{[]string{"status", "--color", "sometimes"}, "--color must be auto, always or never"},
+		{[]string{"plan", "acme", "-o", "wide"}, `unknown output format "wide": use -o json or -o yaml`},
 	} {
 		r := runShare(t.Context(), append(tc.args, "--kubeconfig", "/nonexistent")...)
 		g.Expect(r.code).To(Equal(exitFailed), "%v: %s", tc.args, r)
@@ -77,7 +79,7 @@ func TestLinkNotFound(t *testing.T) {
 	cl := newCluster(t)
 	for _, args := range [][]string{
 		{"status", "nope"}, {"projects", "nope"}, {"failures", "nope"}, {"retry", "nope", "--all-failed"},
-		{"bookmark", "nope"}, {"refresh", "nope"},
+		{"bookmark", "nope"}, {"refresh", "nope"}, {"plan", "nope"},
 	} {
 		r := cl.share(args...)
 		cl.g.Expect(r.code).To(Equal(exitFailed), "%v: %s", args, r)
@@ -93,6 +95,8 @@ func TestStatus(t *testing.T) {
 	st := healthyStatus()
 	st.RecentFailures = []sharev1.Failure{{Time: metav1.NewTime(time.Now().Add(-time.Minute)), Subject: "1009",
 		Reason: sharev1.ReasonRefused, Message: "the vendor account refused the order: bad due date"}}
+	st.UnknownAssignees = []sharev1.UnknownAssignee{{AssignTo: "crew9", Source: sharev1.AssigneeFromRule, Rule: ptr.To(int32(1)),
+		Projects: 2, LastProject: "1010", LastTime: metav1.NewTime(time.Now().Add(-time.Minute))}}
 	cl.seedLink("acme", st)
 	broken := sharev1.ShareLinkStatus{Conditions: []metav1.Condition{
 		ready(metav1.ConditionFalse, sharev1.ReasonInvalidCredentials, "the provider refused the login", 0),
@@ -116,6 +120,7 @@ func TestStatus(t *testing.T) {
 		"items         40 relayed, 2 failed",
 		"backlog       3 items, the oldest waiting 12m",
 		"1009: refused: the vendor account refused the order: bad due date",
+		`unassigned    "crew9" (assignRules[1]) is not a sub-user of the vendor account: 2 projects created unassigned, the last 1010`,
 		"✓ the provider account accepts the link's login: yes",
 		"✗ items relayed to the provider without failures: no",
 		"2 items failed to relay (RelayFailed, for 10m",

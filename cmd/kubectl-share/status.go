@@ -72,7 +72,10 @@ type linkReport struct {
 	// Projects counts the link's projects by client status.
 	Projects      sharev1.ProjectCounts `json:"projects"`
 	RefusedOrders int32                 `json:"refusedOrders,omitempty"`
-	Relay         relayReport           `json:"relay"`
+	// UnknownAssignees are the sub-users the vendor account did not know,
+	// so that it created projects unassigned (README, "Assignment rules").
+	UnknownAssignees []sharev1.UnknownAssignee `json:"unknownAssignees,omitempty"`
+	Relay            relayReport               `json:"relay"`
 	// Requests are the requested-at annotations not handled yet.
 	Requests       []string          `json:"pendingRequests,omitempty"`
 	RecentFailures []failureRow      `json:"recentFailures,omitempty"`
@@ -117,6 +120,7 @@ func newLinkReport(l *sharev1.ShareLink, now time.Time) linkReport {
 		LastRefreshTime:  l.Status.LastRefreshTime, LastFullImportTime: l.Status.LastFullImportTime,
 		LastError: l.Status.LastError,
 		Projects:  l.Status.Projects, RefusedOrders: l.Status.RefusedOrders,
+		UnknownAssignees: l.Status.UnknownAssignees,
 		Relay: relayReport{
 			Enabled: l.Spec.RelayEnabled(),
 			Relayed: l.Status.Relay.Relayed, Failed: l.Status.Relay.Failed, Backlog: l.Status.Relay.Pending,
@@ -211,6 +215,9 @@ func printLinkReport(w io.Writer, p palette, r linkReport, now time.Time) {
 	if r.RefusedOrders > 0 {
 		fmt.Fprintf(w, "  refused       %s orders of the last pull could not be stored\n", p.bad(fmt.Sprint(r.RefusedOrders)))
 	}
+	for _, u := range r.UnknownAssignees {
+		fmt.Fprintf(w, "  unassigned    %s\n", p.bad(unknownAssigneeLine(u)))
+	}
 	for _, req := range r.Requests {
 		fmt.Fprintf(w, "  requested     %s %s\n", req, p.warn("(not handled yet)"))
 	}
@@ -264,6 +271,20 @@ func printLinkReport(w io.Writer, p palette, r linkReport, now time.Time) {
 			fmt.Fprintf(w, "      %s (%s, for %s)\n", c.Message, c.Reason, forDuration(&c.Since, now))
 		}
 	}
+}
+
+// unknownAssigneeLine says which sub-user the vendor account lacks, what
+// named it, and what that cost.
+func unknownAssigneeLine(u sharev1.UnknownAssignee) string {
+	by := "defaultAssignTo"
+	switch {
+	case u.Source == sharev1.AssigneeFromRule && u.Rule != nil:
+		by = fmt.Sprintf("assignRules[%d]", *u.Rule)
+	case u.Source == sharev1.AssigneeFromProject:
+		by = "a project's assignTo"
+	}
+	return fmt.Sprintf("%q (%s) is not a sub-user of the vendor account: %d projects created unassigned, the last %s",
+		u.AssignTo, by, u.Projects, u.LastProject)
 }
 
 func statusWords(c conditionReport) string {
