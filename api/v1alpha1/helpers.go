@@ -119,7 +119,10 @@ func (p *SharedProject) EffectiveWorkType(link *ShareLinkSpec) string {
 	return link.DefaultWorkType
 }
 
-// EffectiveAssignTo is the assignee given when the project is created.
+// EffectiveAssignTo is the project's own assignTo, else the link's
+// defaultAssignTo. It does not read the link's assignRules, which come
+// between the two when the project is created: the operator decides the
+// assignee from the order as well (controllers, assigneeFor).
 func (p *SharedProject) EffectiveAssignTo(link *ShareLinkSpec) string {
 	if p.Spec.AssignTo != "" {
 		return p.Spec.AssignTo
