@@ -75,13 +75,18 @@ func (r *sizeRun) bare(objs []sharev1.SharedProject) {
 		orders[i] = o.WorkOrder
 		orders[i].WorkOrderNumber = o.RemoteNumber
 	}
-	for _, run := range []struct {
+	type bareRun struct {
 		workers int
 		vendor  string
 		dst     *time.Duration
 		cost    *writeCounts
 		when    *span
-	}{{1, bareVendor1, &r.res.Bare1, &r.res.Bare1Writes, &r.res.Bare1Span}, {8, bareVendor8, &r.res.Bare8, &r.res.Bare8Writes, &r.res.Bare8Span}} {
+	}
+	runs := []bareRun{{1, bareVendor1, &r.res.Bare1, &r.res.Bare1Writes, &r.res.Bare1Span}, {8, bareVendor8, &r.res.Bare8, &r.res.Bare8Writes, &r.res.Bare8Span}}
+	if r.importOnly {
+		runs = runs[1:] // the comparison the targets name: 8 writers, as the operator
+	}
+	for _, run := range runs {
 		ns := fmt.Sprintf("%s-bare%d", w.ns, run.workers)
 		w.mustCreate(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
 		progress("N=%d: bare client, %d writer(s): pull, %d creates, %d pushes, %d status patches", r.n, run.workers, len(objs), (len(orders)+protocol.MaxPushOrders-1)/protocol.MaxPushOrders, len(objs))

@@ -1,21 +1,47 @@
 // Package bench measures the share-operator at scale against the local
 // control plane and the in-process reference account server: a full import
 // beside a bare client making the same writes, the cost of incremental and
-// idle refreshes, memory, and trigger latency. Each figure is measured in the
-// same run; nothing is assumed.
+// idle refreshes, memory, trigger latency, the relay, 1,000 links at once
+// (their import, memory, idle cost and restart), and two shards beside one
+// manager. Each figure is measured in the same run; nothing is assumed.
 //
 // It runs only with BENCH=1 (`make bench`), so `go test ./...` stays fast:
 //
 //	BENCH=1 BENCH_SIZES=1000 KUBEBUILDER_ASSETS=$(hack/control-plane.sh) \
 //	  go test -v -count=1 -timeout 60m -run '^TestBench$' ./test/bench
 //
-// Settings (environment): BENCH_SIZES (orders, comma-separated; default
-// 1000,5000,10000), BENCH_TRIGGERS (triggers of each kind for the latency,
-// default 100), BENCH_IDLE_WINDOW (how long the timer-driven idle cost is
-// watched, default 31s), BENCH_KUBE_QPS and BENCH_KUBE_BURST (the
-// Kubernetes client limits of the operator and the bare client, default the
-// manager's own 50 and 100), BENCH_OUT (the Markdown report, default
-// docs/benchmarks.md, "-" for none), BENCH_MANAGER (a prebuilt manager).
+// A short run of every scenario, in some ten minutes on 2 cores:
+//
+//	BENCH_SIZES=1000 BENCH_TRIGGERS=10 BENCH_RELAY_1MB=20 BENCH_RELAY_128MB=1 \
+//	  BENCH_LINKS=50 BENCH_LINKS_IDLE=1m BENCH_SHARDS_ORDERS=500 BENCH_OUT=- make bench
+//
+// Settings (environment):
+//   - BENCH_SIZES: orders, comma-separated; default 1000,5000,10000.
+//   - BENCH_RUNS: how many times the full import and the bare client with 8
+//     writers run at each size at the lifted limits, each run's ratio
+//     reported; default 1 (3 where the machine is noisy).
+//   - BENCH_DEFAULT_LIMITS: 0 skips the full imports at the manager's default
+//     Kubernetes client limits (read from the manager's -help).
+//   - BENCH_DEFAULT_LIMITS_SIZES: the sizes run at the default limits,
+//     comma-separated; default every size of BENCH_SIZES.
+//   - BENCH_TRIGGERS: triggers of each kind for the latency; default 100.
+//   - BENCH_IDLE_WINDOW: how long the 10s-interval idle cost is watched;
+//     default 31s.
+//   - BENCH_KUBE_QPS, BENCH_KUBE_BURST: the lifted Kubernetes client limits
+//     of the operator and the bare client; default 1000 and 2000.
+//   - BENCH_RELAY_1MB, BENCH_RELAY_128MB: photos the relay carries; default
+//     200 and 4; both 0 skips the relay.
+//   - BENCH_LINKS: ShareLinks of 10 orders each, each on accounts of its own;
+//     default 1000, 0 skips.
+//   - BENCH_LINKS_IDLE: how long the idle links are watched at their 5m
+//     interval; default 5m.
+//   - BENCH_SHARDS_ORDERS: orders of each of the two links that two shards
+//     and one manager import; default 5000, 0 skips.
+//   - BENCH_OUT: the Markdown report, default docs/benchmarks.md ("-": none);
+//     the plot goes to img/benchmarks.png beside it.
+//   - BENCH_MANAGER: a prebuilt manager binary.
+//   - BENCH_PPROF_DIR: a directory for the operators' heap and CPU profiles
+//     (the manager's --pprof-bind-address).
 package bench
 
 import (
@@ -55,37 +81,38 @@ type settings struct {
 	triggers   int
 	idleWindow time.Duration
 	qps, burst int
-	// defaultLimits also runs the full import of the smallest size with
-	// the manager's default Kubernetes client limits.
-	defaultLimits bool
+	// runs is how many times the full-import comparison runs at each size.
+	runs int
+	// defaultSizes are the sizes whose full import runs again with the
+	// manager's default Kubernetes client limits; none skips them.
+	defaultSizes []int
 	// relaySmall and relayLarge are how many 1 MB and 128 MB photos the
 	// relay carries; 0 skips the relay.
 	relaySmall, relayLarge int
-	out                    string
+	// links is how many ShareLinks the many-links scenario makes (0 skips
+	// it), linksIdle how long it watches them idle.
+	links     int
+	linksIdle time.Duration
+	// shardsOrders are the orders of each of the shards scenario's two
+	// links; 0 skips it.
+	shardsOrders int
+	out          string
 }
-
-// The manager's default Kubernetes client limits (--kube-api-qps,
-// --kube-api-burst).
-const (
-	managerQPS   = 50
-	managerBurst = 100
-)
 
 func loadSettings(t *testing.T) settings {
 	t.Helper()
 	s := settings{sizes: []int{1000, 5000, 10000}, triggers: 100, idleWindow: 31 * time.Second, qps: 1000, burst: 2000,
-		defaultLimits: true, relaySmall: 200, relayLarge: 4,
+		runs: 1, relaySmall: 200, relayLarge: 4, links: 1000, linksIdle: 5 * time.Minute, shardsOrders: 5000,
 		out: filepath.Join(testenv.RepoRoot(), "docs", "benchmarks.md")}
 	if v := os.Getenv("BENCH_SIZES"); v != "" {
-		s.sizes = nil
-		for _, f := range strings.Split(v, ",") {
-			n, err := strconv.Atoi(strings.TrimSpace(f))
-			if err != nil || n < 100 {
-				t.Fatalf("BENCH_SIZES: %q is not a size of at least 100", f)
-			}
-			s.sizes = append(s.sizes, n)
-		}
-		sort.Ints(s.sizes)
+		s.sizes = parseSizes(t, "BENCH_SIZES", v)
+	}
+	s.defaultSizes = s.sizes
+	if v := os.Getenv("BENCH_DEFAULT_LIMITS_SIZES"); v != "" {
+		s.defaultSizes = parseSizes(t, "BENCH_DEFAULT_LIMITS_SIZES", v)
+	}
+	if os.Getenv("BENCH_DEFAULT_LIMITS") == "0" {
+		s.defaultSizes = nil
 	}
 	atoi := func(name string, dst *int, least int) {
 		if v := os.Getenv(name); v != "" {
@@ -99,19 +126,28 @@ func loadSettings(t *testing.T) settings {
 	atoi("BENCH_TRIGGERS", &s.triggers, 1)
 	atoi("BENCH_KUBE_QPS", &s.qps, 1)
 	atoi("BENCH_KUBE_BURST", &s.burst, 1)
+	atoi("BENCH_RUNS", &s.runs, 1)
 	atoi("BENCH_RELAY_1MB", &s.relaySmall, 0)
 	atoi("BENCH_RELAY_128MB", &s.relayLarge, 0)
+	atoi("BENCH_LINKS", &s.links, 0)
+	atoi("BENCH_SHARDS_ORDERS", &s.shardsOrders, 0)
+	if s.shardsOrders > 0 && s.shardsOrders < 100 {
+		t.Fatalf("BENCH_SHARDS_ORDERS: %d is not 0 or at least 100", s.shardsOrders)
+	}
 	if (s.relaySmall == 0) != (s.relayLarge == 0) {
 		t.Fatal("BENCH_RELAY_1MB and BENCH_RELAY_128MB: both or neither must be 0")
 	}
-	s.defaultLimits = os.Getenv("BENCH_DEFAULT_LIMITS") != "0"
-	if v := os.Getenv("BENCH_IDLE_WINDOW"); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < 11*time.Second {
-			t.Fatalf("BENCH_IDLE_WINDOW: %q is not a duration of at least 11s", v)
+	duration := func(name string, dst *time.Duration, least time.Duration) {
+		if v := os.Getenv(name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < least {
+				t.Fatalf("%s: %q is not a duration of at least %s", name, v, least)
+			}
+			*dst = d
 		}
-		s.idleWindow = d
 	}
+	duration("BENCH_IDLE_WINDOW", &s.idleWindow, 11*time.Second)
+	duration("BENCH_LINKS_IDLE", &s.linksIdle, 30*time.Second)
 	if v := os.Getenv("BENCH_OUT"); v != "" {
 		s.out = v
 	}
@@ -119,6 +155,21 @@ func loadSettings(t *testing.T) settings {
 		s.out = ""
 	}
 	return s
+}
+
+// parseSizes reads a comma-separated list of sizes of at least 100.
+func parseSizes(t *testing.T, name, v string) []int {
+	t.Helper()
+	var sizes []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 100 {
+			t.Fatalf("%s: %q is not a size of at least 100", name, f)
+		}
+		sizes = append(sizes, n)
+	}
+	sort.Ints(sizes)
+	return sizes
 }
 
 // TestBench is the whole benchmark; `make bench` runs it.
@@ -137,23 +188,34 @@ func TestBench(t *testing.T) {
 	}
 	bin := managerBinary(t)
 	rep := newReport(s, filepath.Base(env.AssetsDir))
+	rep.defaultQPS, rep.defaultBurst = managerDefaults(t, bin)
 	stopLoad := rep.load.watch()
 	for i, n := range s.sizes {
 		r := &sizeRun{s: s, env: env, apis: apis, bin: bin, n: n, qps: s.qps, burst: s.burst,
-			res: &sizeResult{N: n, QPS: s.qps, Burst: s.burst}, triggers: i == len(s.sizes)-1}
+			res: &sizeResult{N: n, QPS: s.qps, Burst: s.burst}, triggers: i == len(s.sizes)-1, carried: i == len(s.sizes)-1}
 		if !t.Run(fmt.Sprintf("N=%d", n), r.run) {
 			t.FailNow()
 		}
 		rep.sizes = append(rep.sizes, r.res)
 	}
-	if s.defaultLimits {
-		n := s.sizes[0]
-		r := &sizeRun{s: s, env: env, apis: apis, bin: bin, n: n, qps: managerQPS, burst: managerBurst,
-			res: &sizeResult{N: n, QPS: managerQPS, Burst: managerBurst}, importOnly: true}
+	for _, n := range s.defaultSizes {
+		qps, burst := rep.defaultQPS, rep.defaultBurst
+		r := &sizeRun{s: s, env: env, apis: apis, bin: bin, n: n, qps: qps, burst: burst,
+			res: &sizeResult{N: n, QPS: qps, Burst: burst}, importOnly: true, suffix: "default-limits"}
 		if !t.Run(fmt.Sprintf("N=%d,default-limits", n), r.run) {
 			t.FailNow()
 		}
-		rep.defaults = r.res
+		rep.defaults = append(rep.defaults, r.res)
+	}
+	for run := 2; run <= s.runs; run++ {
+		for _, n := range s.sizes {
+			r := &sizeRun{s: s, env: env, apis: apis, bin: bin, n: n, qps: s.qps, burst: s.burst,
+				res: &sizeResult{N: n, QPS: s.qps, Burst: s.burst, Run: run}, importOnly: true, suffix: fmt.Sprintf("run%d", run)}
+			if !t.Run(fmt.Sprintf("N=%d,run=%d", n, run), r.run) {
+				t.FailNow()
+			}
+			rep.reruns = append(rep.reruns, r.res)
+		}
 	}
 	if s.relaySmall > 0 {
 		rr := &relayRun{s: s, env: env, bin: bin}
@@ -161,6 +223,23 @@ func TestBench(t *testing.T) {
 			t.FailNow()
 		}
 		rep.relay = rr.res
+	}
+	// The many links and the shards come last, each manager confined to
+	// its namespace: the managers before them serve every namespace, and
+	// would take 1,000 links on.
+	if s.links > 0 {
+		lr := &linksRun{s: s, env: env, apis: apis, bin: bin}
+		if !t.Run(fmt.Sprintf("links=%d", s.links), lr.run) {
+			t.FailNow()
+		}
+		rep.links = lr.res
+	}
+	if s.shardsOrders > 0 {
+		sr := &shardsRun{s: s, env: env, bin: bin}
+		if !t.Run(fmt.Sprintf("shards=2x%d", s.shardsOrders), sr.run) {
+			t.FailNow()
+		}
+		rep.shards = sr.res
 	}
 	stopLoad()
 	md := rep.markdown()
@@ -188,8 +267,12 @@ type sizeRun struct {
 	n          int
 	qps, burst int
 	// triggers measures the trigger latency too; importOnly measures only
-	// the full import and the bare client.
-	triggers, importOnly bool
+	// the full import and the bare client with 8 writers; carried samples
+	// the operator's memory against the projects it carries during the
+	// import.
+	triggers, importOnly, carried bool
+	// suffix tells apart the namespaces of runs of one size.
+	suffix string
 
 	t   *testing.T
 	w   *world
@@ -206,8 +289,8 @@ func (r *sizeRun) run(t *testing.T) {
 	r.t = t
 	n := r.n
 	ns := fmt.Sprintf("bench-%d", n)
-	if r.importOnly {
-		ns += "-default-limits"
+	if r.suffix != "" {
+		ns += "-" + r.suffix
 	}
 	r.w = newWorld(t, r.env, ns, worldOptions{vendors: []string{testworld.VendorAccount, bareVendor1, bareVendor8}})
 	progress("N=%d: seeding %d provider orders", n, n)
@@ -335,6 +418,9 @@ func (r *sizeRun) fullImport() {
 		t.Fatal(err)
 	}
 	start := time.Now()
+	if r.carried {
+		defer r.sampleCarried()()
+	}
 	w.createLink(10 * time.Second)
 	done := w.waitLink("the full import", 50*time.Millisecond, 30*time.Minute, func(l *sharev1.ShareLink) bool {
 		return int(l.Status.Projects.Total) == n && l.Status.LastFullImportTime != nil && ready(l)
@@ -365,6 +451,41 @@ func (r *sizeRun) fullImport() {
 	c.Provider, c.Vendor = calls.Provider, calls.Vendor
 	r.res.ImportCost = c
 	progress("N=%d: full import cost: provider %s; vendor %s; apiserver writes %d (%s)", n, c.Provider, c.Vendor, c.Writes.total(), c.Writes)
+}
+
+// sampleCarried samples, every second until stopped, the projects the
+// import has recorded beside the operator's RSS and live heap.
+func (r *sizeRun) sampleCarried() (stop func()) {
+	done, finished := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(finished)
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			l, err := r.w.link()
+			if err != nil {
+				continue
+			}
+			n := int(l.Status.Projects.Total)
+			if pr := l.Status.Progress; pr != nil {
+				n = max(n, int(pr.Pulled))
+			}
+			m, err := r.op.memory()
+			if err != nil {
+				continue
+			}
+			r.res.Carried = append(r.res.Carried, carriedPoint{Projects: n, RSS: m.RSS, Live: m.Live})
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
 }
 
 // verifyImported says what is not imported yet, or "".

@@ -197,31 +197,44 @@ func (op *operatorProc) sample(ctx context.Context, every time.Duration) {
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
-		samples, err := scrape(ctx, op.hc, op.metricsURL, "go_gc_heap_live_bytes", "go_memory_classes_heap_objects_bytes")
-		if err == nil {
-			op.mu.Lock()
-			for _, s := range samples {
-				switch s.name {
-				case "go_gc_heap_live_bytes":
-					op.lastLive, op.peakLive = s.value, max(op.peakLive, s.value)
-				case "go_memory_classes_heap_objects_bytes":
-					op.lastObjects, op.peakObjects = s.value, max(op.peakObjects, s.value)
-				}
-			}
-			op.samples++
-			op.mu.Unlock()
-		}
-		if st, err := procStatus(op.cmd.Process.Pid); err == nil {
-			op.mu.Lock()
-			op.peakAnon = max(op.peakAnon, st["RssAnon"])
-			op.mu.Unlock()
-		}
+		op.sampleOnce(ctx)
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
 		}
 	}
+}
+
+// sampleOnce scrapes the heap from the metrics endpoint and reads the
+// anonymous RSS, once.
+func (op *operatorProc) sampleOnce(ctx context.Context) {
+	samples, err := scrape(ctx, op.hc, op.metricsURL, "go_gc_heap_live_bytes", "go_memory_classes_heap_objects_bytes")
+	if err == nil {
+		op.mu.Lock()
+		for _, s := range samples {
+			switch s.name {
+			case "go_gc_heap_live_bytes":
+				op.lastLive, op.peakLive = s.value, max(op.peakLive, s.value)
+			case "go_memory_classes_heap_objects_bytes":
+				op.lastObjects, op.peakObjects = s.value, max(op.peakObjects, s.value)
+			}
+		}
+		op.samples++
+		op.mu.Unlock()
+	}
+	if st, err := procStatus(op.cmd.Process.Pid); err == nil {
+		op.mu.Lock()
+		op.peakAnon = max(op.peakAnon, st["RssAnon"])
+		op.mu.Unlock()
+	}
+}
+
+// memoryNow is memory with the heap scraped at this moment rather than at
+// the last sample: for an operator sampled seldom.
+func (op *operatorProc) memoryNow() (memory, error) {
+	op.sampleOnce(context.Background())
+	return op.memory()
 }
 
 // memory is what the bench knows of the operator's memory at one moment.
@@ -361,22 +374,49 @@ func tail(path string, n int) string {
 // person looking for where the memory goes (go tool pprof).
 func (op *operatorProc) saveProfile(t *testing.T, name string) {
 	t.Helper()
+	op.saveProfileFrom(t, "heap?gc=1", name, op.hc)
+}
+
+// cpuProfile starts a CPU profile of the operator of d, written to
+// BENCH_PPROF_DIR under name, and returns a function that waits for it;
+// nothing without BENCH_PPROF_DIR.
+func (op *operatorProc) cpuProfile(t *testing.T, name string, d time.Duration) (wait func()) {
+	t.Helper()
+	if op.pprofURL == "" {
+		return func() {}
+	}
+	done := make(chan struct{})
+	hc := &http.Client{Timeout: d + time.Minute}
+	go func() {
+		defer close(done)
+		op.saveProfileFrom(t, fmt.Sprintf("profile?seconds=%d", int(d.Seconds())), name, hc)
+	}()
+	return func() { <-done }
+}
+
+// saveProfileFrom writes a profile of the operator's pprof endpoint to
+// BENCH_PPROF_DIR; it may run on a goroutine of its own, so it logs its
+// errors rather than failing the test.
+func (op *operatorProc) saveProfileFrom(t *testing.T, what, name string, hc *http.Client) {
 	if op.pprofURL == "" {
 		return
 	}
-	resp, err := op.hc.Get(op.pprofURL + "heap?gc=1")
+	resp, err := hc.Get(op.pprofURL + what)
 	if err != nil {
-		t.Fatal(err)
+		t.Errorf("profile %s: %v", name, err)
+		return
 	}
 	defer resp.Body.Close()
 	path := filepath.Join(os.Getenv("BENCH_PPROF_DIR"), name+".pb.gz")
 	f, err := os.Create(path)
 	if err != nil {
-		t.Fatal(err)
+		t.Errorf("profile %s: %v", name, err)
+		return
 	}
 	defer f.Close()
 	if _, err := io.Copy(f, resp.Body); err != nil {
-		t.Fatal(err)
+		t.Errorf("profile %s: %v", name, err)
+		return
 	}
-	progress("heap profile: %s", path)
+	progress("profile: %s", path)
 }

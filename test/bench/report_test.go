@@ -53,6 +53,19 @@ type sizeResult struct {
 
 	Baseline, End memory
 	Triggers      *triggerResult
+	// Carried samples the operator's memory during the import against the
+	// projects recorded so far (the largest size only).
+	Carried []carriedPoint
+	// Run numbers the repeats of the full-import comparison (BENCH_RUNS);
+	// 0 is the first.
+	Run int
+}
+
+// carriedPoint is the operator's memory while it carried Projects
+// SharedProjects.
+type carriedPoint struct {
+	Projects  int
+	RSS, Live float64 // bytes
 }
 
 type report struct {
@@ -61,9 +74,15 @@ type report struct {
 	date     time.Time
 	assets   string
 	sizes    []*sizeResult
-	defaults *sizeResult // the smallest size at the manager's default client limits
+	defaults []*sizeResult // full imports at the manager's default client limits
+	reruns   []*sizeResult // the full-import comparison again (BENCH_RUNS)
 	relay    *relayResult
+	links    *linksResult
+	shards   *shardsResult
 	load     loadWatch
+	// defaultQPS and defaultBurst are the manager's default Kubernetes
+	// client limits, as its -help says.
+	defaultQPS, defaultBurst int
 }
 
 // loadWatch samples the machine's 1-minute load average during the run:
@@ -240,8 +259,10 @@ func (rep *report) markdown() string {
 	p("")
 	p("The operator and the bare client run with Kubernetes client limits of %d requests/s, burst %d", rep.s.qps, rep.s.burst)
 	p("(`--kube-api-qps`, `--kube-api-burst`), high enough not to bind, so that the tables show the operator and the")
-	p("apiserver rather than a client-side throttle. The manager's defaults are %d and %d; the last row of table 1 is the", managerQPS, managerBurst)
-	p("smallest size run again with them.")
+	p("apiserver rather than a client-side throttle. The manager's defaults (read from its `-help`) are %s;", limits(rep.defaultQPS, rep.defaultBurst))
+	p("the rows of table 1 marked with them run the full import again with those limits, for the operator and the bare")
+	p("client alike. With `BENCH_RUNS` above 1, the full import and the bare client with 8 writers run again at each size,")
+	p("and the summary gives every run's ratio.")
 	p("")
 
 	p("## Summary")
@@ -262,14 +283,17 @@ func (rep *report) markdown() string {
 	p("")
 	p("| orders | client limits | operator | operator's CPU | bare, 1 writer | ratio | bare, 8 writers | ratio | load (operator / bare) | operator's apiserver writes | operator's account calls | SharedProject size |")
 	p("|---:|---|---:|---:|---:|---:|---:|---:|---|---|---|---:|")
-	rows := rep.sizes
-	if rep.defaults != nil {
-		rows = append(append([]*sizeResult(nil), rows...), rep.defaults)
-	}
+	rows := append(append(append([]*sizeResult(nil), rep.sizes...), rep.reruns...), rep.defaults...)
 	for _, r := range rows {
-		p("| %d | %d/s, burst %d | %s | %s | %s | %s | %s | %s | %s | %d: %s | provider: %s; vendor: %s | %.1f KiB |", r.N, r.QPS, r.Burst, secs(r.Import), secs(r.ImportCPU), secs(r.Bare1), ratio(r.Import, r.Bare1),
+		lim := limits(r.QPS, r.Burst)
+		if r.Run > 0 {
+			lim += fmt.Sprintf(" (run %d)", r.Run)
+		}
+		p("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %d: %s | provider: %s; vendor: %s | %.1f KiB |", r.N, lim, secs(r.Import), secs(r.ImportCPU), secs(r.Bare1), ratio(r.Import, r.Bare1),
 			secs(r.Bare8), ratio(r.Import, r.Bare8), rep.loadOf(r.ImportSpan, r.Bare1Span, r.Bare8Span), r.ImportCost.Writes.total(), r.ImportCost.Writes, r.ImportCost.Provider, r.ImportCost.Vendor, float64(r.ObjectBytes)/1024)
 	}
+	p("")
+	p("The repeated runs and the runs at the default limits time the bare client with 8 writers only (a dash for 1 writer).")
 	p("")
 	p("The bare client's apiserver writes, counted the same way: %s.", bareWrites(rows))
 	p("")
@@ -382,18 +406,27 @@ func (rep *report) markdown() string {
 		p("MB is 10^6 bytes; a photo of N MB is N × 2^20 bytes. The operator's baseline before the relay: RSS %s, live heap %s.", mib(rr.Baseline.RSS), mib(rr.Baseline.Live))
 	}
 	p("")
+	rep.linksSection(p)
+	rep.shardsSection(p)
 	p("## Scaling")
 	p("")
-	p("![Full-import time and operator memory against the number of orders](img/benchmarks.png)")
+	p("Top: the full import's time and the operator's memory against the number of orders, and the operator's memory")
+	p("during the largest import against the SharedProjects recorded so far (sampled every second). Bottom: the many links")
+	p("imported over time, and the account calls of each second after the manager restarted with them imported.")
+	p("")
+	p("![Full-import time, operator memory, and the many links' import and restart](img/benchmarks.png)")
 	return b.String()
 }
 
 func bareWrites(rows []*sizeResult) string {
 	var parts []string
 	for _, r := range rows {
-		s := fmt.Sprintf("%d orders at %d/s, 1 writer: %s", r.N, r.QPS, r.Bare1Writes)
+		s := fmt.Sprintf("%d orders at %s", r.N, limits(r.QPS, r.Burst))
+		if r.Bare1 > 0 {
+			s += fmt.Sprintf(", 1 writer: %s", r.Bare1Writes)
+		}
 		if r.Bare8 > 0 {
-			s += fmt.Sprintf("; 8 writers: %s", r.Bare8Writes)
+			s += fmt.Sprintf(", 8 writers: %s", r.Bare8Writes)
 		}
 		parts = append(parts, s)
 	}
