@@ -33,7 +33,7 @@ var (
 
 	pushedOrders = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "share_pushed_orders_total",
-		Help: "Orders applied to vendor accounts by transition (imported, updated, cancelled, deleted, reactivated, resent, refused).",
+		Help: "Orders applied to vendor accounts by transition (imported, adopted, updated, cancelled, deleted, reactivated, resent, refused).",
 	}, []string{"transition"})
 
 	reconcileErrors = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -81,7 +81,7 @@ var (
 		protocol.KindThrottled, protocol.KindTransient,
 	}
 	pushResults     = []string{"ok", "error"}
-	transitions     = []string{"imported", "updated", "cancelled", "deleted", "reactivated", "resent", "refused"}
+	transitions     = []string{"imported", "adopted", "updated", "cancelled", "deleted", "reactivated", "resent", "refused"}
 	refreshModes    = []string{"incremental", "full"}
 	relayItemTypes  = []string{protocol.FileTypePicture, protocol.FileTypeCheckIn, "survey", "report", "video", "document", "other"}
 	relayResultKind = []string{resultPublished, resultFailed, resultError}

@@ -140,7 +140,7 @@ func TestMetricsKnownLabelsStartAtZero(t *testing.T) {
 	for _, typ := range relayItemTypes {
 		g.Expect(itemTypeLabel(typ)).To(Equal(typ), "the relay labels items %q", typ)
 	}
-	for _, reason := range []string{sharev1.ReasonImported, sharev1.ReasonUpdated, sharev1.ReasonCancelled, sharev1.ReasonDeleted, sharev1.ReasonReactivated, ""} {
+	for _, reason := range []string{sharev1.ReasonImported, sharev1.ReasonAdopted, sharev1.ReasonUpdated, sharev1.ReasonCancelled, sharev1.ReasonDeleted, sharev1.ReasonReactivated, ""} {
 		g.Expect(transitions).To(ContainElement(transitionLabel(reason)))
 	}
 }
