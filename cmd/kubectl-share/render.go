@@ -71,6 +71,7 @@ var conditionWords = map[string]string{
 	sharev1.ConditionProviderReady: "the provider account accepts the link's login",
 	sharev1.ConditionAccountReady:  "the vendor account accepts the integration's push key",
 	sharev1.ConditionImported:      "the last import succeeded",
+	sharev1.ConditionPlanned:       "the last plan of a full import was computed",
 	sharev1.ConditionApplied:       "applied to the vendor account",
 	sharev1.ConditionRelayed:       "items relayed to the provider without failures",
 }

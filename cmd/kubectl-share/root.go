@@ -125,6 +125,7 @@ the link ended not Ready; 2 when refresh --wait ran out of --timeout.`,
 		newFailuresCmd(o),
 		newRetryCmd(o),
 		newBookmarkCmd(o),
+		newPlanCmd(o),
 	)
 	return root
 }
