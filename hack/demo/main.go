@@ -164,6 +164,9 @@ func run(ctx context.Context, o options) error {
 	if err := story.adopt(ctx); err != nil { // hack/demo/adopt.go
 		return err
 	}
+	if err := story.planMode(ctx); err != nil { // hack/demo/plan.go
+		return err
+	}
 	step("the bookmark as a QR code for a crew's phone: kubectl share bookmark acme --qr")
 	if err := story.share(ctx, "bookmark", "acme", "--qr"); err != nil {
 		return err
