@@ -173,3 +173,15 @@ func TestPlanDue(t *testing.T) {
 		})
 	}
 }
+
+// The relay pauses in Plan mode, which writes to neither account: the
+// items wait in the vendor's feed until the link is Live again.
+func TestRelayPausesInPlanMode(t *testing.T) {
+	g := NewWithT(t)
+	l := &sharev1.ShareLink{ObjectMeta: metav1.ObjectMeta{Generation: 1}}
+	sharev1.SetCondition(l, sharev1.ConditionReady, metav1.ConditionTrue, sharev1.ReasonPlanned, "Plan mode")
+	l.Status.Conditions[0].ObservedGeneration = 1
+	g.Expect(relayActive(l)).To(BeTrue())
+	planMode(l)
+	g.Expect(relayActive(l)).To(BeFalse())
+}

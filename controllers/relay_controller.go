@@ -108,10 +108,11 @@ func (r *RelayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 	return r.reconcileRelay(ctrl.LoggerInto(ctx, log), link)
 }
 
-// relayActive: the relay works only for a Ready link that is not suspended
-// and has relay on. The import owns Ready: it says the logins work.
+// relayActive: the relay works only for a Ready link that is not suspended,
+// not in Plan mode (which writes nothing to either account; the items wait
+// in the vendor's feed) and has relay on. The import owns Ready: it says the logins work.
 func relayActive(link *sharev1.ShareLink) bool {
-	return !link.Spec.Suspend && link.Spec.RelayEnabled() && link.IsReady()
+	return !link.Spec.Suspend && link.Spec.RelayEnabled() && link.IsReady() && !link.Spec.Planning()
 }
 
 // SetupWithManager registers the relay controller. It wakes on a link's
