@@ -68,6 +68,8 @@ func TestRefreshCostFollowsChanges(t *testing.T) {
 	// The first import cost one pull and one push per 1,000 orders.
 	g.Expect(w.srv.AccountRequests(providerAccount, accountserver.CallGetWorkOrders)).To(Equal(1))
 	g.Expect(w.srv.AccountRequests(vendorAccount, accountserver.CallPush)).To(Equal(orders / protocol.MaxPushOrders))
+	// ... and one lookup per 1,000 new orders (adopt.go); refreshes, none.
+	g.Expect(w.srv.AccountRequests(vendorAccount, accountserver.CallLookup)).To(Equal(orders / protocol.MaxPushOrders))
 
 	// Five orders change upstream; a refresh writes those five and no
 	// other project, with one pull and one push.
@@ -84,6 +86,7 @@ func TestRefreshCostFollowsChanges(t *testing.T) {
 	g.Expect(w.srv.AccountRequests(providerAccount, accountserver.CallGetWorkOrders)).To(Equal(1))
 	g.Expect(w.srv.AccountRequests(vendorAccount, accountserver.CallPush)).To(Equal(1))
 	g.Expect(w.srv.AccountRequests(providerAccount, accountserver.CallValidate)).To(BeZero())
+	g.Expect(w.srv.AccountRequests(vendorAccount, accountserver.CallLookup)).To(BeZero())
 	for i, n := range changed {
 		g.Expect(protocol.Value(w.vendorOrder(n).WorkOrder.ClientInstructions)).To(Equal(fmt.Sprintf("change %d", i)))
 	}
@@ -113,6 +116,7 @@ func TestRefreshCostFollowsChanges(t *testing.T) {
 	w.srv.ResetCounters()
 	w.refresh(linkName, "nothing-new")
 	g.Expect(changedKeys(before, w.resourceVersions(g))).To(BeEmpty())
+	g.Expect(w.srv.AccountRequests(vendorAccount, accountserver.CallLookup)).To(BeZero())
 	g.Expect(w.srv.AccountRequests(providerAccount, accountserver.CallGetWorkOrders)).To(Equal(1))
 	g.Expect(w.srv.AccountRequests(vendorAccount, accountserver.CallPush)).To(BeZero())
 }
