@@ -74,13 +74,13 @@ func (pl *planner) order(number string, w, cur *protocol.WorkOrder) {
 	}
 	p := pl.projects[number]
 	switch {
-	case p == nil && cur != nil:
-		pl.adopt(number, &up, cur)
-	case p == nil:
-		pl.create(number, nil, &up)
-	case p.Spec.Suspend:
+	case p != nil && p.Spec.Suspend:
 		pl.counts.Unchanged++ // a suspended project makes no calls
-	case cur == nil && p.Status.Created && !sharev1.IsActiveClientStatus(up.ClientStatus):
+	case cur != nil && (p == nil || !p.Status.Created):
+		// The import looks up every project it never pushed, and adopts
+		// one the vendor account holds.
+		pl.adopt(number, p, &up, cur)
+	case cur == nil && p != nil && p.Status.Created && !sharev1.IsActiveClientStatus(up.ClientStatus):
 		pl.counts.Unchanged++ // taken back, and the vendor account holds no project to mark
 	case cur == nil:
 		pl.create(number, p, &up)
@@ -105,8 +105,8 @@ func (pl *planner) create(number string, p *sharev1.SharedProject, up *sharev1.U
 // adopt plans a vendor project the import would take over: its push is
 // that of a project the vendor account holds (Auto Admin decides what it
 // overwrites).
-func (pl *planner) adopt(number string, up *sharev1.UpstreamOrder, cur *protocol.WorkOrder) {
-	push := pl.push(nil, up, true)
+func (pl *planner) adopt(number string, p *sharev1.SharedProject, up *sharev1.UpstreamOrder, cur *protocol.WorkOrder) {
+	push := pl.push(p, up, true)
 	pl.counts.Adopt++
 	e := sharev1.PlanEntry{Number: number, Action: sharev1.PlanAdopt}
 	e.Changes, e.MoreChanges = boundChanges(orderChanges(cur, &push))

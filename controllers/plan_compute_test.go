@@ -93,14 +93,19 @@ func TestPlanDecisions(t *testing.T) {
 	adoptable := planOrder("2")
 	adoptable.Description = protocol.String("vendor's")
 	pw.copies["2"] = adoptable
+	// 10 has a SharedProject the import never pushed (a person set its
+	// overrides first, or a crash lost the push's record): the vendor
+	// holds it, so the import adopts it.
+	pw.imported(planOrder("10"), func(p *sharev1.SharedProject) { p.Status.Created = false })
 	resp := &protocol.GetWorkOrdersResponse{WorkOrders: []protocol.WorkOrder{
-		planOrder("1"), planOrder("2"), planOrder("3"), changed,
+		planOrder("1"), planOrder("2"), planOrder("3"), changed, planOrder("10"),
 		tombstone("5", "Cancelled"), tombstone("6", "Deleted"), planOrder("8"), planOrder("ACME::9"),
 	}}
 	plan := pw.plan(g, resp)
 
-	g.Expect(plan.Counts).To(Equal(sharev1.PlanCounts{Create: 1, Update: 1, Cancel: 2, Adopt: 1, Unchanged: 2, Refused: 1}))
-	g.Expect(pw.asked).To(Equal([][]string{{"1", "2", "3", "4", "5", "7", "8"}}), "one lookup; 6 was never imported, ACME::9 is refused")
+	g.Expect(plan.Counts).To(Equal(sharev1.PlanCounts{Create: 1, Update: 1, Cancel: 2, Adopt: 2, Unchanged: 2, Refused: 1}))
+	g.Expect(pw.asked).To(Equal([][]string{{"1", "2", "3", "4", "5", "7", "8", "10"}}), "one lookup; 6 was never imported, ACME::9 is refused")
+	g.Expect(*entryOf(plan, "10")).To(Equal(sharev1.PlanEntry{Number: "10", Action: sharev1.PlanAdopt}), "its push changes nothing the vendor holds")
 	g.Expect(*entryOf(plan, "1")).To(Equal(sharev1.PlanEntry{Number: "1", Action: sharev1.PlanCreate, AssignTo: "crew1", WorkType: "Grass"}))
 	g.Expect(entryOf(plan, "2").Action).To(Equal(sharev1.PlanAdopt))
 	g.Expect(entryOf(plan, "2").Changes).To(ContainElement(change("description", "vendor's", "provider's")), "Auto Admin on: the adoption overwrites")
