@@ -105,3 +105,27 @@ func (f *fixture) lookupRaw(t *testing.T, req protocol.LookupRequest) rawRespons
 	t.Helper()
 	return do(t, payloadRequest(t, f.link.VendorURL+protocol.PathLookup, req))
 }
+
+// BenchmarkLookup1000 is the cost of one lookup of a full batch, 1,000
+// numbers the vendor account all holds, over HTTP.
+func BenchmarkLookup1000(b *testing.B) {
+	f := benchFixture(b)
+	v := f.client(b, f.link.VendorURL)
+	orders := make([]protocol.WorkOrder, protocol.MaxPushOrders)
+	asked := make([]string, len(orders))
+	for i := range orders {
+		orders[i] = benchOrder(i)
+		asked[i] = orders[i].WorkOrderNumber
+	}
+	if _, err := v.Push(f.ctx, f.link.PushKey, orders); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		resp, err := v.LookupProjects(f.ctx, f.link.PushKey, asked)
+		if err != nil || len(resp.Projects) != len(asked) {
+			b.Fatalf("%v, %v", resp, err)
+		}
+	}
+}
