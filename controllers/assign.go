@@ -13,9 +13,10 @@ import (
 // rule -1 when none does. It is what the plan shows and what a creation
 // push sends, unless the project overrides it (projectAssignment).
 func assigneeFor(link *sharev1.ShareLinkSpec, up *sharev1.UpstreamOrder) (assignTo string, rule int) {
-	if up != nil {
+	if up != nil && len(link.AssignRules) > 0 {
+		k := keysOf(up)
 		for i := range link.AssignRules {
-			if ruleMatches(&link.AssignRules[i], up) {
+			if ruleMatches(&link.AssignRules[i], k) {
 				return link.AssignRules[i].AssignTo, i
 			}
 		}
@@ -23,24 +24,34 @@ func assigneeFor(link *sharev1.ShareLinkSpec, up *sharev1.UpstreamOrder) (assign
 	return link.DefaultAssignTo, -1
 }
 
+// orderKeys are what rules match of an order, read once for all rules.
+type orderKeys struct{ zip, state, workType, clientCode string }
+
+func keysOf(up *sharev1.UpstreamOrder) orderKeys {
+	return orderKeys{
+		zip:        strings.TrimSpace(up.Zip),
+		state:      strings.TrimSpace(up.State),
+		workType:   strings.TrimSpace(up.WorkType),
+		clientCode: providerClientCode(up.WorkOrderNumber),
+	}
+}
+
 // ruleMatches reports whether every matcher the rule gives matches the
 // order; a matcher matches when any of its values does. A rule with no
 // matcher (admission refuses one) matches nothing, so that it cannot
 // swallow every order.
-func ruleMatches(r *sharev1.AssignRule, up *sharev1.UpstreamOrder) bool {
+func ruleMatches(r *sharev1.AssignRule, k orderKeys) bool {
 	if len(r.ZipPrefixes) == 0 && len(r.States) == 0 && len(r.WorkTypes) == 0 && len(r.ClientCodes) == 0 {
 		return false
 	}
 	return matchesAny(r.ZipPrefixes, func(p sharev1.ZipPrefix) bool {
-		return strings.HasPrefix(strings.TrimSpace(up.Zip), string(p))
+		return strings.HasPrefix(k.zip, string(p))
 	}) && matchesAny(r.States, func(s sharev1.StateCode) bool {
-		return strings.EqualFold(strings.TrimSpace(up.State), string(s))
+		return strings.EqualFold(k.state, string(s))
 	}) && matchesAny(r.WorkTypes, func(w sharev1.ProviderWorkType) bool {
-		wt := strings.TrimSpace(up.WorkType)
-		return wt != "" && strings.EqualFold(wt, strings.TrimSpace(string(w)))
+		return k.workType != "" && strings.EqualFold(k.workType, strings.TrimSpace(string(w)))
 	}) && matchesAny(r.ClientCodes, func(c sharev1.ProviderClientCode) bool {
-		code := providerClientCode(up.WorkOrderNumber)
-		return code != "" && code == string(c)
+		return k.clientCode != "" && k.clientCode == string(c)
 	})
 }
 

@@ -104,3 +104,28 @@ func TestImportUnknownAssignee(t *testing.T) {
 		g.Expect(strings.Contains(ev, "s3cret") || strings.Contains(ev, fakePushKey)).To(BeFalse(), ev)
 	}
 }
+
+// TestImportUnknownDefaultAssignee: the same check covers defaultAssignTo:
+// a fallback naming a sub-user the vendor account lacks shows as such, and
+// a new defaultAssignTo clears the link's entry.
+func TestImportUnknownDefaultAssignee(t *testing.T) {
+	it := newImportTest(t, func(l *sharev1.ShareLink) { l.Spec.DefaultAssignTo = "crew-gone" })
+	g := it.g
+	it.knowingVendor("crew1")
+	it.answers(providerOrder("1001"))
+	it.reconcile()
+
+	p := it.projectOf("1001")
+	appliedOK(g, p)
+	g.Expect(p.Status.Assignment).To(Equal(&sharev1.ProjectAssignment{AssignTo: "crew-gone", Source: sharev1.AssigneeFromDefault, Unknown: true}))
+	g.Expect(meta.FindStatusCondition(p.Status.Conditions, sharev1.ConditionAssigned).Message).To(ContainSubstring(`"crew-gone", named by defaultAssignTo`))
+	link := it.link("acme")
+	g.Expect(link.Status.UnknownAssignees).To(ConsistOf(And(HaveField("AssignTo", "crew-gone"), HaveField("Source", sharev1.AssigneeFromDefault), HaveField("Rule", BeNil()))))
+
+	link.Spec.DefaultAssignTo = "crew1"
+	g.Expect(it.c.Update(it.ctx, link)).To(Succeed())
+	it.answers(providerOrder("1002"))
+	it.refresh()
+	g.Expect(it.link("acme").Status.UnknownAssignees).To(BeEmpty())
+	g.Expect(it.projectOf("1002").Status.Assignment).To(Equal(&sharev1.ProjectAssignment{AssignTo: "crew1", Source: sharev1.AssigneeFromDefault}))
+}

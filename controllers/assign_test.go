@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -169,4 +170,38 @@ func TestUnknownAssigneesList(t *testing.T) {
 	g.Expect(pruneUnknownAssignees(link, t0.Add(sharev1.FailureRetention+time.Second))).To(BeEmpty(), "kept 7 days")
 	link.Spec.AssignRules = link.Spec.AssignRules[:1]
 	g.Expect(pruneUnknownAssignees(link, t0)).To(HaveLen(1), "a rule removed clears its entry")
+}
+
+// BenchmarkAssigneeFor is the worst case admission allows: 50 rules of 100
+// zip prefixes, 60 states, 20 work types and 20 client codes each, and an
+// order that matches none, so that every value is compared.
+func BenchmarkAssigneeFor(b *testing.B) {
+	rule := sharev1.AssignRule{AssignTo: "crew"}
+	for i := range 100 {
+		rule.ZipPrefixes = append(rule.ZipPrefixes, sharev1.ZipPrefix(fmt.Sprintf("%05d", i)))
+	}
+	for i := range 60 {
+		rule.States = append(rule.States, sharev1.StateCode(fmt.Sprintf("%c%c", 'A'+i/26, 'A'+i%26)))
+	}
+	for i := range 20 {
+		rule.WorkTypes = append(rule.WorkTypes, sharev1.ProviderWorkType(fmt.Sprintf("Work type %d", i)))
+		rule.ClientCodes = append(rule.ClientCodes, sharev1.ProviderClientCode(fmt.Sprintf("CODE%d", i)))
+	}
+	link := &sharev1.ShareLinkSpec{DefaultAssignTo: "crew1"}
+	for range 50 {
+		link.AssignRules = append(link.AssignRules, rule)
+	}
+	// Each rule's last zip prefix matches, so each rule reads every prefix
+	// and every state, and fails on the state.
+	for i := range link.AssignRules {
+		link.AssignRules[i].ZipPrefixes = append([]sharev1.ZipPrefix(nil), link.AssignRules[i].ZipPrefixes...)
+		link.AssignRules[i].ZipPrefixes[99] = "9"
+	}
+	up := &sharev1.UpstreamOrder{WorkOrderNumber: "BANK::1", Zip: "99999", State: "ZZ", WorkType: "Winterize"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if to, rule := assigneeFor(link, up); rule != -1 || to != "crew1" {
+			b.Fatal(to, rule)
+		}
+	}
 }
