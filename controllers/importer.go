@@ -177,9 +177,10 @@ func (r *ShareLinkReconciler) writeUpstream(ctx context.Context, run *importRun,
 	if err != nil {
 		return nil, fmt.Errorf("writing SharedProject for order %s: %w", displayNumber(up.WorkOrderNumber), err)
 	}
-	// The run keeps what the cache would: the order it has at hand.
-	if t, err := TrimProjectForCache(p); err == nil {
-		p = t.(*sharev1.SharedProject)
+	// The run keeps what the cache would; the caller has the order at hand.
+	p.ManagedFields = nil
+	if p.Spec.Upstream != nil && digest != "" {
+		trimUpstream(p, digest)
 	}
 	run.mu.Lock()
 	defer run.mu.Unlock()

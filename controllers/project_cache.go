@@ -49,6 +49,14 @@ func TrimProjectForCache(obj any) (any, error) {
 		// fail there, where a reconciler reports it.
 		return obj, nil //nolint:nilerr // a transform's error would drop the object from the cache
 	}
+	trimUpstream(p, digest)
+	return p, nil
+}
+
+// trimUpstream replaces p's upstream with its number and client status and
+// keeps digest, the digest of the whole, in an annotation. p's annotations
+// are copied, not changed: p may share them.
+func trimUpstream(p *sharev1.SharedProject, digest string) {
 	annotations := make(map[string]string, len(p.Annotations)+1)
 	for k, v := range p.Annotations {
 		annotations[k] = v
@@ -59,7 +67,6 @@ func TrimProjectForCache(obj any) (any, error) {
 		WorkOrderNumber: p.Spec.Upstream.WorkOrderNumber,
 		ClientStatus:    p.Spec.Upstream.ClientStatus,
 	}
-	return p, nil
 }
 
 var (
