@@ -47,21 +47,31 @@ func planNumbers(p *sharev1.LinkPlan, action string) []string {
 	return out
 }
 
-// A new link in Plan mode shows what it would create and writes nothing;
-// switched to Live it imports exactly that.
+// A new link in Plan mode shows what it would create and adopt and writes
+// nothing; switched to Live it imports exactly that.
 func TestPlanModeNewLink(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t)
 	g := w.g
-	w.createOrders(order("5001"), order("5002"), order("5003"))
+	w.createOrders(order("5001"), order("5002"), order("5003"), order("5004"))
+	// An earlier integration of the vendor's pushed 5004, and the vendor
+	// rewrote its instructions.
+	earlier := order("5004")
+	earlier.AssignedTo, earlier.Instructions = nil, protocol.String("vendor's instructions")
+	_, err := w.srv.Push(w.ctx, vendorAccount, w.pushKey, []protocol.WorkOrder{earlier})
+	g.Expect(err).NotTo(HaveOccurred())
+	w.srv.ResetCounters()
 	w.startOperator()
 	w.createLink(linkName, func(l *sharev1.ShareLink) { l.Spec.Mode = sharev1.LinkModePlan })
 
 	w.waitPlan(linkName, func(p *sharev1.LinkPlan) bool { return p.Counts.Create == 3 })
 	l := w.waitReady(linkName)
-	g.Expect(readyOf(l)).To(Equal("True Planned: Plan mode: a full import would create 3 (0 unchanged); nothing applied"))
+	g.Expect(readyOf(l)).To(Equal("True Planned: Plan mode: a full import would create 3, adopt 1 (0 unchanged); nothing applied"))
 	plan := l.Status.Plan
 	g.Expect(planNumbers(plan, sharev1.PlanCreate)).To(Equal([]string{"5001", "5002", "5003"}))
+	g.Expect(planNumbers(plan, sharev1.PlanAdopt)).To(Equal([]string{"5004"}))
+	g.Expect(plan.Entries[3].Changes).To(ContainElement(sharev1.PlanFieldChange{
+		Field: "instructions", Old: "vendor's instructions", New: "Cut front and back yard"}), "Auto Admin on overwrites an adopted project's shared fields")
 	g.Expect(plan.Entries[0].AssignTo).To(Equal(crew1))
 	g.Expect(plan.Entries[0].WorkType).To(Equal(workType))
 	g.Expect(plan.Trigger).To(Equal(sharev1.PlanTriggerMode))
@@ -70,13 +80,16 @@ func TestPlanModeNewLink(t *testing.T) {
 		g.Expect(w.projects(g, linkName)).To(BeEmpty())
 		g.Expect(w.vendorWrites()).To(BeZero())
 	}, "1s", "100ms").Should(Succeed())
-	g.Expect(vendorOrders(g, w)).To(BeEmpty())
+	g.Expect(vendorOrders(g, w)).To(HaveLen(1))
 	g.Expect(w.srv.AccountRequests(providerAccount, accountserver.CallGetWorkOrders)).To(Equal(1))
 	g.Expect(w.srv.AccountRequests(vendorAccount, accountserver.CallLookup)).To(Equal(1))
 
 	w.updateLink(linkName, func(l *sharev1.ShareLink) { l.Spec.Mode = sharev1.LinkModeLive })
-	w.waitImported(linkName, planNumbers(plan, sharev1.PlanCreate))
+	w.waitImported(linkName, append(planNumbers(plan, sharev1.PlanCreate), planNumbers(plan, sharev1.PlanAdopt)...))
 	g.Expect(w.vendorOrder("5001").AssignedTo).To(Equal(crew1))
+	g.Expect(w.project(g, linkName, "5004").Status.Adopted).To(BeTrue())
+	g.Expect(w.project(g, linkName, "5001").Status.Adopted).To(BeFalse())
+	g.Expect(protocol.Value(w.vendorOrder("5004").WorkOrder.Instructions)).To(Equal("Cut front and back yard"))
 	l = w.waitReady(linkName)
 	g.Expect(l.Status.Plan.AppliedTime).NotTo(BeNil())
 }
