@@ -404,6 +404,7 @@ func (rep *report) markdown() string {
 		}
 		p("")
 		p("MB is 10^6 bytes; a photo of N MB is N × 2^20 bytes. The operator's baseline before the relay: RSS %s, live heap %s.", mib(rr.Baseline.RSS), mib(rr.Baseline.Live))
+		rr.reportCosts(p)
 	}
 	p("")
 	rep.linksSection(p)
