@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"os"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -17,9 +19,10 @@ import (
 
 // The relay: the crew's photos go from the vendor's server to the
 // provider's, two reference servers in the bench's process. The operator
-// relays them with the link's default concurrency (2); the bare copy streams
-// the same content from one server to the other with the protocol client,
-// two at a time, and nothing else (no feed, no result reports, no status).
+// relays them with the link's default concurrency (2) or the phase's; the
+// bare copy streams the same content from one server to the other with the
+// protocol client, as many at a time, and nothing else (no feed, no result
+// reports, no status).
 
 // relayOrders is how many projects the relay's photos spread over.
 const relayOrders = 10
@@ -31,8 +34,19 @@ type relayPhase struct {
 	Bare        time.Duration
 	Mem         memory // peaks from the start of the relay to its end
 	Concurrency int
-	// AccountQPS is the operator's --account-qps in this phase.
-	AccountQPS int
+	// AccountQPS and AccountBurst are the operator's --account-qps and
+	// --account-burst in this phase.
+	AccountQPS, AccountBurst int
+	// OperatorCalls and BareCalls are the account calls the operator's
+	// relay and the bare copy made, by account and call ("vendor
+	// itemResult").
+	OperatorCalls, BareCalls map[string]int
+	// Writes are the apiserver's writes while the operator relayed, the
+	// bench's own left out; Reads are the operator's own GET requests to
+	// the apiserver meanwhile (lists and gets: the client does not say
+	// which resource).
+	Writes writeCounts
+	Reads  int
 }
 
 func (p *relayPhase) rate(d time.Duration) (photos, mbps float64) {
@@ -48,6 +62,9 @@ type relayResult struct {
 	// Unbound is the small photos again with the account call limit
 	// raised out of the way, to show the relay's own cost.
 	Unbound *relayPhase
+	// Sweep is the small photos again at other account limits and
+	// concurrencies (BENCH_RELAY_SWEEP), to choose the defaults.
+	Sweep []*relayPhase
 }
 
 // Account call limits of the relay's phases: the manager's defaults
@@ -58,15 +75,38 @@ const (
 )
 
 type relayRun struct {
-	s   settings
-	env *testenv.Env
-	bin string
-	t   *testing.T
-	w   *world
-	op  *operatorProc
-	res *relayResult
+	s    settings
+	env  *testenv.Env
+	bin  string
+	t    *testing.T
+	w    *world
+	op   *operatorProc
+	apis *apiserverMetrics
+	res  *relayResult
 
 	relayed int64 // photos relayed so far
+}
+
+// relaySetting is a phase's account limit and link concurrency.
+type relaySetting struct{ qps, burst, concurrency int }
+
+// relaySweep reads BENCH_RELAY_SWEEP: settings qps/burst/concurrency,
+// comma-separated, e.g. "20/40/2,50/100/4,100000/100000/1".
+func relaySweep(t *testing.T) []relaySetting {
+	v := os.Getenv("BENCH_RELAY_SWEEP")
+	if v == "" {
+		return nil
+	}
+	var out []relaySetting
+	for _, f := range strings.Split(v, ",") {
+		var st relaySetting
+		if _, err := fmt.Sscanf(strings.TrimSpace(f), "%d/%d/%d", &st.qps, &st.burst, &st.concurrency); err != nil ||
+			st.qps < 1 || st.burst < 1 || st.concurrency < 1 || st.concurrency > 16 {
+			t.Fatalf("BENCH_RELAY_SWEEP: %q is not qps/burst/concurrency (concurrency 1 to 16)", f)
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 func (rr *relayRun) run(t *testing.T) {
@@ -86,34 +126,116 @@ func (rr *relayRun) run(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rr.apis, err = newAPIServerMetrics(rr.env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sweep := relaySweep(t)
 	rr.res = &relayResult{Baseline: base}
-	rr.res.Small = rr.phase("small", rr.s.relaySmall, 1<<20, defaultAccountQPS)
-	rr.res.Large = rr.phase("large", rr.s.relayLarge, 128<<20, defaultAccountQPS)
+	def := relaySetting{defaultAccountQPS, defaultAccountBurst, sharev1.DefaultRelayConcurrency}
+	rr.res.Small = rr.phase("small", rr.s.relaySmall, 1<<20, def)
+	rr.res.Large = rr.phase("large", rr.s.relayLarge, 128<<20, def)
 
-	progress("relay: restarting the operator with --account-qps=%d", unboundAccountQPS)
-	rr.op.stop(t)
-	rr.op = startOperator(t, rr.bin, operatorOptions{kubeconfig: rr.env.Kubeconfig, qps: rr.s.qps, burst: rr.s.burst,
-		extraArgs: []string{fmt.Sprintf("--account-qps=%d", unboundAccountQPS), fmt.Sprintf("--account-burst=%d", unboundAccountBurst)}})
-	time.Sleep(2 * time.Second)
-	rr.res.Unbound = rr.phase("unbound", rr.s.relaySmall, 1<<20, unboundAccountQPS)
+	unbound := relaySetting{unboundAccountQPS, unboundAccountBurst, sharev1.DefaultRelayConcurrency}
+	rr.restart(unbound)
+	rr.res.Unbound = rr.phase("unbound", rr.s.relaySmall, 1<<20, unbound)
+	for i, st := range sweep {
+		if i == 0 || st.qps != sweep[i-1].qps || st.burst != sweep[i-1].burst {
+			rr.restart(st)
+		}
+		rr.res.Sweep = append(rr.res.Sweep, rr.phase(fmt.Sprintf("sweep%d", i), rr.s.relaySmall, 1<<20, st))
+	}
 }
 
-// setRelay turns the link's relay on or off.
-func (rr *relayRun) setRelay(on bool) {
+// restart starts the operator again with the setting's account limit.
+func (rr *relayRun) restart(st relaySetting) {
+	progress("relay: restarting the operator with --account-qps=%d --account-burst=%d", st.qps, st.burst)
+	rr.op.stop(rr.t)
+	rr.op = startOperator(rr.t, rr.bin, operatorOptions{kubeconfig: rr.env.Kubeconfig, qps: rr.s.qps, burst: rr.s.burst,
+		extraArgs: []string{fmt.Sprintf("--account-qps=%d", st.qps), fmt.Sprintf("--account-burst=%d", st.burst)}})
+	time.Sleep(2 * time.Second)
+}
+
+// setRelay turns the link's relay on, with a concurrency, or off.
+func (rr *relayRun) setRelay(on bool, concurrency int) {
 	rr.w.patchLink(func(l *sharev1.ShareLink) {
 		if l.Spec.PhotoRelay == nil {
 			l.Spec.PhotoRelay = &sharev1.PhotoRelaySpec{}
 		}
 		l.Spec.PhotoRelay.Enabled = on
+		if concurrency > 0 {
+			l.Spec.PhotoRelay.Concurrency = int32(concurrency) //nolint:gosec // G115: 1 to 16
+		}
 	})
+}
+
+// calls are both accounts' protocol calls so far, by account and call.
+func (rr *relayRun) calls() map[string]int {
+	out := map[string]int{}
+	for who, account := range map[string]string{"vendor": testworld.VendorAccount, "provider": testworld.ProviderAccount} {
+		for call, n := range rr.w.calls(account) {
+			out[who+" "+call] = n
+		}
+	}
+	return out
+}
+
+func minusCalls(after, before map[string]int) map[string]int {
+	out := map[string]int{}
+	for k, v := range after {
+		if d := v - before[k]; d != 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// relayCost is what the apiserver and the operator's client counted so far.
+type relayCost struct {
+	writes, own writeCounts
+	reads       int
+}
+
+func (rr *relayRun) cost() relayCost {
+	writes, err := rr.apis.writes(context.Background())
+	if err != nil {
+		rr.t.Fatal(err)
+	}
+	reads, err := rr.op.readRequests(context.Background())
+	if err != nil {
+		rr.t.Fatal(err)
+	}
+	return relayCost{writes: writes, own: rr.w.ownWrites(), reads: reads}
+}
+
+// since is the operator's part of the cost since before: the apiserver's
+// writes less the bench's own, and the operator's reads.
+func (c relayCost) since(before relayCost) (writeCounts, int) {
+	return c.writes.minus(before.writes).minus(c.own.minus(before.own)), c.reads - before.reads
+}
+
+// readRequests is the number of GET requests (gets, lists, watches
+// started) the operator's Kubernetes client has made.
+func (op *operatorProc) readRequests(ctx context.Context) (int, error) {
+	samples, err := scrape(ctx, op.hc, op.metricsURL, "rest_client_requests_total")
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, s := range samples {
+		if s.labels["method"] == "GET" {
+			n += int(s.value)
+		}
+	}
+	return n, nil
 }
 
 // phase uploads photos as the crew does while the relay is off, then turns
 // the relay on and times it until the link counts every photo relayed.
-func (rr *relayRun) phase(name string, photos int, size int64, accountQPS int) *relayPhase {
+func (rr *relayRun) phase(name string, photos int, size int64, st relaySetting) *relayPhase {
 	t, w := rr.t, rr.w
 	ctx := context.Background()
-	p := &relayPhase{Photos: photos, PhotoBytes: size, Concurrency: 2, AccountQPS: accountQPS}
+	p := &relayPhase{Photos: photos, PhotoBytes: size, Concurrency: st.concurrency, AccountQPS: st.qps, AccountBurst: st.burst}
 	progress("relay: uploading %d photos of %d MB to the vendor account", photos, size>>20)
 	prefix := name + "-"
 	for i := range photos {
@@ -127,9 +249,11 @@ func (rr *relayRun) phase(name string, photos int, size int64, accountQPS int) *
 		t.Fatal(err)
 	}
 	want := rr.relayed + int64(photos)
-	progress("relay: turning the relay on for %d photos of %d MB", photos, size>>20)
+	progress("relay: turning the relay on for %d photos of %d MB, concurrency %d, account limit %d/s (burst %d)",
+		photos, size>>20, st.concurrency, st.qps, st.burst)
+	calls, cost := rr.calls(), rr.cost()
 	start := time.Now()
-	rr.setRelay(true)
+	rr.setRelay(true, st.concurrency)
 	// Every photo should move within a minute or so; a relay that makes no
 	// progress for two minutes is not working.
 	var done time.Time
@@ -151,13 +275,15 @@ func (rr *relayRun) phase(name string, photos int, size int64, accountQPS int) *
 		time.Sleep(20 * time.Millisecond)
 	}
 	p.Operator = done.Sub(start)
+	p.OperatorCalls = minusCalls(rr.calls(), calls)
+	p.Writes, p.Reads = rr.cost().since(cost)
 	mem, err := rr.op.memory()
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.Mem = mem
 	rr.relayed = want
-	rr.setRelay(false)
+	rr.setRelay(false, 0)
 	if got := rr.providerItems(false); got != int(want) {
 		t.Fatalf("relay: the provider holds %d items, want %d", got, want)
 	}
@@ -165,10 +291,28 @@ func (rr *relayRun) phase(name string, photos int, size int64, accountQPS int) *
 	progress("relay: operator relayed %d photos of %d MB in %s: %.1f photos/s, %.1f MB/s; peak RSS %s, peak heap %d MiB",
 		photos, size>>20, p.Operator.Round(time.Millisecond), ps, mbps, mib(mem.HWM), mem.GCPeakHeapMiB)
 
-	p.Bare = rr.bareCopy(prefix, photos)
+	progress("relay: the operator's cost: %s; apiserver writes %s; its own apiserver reads %d", callString(p.OperatorCalls), p.Writes, p.Reads)
+
+	calls = rr.calls()
+	p.Bare = rr.bareCopy(prefix, photos, st.concurrency)
+	p.BareCalls = minusCalls(rr.calls(), calls)
 	ps, mbps = p.rate(p.Bare)
-	progress("relay: bare streaming copy of the same photos: %s: %.1f photos/s, %.1f MB/s", p.Bare.Round(time.Millisecond), ps, mbps)
+	progress("relay: bare streaming copy of the same photos, %d at a time: %s: %.1f photos/s, %.1f MB/s (ratio %s); %s",
+		st.concurrency, p.Bare.Round(time.Millisecond), ps, mbps, ratio(p.Operator, p.Bare), callString(p.BareCalls))
 	return p
+}
+
+func callString(c map[string]int) string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, c[k])
+	}
+	return strings.Join(parts, ", ")
 }
 
 // barePrefix marks the file names of the bare copy's uploads; their uuids
@@ -205,9 +349,9 @@ func (rr *relayRun) providerItems(bare bool) int {
 
 // bareCopy streams each photo of the phase from the vendor's server (the
 // feed's content URL, with the push key) into an upload to the provider's
-// (uploadPictures, with the sub-user's login), two at a time, under new
-// uuids so that the provider stores them again.
-func (rr *relayRun) bareCopy(prefix string, photos int) time.Duration {
+// (uploadPictures, with the sub-user's login), concurrency at a time, under
+// new uuids so that the provider stores them again.
+func (rr *relayRun) bareCopy(prefix string, photos, concurrency int) time.Duration {
 	t, w := rr.t, rr.w
 	ctx := context.Background()
 	var items []accountserver.Item
@@ -235,7 +379,7 @@ func (rr *relayRun) bareCopy(prefix string, photos int) time.Duration {
 	}
 	key := w.pushKeys[testworld.VendorAccount]
 	start := time.Now()
-	parallel(t, 2, len(items), func(i int) error {
+	parallel(t, concurrency, len(items), func(i int) error {
 		it := items[i]
 		body, _, err := vendor.OpenItem(ctx, key, it.UUID)
 		if err != nil {
@@ -253,4 +397,87 @@ func (rr *relayRun) bareCopy(prefix string, photos int) time.Duration {
 		t.Fatalf("bare copy: the provider holds %d copies, want at least %d", got, photos)
 	}
 	return d
+}
+
+// reportCosts writes the relay's per-photo table of calls and writes, the
+// operator's beside the bare copy's, and the sweep's table when there is
+// one: part of the report's relay section.
+func (rr *relayResult) reportCosts(p func(format string, args ...any)) {
+	if ph := rr.Unbound; ph != nil && ph.Photos > 0 {
+		p("")
+		p("What each photo costs, with the account limit lifted (%d photos of 1 MB): account calls as the two servers", ph.Photos)
+		p("counted them, apiserver writes as the apiserver counted them (the bench's own left out), and the operator's")
+		p("own apiserver reads (GETs: gets, lists and watches, from its client metrics).")
+		p("")
+		p("| per photo | operator | bare copy |")
+		p("|---|---:|---:|")
+		for _, k := range callKeys(ph.OperatorCalls, ph.BareCalls) {
+			p("| %s | %s | %s |", k, perPhoto(ph.OperatorCalls[k], ph.Photos), perPhoto(ph.BareCalls[k], ph.Photos))
+		}
+		for _, k := range writeKeys(ph.Writes) {
+			p("| apiserver writes: %s | %s | 0 |", k, perPhoto(ph.Writes[k], ph.Photos))
+		}
+		p("| operator's apiserver reads | %s | 0 |", perPhoto(ph.Reads, ph.Photos))
+		p("")
+		p("Of these, only the download and the upload hold one of the link's transfer slots: the result report goes on")
+		p("beside the next transfer, the next feed page is read and queued while a page relays, and a page's status")
+		p("writes (its projects read, then written, several at once, and the link's cursor) overlap the next page's")
+		p("transfers.")
+	}
+	if len(rr.Sweep) == 0 {
+		return
+	}
+	p("")
+	p("The 1 MB photos at other account limits and link concurrencies (`BENCH_RELAY_SWEEP`), each beside a bare copy")
+	p("with as many transfers at once:")
+	p("")
+	p("| account limit | burst | concurrency | operator | photos/s | bare copy | photos/s | ratio | vendor calls a second |")
+	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+	for _, ph := range rr.Sweep {
+		ops, _ := ph.rate(ph.Operator)
+		bps, _ := ph.rate(ph.Bare)
+		vendor := 0
+		for k, n := range ph.OperatorCalls {
+			if strings.HasPrefix(k, "vendor ") {
+				vendor += n
+			}
+		}
+		p("| %d/s | %d | %d | %s | %.1f | %s | %.1f | %s | %.1f |", ph.AccountQPS, ph.AccountBurst, ph.Concurrency,
+			secs(ph.Operator), ops, secs(ph.Bare), bps, ratio(ph.Operator, ph.Bare), float64(vendor)/ph.Operator.Seconds())
+	}
+}
+
+func perPhoto(n, photos int) string {
+	if n == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%.3g", float64(n)/float64(photos))
+}
+
+// callKeys are the calls either side made, sorted.
+func callKeys(a, b map[string]int) []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, m := range []map[string]int{a, b} {
+		for k := range m {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// writeKeys are the resources written, with their verbs, sorted.
+func writeKeys(w writeCounts) []string {
+	var keys []string
+	for k, n := range w {
+		if n != 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
 }
