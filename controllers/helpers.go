@@ -21,7 +21,8 @@ func jitter(d time.Duration) time.Duration {
 
 // importWriters is how many SharedProject writes an import has in flight: a
 // large import waits on apiserver round trips, which overlap well. The
-// client's QPS limit (--kube-api-qps) still holds.
+// client's QPS limit (--kube-api-qps), when positive, still holds. An
+// import's pipeline has two such sets in flight: records and status patches.
 const importWriters = 8
 
 // inParallel calls f for 0..n-1, importWriters at a time, and returns the
