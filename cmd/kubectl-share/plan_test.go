@@ -92,3 +92,17 @@ func TestPlanLastWithoutPlan(t *testing.T) {
 	cl.g.Expect(r.code).To(Equal(exitFailed), "%s", r)
 	cl.g.Expect(r.stderr).To(ContainSubstring("ShareLink acme has no plan yet: run kubectl share plan acme without --last"))
 }
+
+// kubectl share status says a link is in Plan mode, and names a plan
+// request not yet handled.
+func TestStatusInPlanMode(t *testing.T) {
+	cl := newCluster(t)
+	cl.seedLink("acme", healthyStatus(), func(l *sharev1.ShareLink) {
+		l.Spec.Mode = sharev1.LinkModePlan
+		metav1.SetMetaDataAnnotation(&l.ObjectMeta, sharev1.AnnotationPlanRequestedAt, "1700000000")
+	})
+	r := cl.share("status", "acme")
+	cl.g.Expect(r.code).To(Equal(exitOK), "%s", r)
+	cl.g.Expect(r.stdout).To(ContainSubstring("  Plan mode: nothing is imported or relayed; kubectl share plan acme --last shows what Live would apply\n"))
+	cl.g.Expect(r.stdout).To(ContainSubstring("requested     share.pruvan.io/plan-requested-at=1700000000 (not handled yet)"))
+}

@@ -58,6 +58,8 @@ type linkReport struct {
 	Ready     string `json:"ready"`
 	Message   string `json:"message"`
 	Suspended bool   `json:"suspended"`
+	// PlanMode: spec.mode is Plan; nothing is imported or relayed.
+	PlanMode bool `json:"planMode,omitempty"`
 	// AutoImport off: the link refreshes only when asked.
 	AutoImport bool            `json:"autoImport"`
 	Interval   metav1.Duration `json:"interval"`
@@ -111,7 +113,7 @@ func newLinkReport(l *sharev1.ShareLink, now time.Time) linkReport {
 	ready, msg := readyWords(l.Status.Conditions)
 	r := linkReport{
 		Name: l.Name, Namespace: l.Namespace, Ready: ready, Message: msg,
-		Suspended: l.Spec.Suspend, AutoImport: l.Spec.AutoImportEnabled(),
+		Suspended: l.Spec.Suspend, PlanMode: l.Spec.Planning(), AutoImport: l.Spec.AutoImportEnabled(),
 		Interval:         metav1.Duration{Duration: l.Spec.RefreshInterval()},
 		Provider:         accountOf(l.Spec.Provider.URL, l.Spec.Provider.SecretRef.Name, condition(l.Status.Conditions, sharev1.ConditionProviderReady)),
 		Account:          accountOf(l.Spec.Account.URL, l.Spec.Account.SecretRef.Name, condition(l.Status.Conditions, sharev1.ConditionAccountReady)),
@@ -136,6 +138,7 @@ func newLinkReport(l *sharev1.ShareLink, now time.Time) linkReport {
 		{sharev1.AnnotationRefreshRequestedAt, l.Status.LastHandledRefreshAt},
 		{sharev1.AnnotationFullImportRequestedAt, l.Status.LastHandledFullImportAt},
 		{sharev1.AnnotationRetryRequestedAt, l.Status.LastHandledRetryAt},
+		{sharev1.AnnotationPlanRequestedAt, l.Status.LastHandledPlanAt},
 	} {
 		if v, ok := l.Annotations[req.key]; ok && v != req.handled {
 			r.Requests = append(r.Requests, req.key+"="+v)
@@ -187,6 +190,9 @@ func printLinkReport(w io.Writer, p palette, r linkReport, now time.Time) {
 	fmt.Fprintf(w, "%s %s/%s is %s: %s\n", p.bold("ShareLink"), r.Namespace, r.Name, state, r.Message)
 	if r.Suspended {
 		fmt.Fprintln(w, p.warn("  suspended: no calls to either account until spec.suspend is false"))
+	}
+	if r.PlanMode {
+		fmt.Fprintln(w, p.warn(fmt.Sprintf("  Plan mode: nothing is imported or relayed; kubectl share plan %s --last shows what Live would apply", r.Name)))
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, p.bold("Accounts"))
