@@ -93,15 +93,15 @@ func (r *ShareLinkReconciler) reconcilePlan(ctx context.Context, run *linkRun) (
 
 // computePlan pulls every order, reads the link's projects and the vendor
 // account's copies, and records the plan. Its calls: one getWorkOrders and
-// one lookup per protocol.MaxPushOrders orders.
+// one lookup per protocol.MaxPushOrders orders. The pull is the import's
+// own (stashWorkOrders): the orders are held as their records' JSON, read
+// a part at a time when the provider's client can stream them.
 func (r *ShareLinkReconciler) computePlan(ctx context.Context, run *linkRun, req planRequest) (stepResult, error) {
 	setPlanRunning(run.link)
 	if err := r.writeStatusEarly(ctx, run); err != nil {
 		return stepResult{}, err
 	}
-	resp, err := Call(ctx, run.provider, r.CallTimeout, func(ctx context.Context) (*protocol.GetWorkOrdersResponse, error) {
-		return run.provider.GetWorkOrders(ctx, run.creds.Provider, nil)
-	})
+	stash, err := r.stashWorkOrders(ctx, &importRun{linkRun: run, plan: importPlan{pull: true, full: true}})
 	if err != nil {
 		return r.failCall(run, sharev1.ConditionPlanned, "provider account", err)
 	}
@@ -110,14 +110,14 @@ func (r *ShareLinkReconciler) computePlan(ctx context.Context, run *linkRun, req
 		return stepResult{}, err
 	}
 	pl := newPlanner(&run.link.Spec, projects)
-	lookups, err := pl.planAll(resp, func(numbers []string) (map[string]protocol.WorkOrder, error) {
+	lookups, err := pl.planAll(stash, func(numbers []string) (map[string]protocol.WorkOrder, error) {
 		return r.vendorCopies(ctx, run, numbers)
 	})
 	if err != nil {
 		return r.failCall(run, sharev1.ConditionPlanned, "vendor account", err)
 	}
-	recordPlan(run, req, resp.ServerTime, pl)
-	ctrl.LoggerFrom(ctx).V(1).Info("plan computed", "orders", len(resp.WorkOrders), "lookups", lookups)
+	recordPlan(run, req, stash.serverTime, pl)
+	ctrl.LoggerFrom(ctx).V(1).Info("plan computed", "orders", len(stash.orders), "lookups", lookups)
 	return stepResult{}, nil
 }
 
@@ -125,8 +125,8 @@ func (r *ShareLinkReconciler) computePlan(ctx context.Context, run *linkRun, req
 // lacks, looking the vendor's copies up protocol.MaxPushOrders at a time:
 // the plan holds one lookup's copies at once. It returns how many lookups
 // it made.
-func (pl *planner) planAll(resp *protocol.GetWorkOrdersResponse, lookup func(numbers []string) (map[string]protocol.WorkOrder, error)) (int, error) {
-	orders, numbers := planOrders(pl, resp)
+func (pl *planner) planAll(stash *pullStash, lookup func(numbers []string) (map[string]protocol.WorkOrder, error)) (int, error) {
+	orders, numbers := planOrders(pl, stash)
 	lookups := 0
 	for start := 0; start < len(numbers); start += protocol.MaxPushOrders {
 		part := numbers[start:min(start+protocol.MaxPushOrders, len(numbers))]
@@ -140,19 +140,25 @@ func (pl *planner) planAll(resp *protocol.GetWorkOrdersResponse, lookup func(num
 			if c, ok := copies[n]; ok {
 				cur = &c
 			}
-			pl.order(n, orders[n], cur)
+			o := orders[n]
+			pl.order(n, o, cur)
+			if o != nil {
+				o.raw = nil // planned: its memory goes as the plan goes
+			}
 		}
 	}
 	return lookups, nil
 }
 
 // planOrders hands the answer's refusals to the planner and returns the
-// orders the import would record by number, and the numbers to look up in
-// the vendor account, sorted: those orders and the active projects a full
+// orders the import would record by number (the copy that counts, as
+// pulledNumbers decides for the import), and the numbers to look up in the
+// vendor account, sorted: those orders and the active projects a full
 // answer lacks, which a full import marks Cancelled (none when an order
 // whose number could not be read was refused: any project may be it).
-func planOrders(pl *planner, resp *protocol.GetWorkOrdersResponse) (map[string]*protocol.WorkOrder, []string) {
-	latest, refusals := pulledOrders(resp.WorkOrders, resp.Refused, pl.link.ClientCode)
+func planOrders(pl *planner, stash *pullStash) (map[string]*pulledOrder, []string) {
+	latest, refusals := pulledNumbers(len(stash.orders), func(i int) string { return stash.orders[i].number },
+		stash.refused, pl.link.ClientCode)
 	unnamed := false
 	refused := map[string]bool{}
 	for _, rf := range refusals {
@@ -160,14 +166,14 @@ func planOrders(pl *planner, resp *protocol.GetWorkOrdersResponse) (map[string]*
 		unnamed = unnamed || rf.number == ""
 		refused[rf.number] = true
 	}
-	orders := make(map[string]*protocol.WorkOrder, len(latest))
+	orders := make(map[string]*pulledOrder, len(latest))
 	numbers := make([]string, 0, len(latest))
 	for n, i := range latest {
-		w := &resp.WorkOrders[i]
-		if w.IsTombstone() && pl.projects[n] == nil {
+		o := &stash.orders[i]
+		if o.tombstone != "" && pl.projects[n] == nil {
 			continue // never imported: nothing to cancel
 		}
-		orders[n] = w
+		orders[n] = o
 		numbers = append(numbers, n)
 	}
 	for n, p := range pl.projects {
@@ -177,15 +183,7 @@ func planOrders(pl *planner, resp *protocol.GetWorkOrdersResponse) (map[string]*
 		}
 		numbers = append(numbers, n)
 	}
-	slices.SortFunc(numbers, func(a, b string) int {
-		if numberLess(a, b) {
-			return -1
-		}
-		if numberLess(b, a) {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(numbers, compareNumbers)
 	return orders, numbers
 }
 

@@ -7,7 +7,10 @@ package controllers
 // entries, however many orders there are.
 
 import (
+	"cmp"
+	"encoding/json"
 	"sort"
+	"strings"
 
 	"k8s.io/utils/ptr"
 
@@ -38,19 +41,27 @@ func (pl *planner) refuse(number, reason string) {
 }
 
 // plannedUpstream is the upstream record the import would write for
-// number: the pulled order, a tombstone applied to the last record, or
-// (w nil: a project a full answer lacks) Cancelled. ok is false when the
-// import would write nothing (a tombstone of an order never imported).
-func (pl *planner) plannedUpstream(number string, w *protocol.WorkOrder) (up sharev1.UpstreamOrder, ok bool) {
+// number: the pulled order's record, a tombstone applied to the last
+// record, or (o nil: a project a full answer lacks) Cancelled. ok is false
+// when the import would write nothing (a tombstone of an order never
+// imported); a refusal is the reason the import would refuse the order.
+func (pl *planner) plannedUpstream(number string, o *pulledOrder) (up sharev1.UpstreamOrder, ok bool, refusal string) {
 	p := pl.projects[number]
 	switch {
-	case w == nil:
-		return tombstoned(lastUpstream(p), number, sharev1.ClientStatusCancelled), p != nil
-	case w.IsTombstone():
-		return tombstoned(lastUpstream(p), number, protocol.Value(w.ClientStatus)), p != nil
-	default:
-		return toUpstream(w), true
+	case o == nil:
+		up = tombstoned(lastUpstream(p), number, sharev1.ClientStatusCancelled)
+		return up, p != nil, ""
+	case o.tombstone != "":
+		up = tombstoned(lastUpstream(p), number, o.tombstone)
+		return up, p != nil, ""
 	}
+	if kind, msg := storedRefusal(o); kind != "" {
+		return up, true, msg
+	}
+	if err := json.Unmarshal(o.raw, &up); err != nil {
+		return up, true, "the order cannot be decoded: " + err.Error()
+	}
+	return up, true, ""
 }
 
 func lastUpstream(p *sharev1.SharedProject) *sharev1.UpstreamOrder {
@@ -60,16 +71,19 @@ func lastUpstream(p *sharev1.SharedProject) *sharev1.UpstreamOrder {
 	return p.Spec.Upstream
 }
 
-// order plans one order: w is the pulled order (nil for a project the full
+// order plans one order: o is the pulled order (nil for a project the full
 // answer lacks) and cur the vendor's copy of its project (nil when the
 // vendor account holds none).
-func (pl *planner) order(number string, w, cur *protocol.WorkOrder) {
-	up, ok := pl.plannedUpstream(number, w)
+func (pl *planner) order(number string, o *pulledOrder, cur *protocol.WorkOrder) {
+	up, ok, refusal := pl.plannedUpstream(number, o)
 	if !ok {
 		return
 	}
-	if kind, msg := upstreamRefusal(&up); kind != "" {
-		pl.refuse(number, msg)
+	if refusal == "" {
+		_, refusal = upstreamRefusal(&up)
+	}
+	if refusal != "" {
+		pl.refuse(number, refusal)
 		return
 	}
 	p := pl.projects[number]
@@ -169,11 +183,10 @@ func (pl *planner) cut() {
 
 // numberLess orders work-order numbers numerically where they are numbers
 // of one length, as people read them.
-func numberLess(a, b string) bool {
-	if len(a) != len(b) {
-		return len(a) < len(b)
-	}
-	return a < b
+func numberLess(a, b string) bool { return compareNumbers(a, b) < 0 }
+
+func compareNumbers(a, b string) int {
+	return cmp.Or(cmp.Compare(len(a), len(b)), strings.Compare(a, b))
 }
 
 // result is the plan's counts and first entries.

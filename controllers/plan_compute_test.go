@@ -55,9 +55,16 @@ func (pw *planWorld) imported(w protocol.WorkOrder, mutate ...func(*sharev1.Shar
 	pw.projects[w.WorkOrderNumber] = slimProject(p)
 }
 
+// stashOf is a provider's answer as the import's pull keeps it.
+func stashOf(resp *protocol.GetWorkOrdersResponse) *pullStash {
+	s := &pullStash{serverTime: resp.ServerTime}
+	s.add(protocol.OrdersPart{WorkOrders: resp.WorkOrders, Refused: resp.Refused})
+	return s
+}
+
 func (pw *planWorld) plan(g Gomega, resp *protocol.GetWorkOrdersResponse) *sharev1.LinkPlan {
 	pl := newPlanner(&pw.link, pw.projects)
-	_, err := pl.planAll(resp, func(numbers []string) (map[string]protocol.WorkOrder, error) {
+	_, err := pl.planAll(stashOf(resp), func(numbers []string) (map[string]protocol.WorkOrder, error) {
 		pw.asked = append(pw.asked, numbers)
 		out := map[string]protocol.WorkOrder{}
 		for _, n := range numbers {
