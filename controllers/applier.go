@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
@@ -232,12 +231,15 @@ func transition(before *sharev1.SharedProject, clientStatus string) string {
 }
 
 // keepApplied records a project applied in this run: in the link's memory,
-// and as what the rest of the run reads of it.
+// and in the run's counts, which is all the rest of the run reads of it.
+// The run lets go of its copy: a large import holds one copy of each
+// project (the cache's) rather than two.
 func (run *importRun) keepApplied(p *sharev1.SharedProject) {
 	run.mu.Lock()
 	defer run.mu.Unlock()
 	run.mem.recordApplied(p)
-	run.byNumber[p.Spec.WorkOrderNumber] = projectForCounts(p)
+	run.appliedCounts = sumCounts(run.appliedCounts, countProjects([]*sharev1.SharedProject{p}))
+	delete(run.byNumber, p.Spec.WorkOrderNumber)
 	run.applied[p.Spec.WorkOrderNumber] = true
 }
 
@@ -259,22 +261,12 @@ func (run *importRun) recordPushRefusal(number, msg string) {
 	})
 }
 
-// projectForCounts is what the rest of an import reads of a project it has applied:
-// what the link's counts need. Keeping only that, a large import holds one
-// copy of each project (the cache's) rather than two.
-func projectForCounts(p *sharev1.SharedProject) *sharev1.SharedProject {
-	s := &sharev1.SharedProject{
-		ObjectMeta: metav1.ObjectMeta{Name: p.Name, Namespace: p.Namespace, Generation: p.Generation},
-		Spec:       sharev1.SharedProjectSpec{LinkName: p.Spec.LinkName, WorkOrderNumber: p.Spec.WorkOrderNumber},
-		Status: sharev1.SharedProjectStatus{
-			ClientStatus: p.Status.ClientStatus, ObservedGeneration: p.Status.ObservedGeneration, Created: p.Status.Created,
-			Adopted: p.Status.Adopted,
-		},
+// sumCounts adds two links' worth of project counts.
+func sumCounts(a, b sharev1.ProjectCounts) sharev1.ProjectCounts {
+	return sharev1.ProjectCounts{
+		Total: a.Total + b.Total, Active: a.Active + b.Active, Cancelled: a.Cancelled + b.Cancelled,
+		Deleted: a.Deleted + b.Deleted, Failed: a.Failed + b.Failed, Adopted: a.Adopted + b.Adopted,
 	}
-	if c := meta.FindStatusCondition(p.Status.Conditions, sharev1.ConditionApplied); c != nil {
-		s.Status.Conditions = []metav1.Condition{*c}
-	}
-	return s
 }
 
 func transitionLabel(reason string) string {

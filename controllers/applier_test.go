@@ -79,7 +79,9 @@ func TestNeedsApply(t *testing.T) {
 	}
 }
 
-func TestProjectForCountsKeepsWhatCountsNeed(t *testing.T) {
+// An applied project leaves the run's map and is counted as it was
+// applied: the run holds no copy of it.
+func TestKeepAppliedCountsAndLetsGo(t *testing.T) {
 	g := NewWithT(t)
 	p := &sharev1.SharedProject{
 		ObjectMeta: metav1.ObjectMeta{Name: "acme-1001", Namespace: "ns", Generation: 3, Labels: map[string]string{"a": "b"}},
@@ -87,10 +89,15 @@ func TestProjectForCountsKeepsWhatCountsNeed(t *testing.T) {
 		Status:     sharev1.SharedProjectStatus{ClientStatus: sharev1.ClientStatusCancelled, ObservedGeneration: 3, Created: true},
 	}
 	sharev1.SetCondition(p, sharev1.ConditionApplied, metav1.ConditionFalse, sharev1.ReasonRefused, "no")
-	sharev1.SetCondition(p, sharev1.ConditionReady, metav1.ConditionFalse, sharev1.ReasonRefused, "no")
-	s := projectForCounts(p)
-	g.Expect(countProjects([]*sharev1.SharedProject{s})).To(Equal(countProjects([]*sharev1.SharedProject{p})))
-	g.Expect(s.Spec.Upstream).To(BeNil(), "the order itself is not kept")
-	g.Expect(s.Status.Conditions).To(HaveLen(1))
-	g.Expect(s.Labels).To(BeNil())
+	other := &sharev1.SharedProject{ObjectMeta: metav1.ObjectMeta{Name: "acme-1002"},
+		Spec: sharev1.SharedProjectSpec{WorkOrderNumber: "1002"}, Status: sharev1.SharedProjectStatus{ClientStatus: "Open"}}
+	run := &importRun{linkRun: &linkRun{mem: &linkMemory{}}, applied: map[string]bool{},
+		byNumber: map[string]*sharev1.SharedProject{"1001": p, "1002": other}}
+	run.keepApplied(p)
+	g.Expect(run.byNumber).To(Equal(map[string]*sharev1.SharedProject{"1002": other}))
+	g.Expect(run.applied).To(HaveKey("1001"))
+	g.Expect(run.appliedCounts).To(Equal(sharev1.ProjectCounts{Total: 1, Cancelled: 1, Failed: 1}))
+	g.Expect(run.mem.isApplied(p)).To(BeTrue())
+	g.Expect(sumCounts(countProjects([]*sharev1.SharedProject{other}), run.appliedCounts)).To(
+		Equal(sharev1.ProjectCounts{Total: 2, Active: 1, Cancelled: 1, Failed: 1}))
 }

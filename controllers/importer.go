@@ -68,8 +68,10 @@ type importRun struct {
 	changed int
 	// seen are the order numbers the pull answered.
 	seen map[string]bool
-	// applied are the order numbers applied in this run.
-	applied map[string]bool
+	// applied are the order numbers applied in this run, and appliedCounts
+	// their projects' counts; byNumber lets go of them.
+	applied       map[string]bool
+	appliedCounts sharev1.ProjectCounts
 	// adopted are the numbers the vendor account held before their first
 	// push (adopt.go).
 	adopted   map[string]bool
@@ -228,7 +230,8 @@ func (r *ShareLinkReconciler) finishImport(run *importRun) {
 	for _, p := range run.byNumber {
 		projects = append(projects, run.mem.freshen(p))
 	}
-	link.Status.Projects = countProjects(projects)
+	// The projects applied in this run are counted as they were applied.
+	link.Status.Projects = sumCounts(countProjects(projects), run.appliedCounts)
 	recordProjectCounts(link)
 	link.Status.LastError = ""
 	link.Status.IntegrationState = sharev1.IntegrationIdle

@@ -6,8 +6,8 @@ package controllers
 // changed (a digest says as much), to build a push for a project that is
 // not in the pull at hand (read whole from the API server), and to keep the
 // rest of an order a tombstone takes back (likewise). The cache keeps the
-// order's number and client status, which the status and the counts read,
-// and the digest; with 10,000 projects that is the difference between
+// order's client status, which the status and the counts read, and the
+// digest; with 10,000 projects that is the difference between
 // about 27 MB of cache and a third of it.
 //
 // A transformed object is the cache's: never written back as it is. Status
@@ -20,6 +20,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -34,8 +36,9 @@ import (
 const annotationUpstreamDigest = "share.pruvan.io/cached-upstream-digest"
 
 // TrimProjectForCache is the cache transform of SharedProjects: it drops
-// managedFields and replaces spec.upstream with its number and client
-// status, keeping a digest of the whole in an annotation. Other objects
+// managedFields and replaces spec.upstream with its client status alone
+// (a stub shared by every project of that status), keeping a digest of the
+// whole in an annotation. Other objects
 // lose their managedFields only. It is the manager's DefaultTransform.
 func TrimProjectForCache(obj any) (any, error) {
 	obj, _ = stripManagedFields(obj)
@@ -53,7 +56,7 @@ func TrimProjectForCache(obj any) (any, error) {
 	return p, nil
 }
 
-// trimUpstream replaces p's upstream with its number and client status and
+// trimUpstream replaces p's upstream with a stub of its client status and
 // keeps digest, the digest of the whole, in an annotation. p's annotations
 // are copied, not changed: p may share them.
 func trimUpstream(p *sharev1.SharedProject, digest string) {
@@ -63,10 +66,35 @@ func trimUpstream(p *sharev1.SharedProject, digest string) {
 	}
 	annotations[annotationUpstreamDigest] = digest
 	p.Annotations = annotations
-	p.Spec.Upstream = &sharev1.UpstreamOrder{
-		WorkOrderNumber: p.Spec.Upstream.WorkOrderNumber,
-		ClientStatus:    p.Spec.Upstream.ClientStatus,
+	p.Spec.Upstream = upstreamStub(p.Spec.Upstream.ClientStatus)
+}
+
+// stubs are the trimmed upstream orders the cache's projects share, one per
+// client status: a trimmed project's upstream is nothing but its client
+// status, and an UpstreamOrder is some 400 bytes even empty. Shared, a stub
+// must never be changed; a cached object is never changed anyway, and a
+// DeepCopy copies its stub. At most maxStubs statuses are shared (a
+// provider's statuses are few); others get a stub of their own.
+var (
+	stubs     sync.Map // client status -> *sharev1.UpstreamOrder
+	stubCount atomic.Int32
+)
+
+const maxStubs = 64
+
+func upstreamStub(clientStatus string) *sharev1.UpstreamOrder {
+	if s, ok := stubs.Load(clientStatus); ok {
+		return s.(*sharev1.UpstreamOrder)
 	}
+	s := &sharev1.UpstreamOrder{ClientStatus: clientStatus}
+	if stubCount.Load() >= maxStubs {
+		return s
+	}
+	shared, loaded := stubs.LoadOrStore(clientStatus, s)
+	if !loaded {
+		stubCount.Add(1)
+	}
+	return shared.(*sharev1.UpstreamOrder)
 }
 
 var (

@@ -31,7 +31,7 @@ func TestTrimmedCacheUpdatesCancelsReapplies(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		cached := &sharev1.SharedProject{}
 		g.Expect(op.mgr.GetCache().Get(w.ctx, key, cached)).To(Succeed())
-		g.Expect(cached.Spec.Upstream).To(Equal(&sharev1.UpstreamOrder{WorkOrderNumber: "5001", ClientStatus: "Open"}))
+		g.Expect(cached.Spec.Upstream).To(Equal(&sharev1.UpstreamOrder{ClientStatus: "Open"}))
 		g.Expect(cached.Annotations).To(HaveKey("share.pruvan.io/cached-upstream-digest"))
 		g.Expect(cached.ManagedFields).To(BeEmpty())
 	}).Should(Succeed())

@@ -77,7 +77,7 @@ func TestTrimProjectForCache(t *testing.T) {
 		wantUpstream *sharev1.UpstreamOrder
 		wantDigest   string
 	}{
-		{"an order", project(fullOrder()), &sharev1.UpstreamOrder{WorkOrderNumber: "1001", ClientStatus: "Open"}, digest},
+		{"an order", project(fullOrder()), &sharev1.UpstreamOrder{ClientStatus: "Open"}, digest},
 		{"no order yet", project(nil), nil, ""},
 	}
 	for _, tt := range tests {
