@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/pruvan-share/share-operator/accountserver"
+	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/internal/testworld"
 	"github.com/pruvan-share/share-operator/protocol"
 )
@@ -64,6 +66,87 @@ func benchmarkRelay(b *testing.B, size int64) {
 	}
 	b.ReportMetric(float64(peak.max.Load())/(1<<20), "peak-heap-MB")
 }
+
+// BenchmarkRelayPage relays pages of 1 MB photos through one pool of the
+// link's default concurrency (the feed read, the downloads, the uploads and
+// the reports, a report overlapping the next transfer), beside a bare copy
+// that streams the same photos from one server to the other as many at a
+// time and does nothing else. Their ratio is the relayer's own cost; the
+// status writes are not here (test/bench measures them).
+//
+//	go test -run '^$' -bench RelayPage ./controllers/
+func BenchmarkRelayPage(b *testing.B) {
+	const photos, size = 50, 1 << 20
+	for _, mode := range []string{"operator", "bare"} {
+		b.Run(mode, func(b *testing.B) {
+			ctx := context.Background()
+			env := newRelayBenchEnv(b)
+			env.relayer.concurrency = sharev1.DefaultRelayConcurrency
+			b.SetBytes(photos * size)
+			cursor, n := "", 0
+			for b.Loop() {
+				b.StopTimer()
+				for range photos {
+					env.crewPhoto(b, n, size)
+					n++
+				}
+				b.StartTimer()
+				resp, err := env.relayer.listItems(ctx, cursor, relayPageSize)
+				if err != nil || len(resp.Items) != photos {
+					b.Fatalf("feed: %v, %d items", err, len(resp.Items))
+				}
+				cursor = resp.Cursor
+				if mode == "bare" {
+					env.bareCopy(b, resp.Items)
+					continue
+				}
+				jobs := make([]*itemResult, len(resp.Items))
+				for i := range jobs {
+					jobs[i] = &itemResult{feed: resp.Items[i]}
+				}
+				if err := env.relayer.relayAll(ctx, jobs); err != nil || unsettled(jobs) > 0 {
+					b.Fatalf("relay: %v, %d unsettled", err, unsettled(jobs))
+				}
+			}
+		})
+	}
+}
+
+// bareCopy streams the items from the vendor to the provider under new
+// uuids (the provider keeps one copy of a uuid), as many at a time as the
+// relayer, with nothing else: no gate, no report.
+func (e *relayBenchEnv) bareCopy(b *testing.B, items []protocol.FeedItem) {
+	ctx := context.Background()
+	next := make(chan protocol.Item)
+	errs := make(chan error, len(items))
+	var wg sync.WaitGroup
+	for range e.relayer.concurrency {
+		wg.Go(func() {
+			for it := range next {
+				body, _, err := e.relayer.vendor.OpenItem(ctx, e.relayer.pushKey, it.UUID)
+				if err == nil {
+					it.UUID = strings.Replace(it.UUID, it.UUID[:8], fmt.Sprintf("%08x", bareSeq.Add(1)), 1)
+					err = e.relayer.provider.UploadItem(ctx, e.relayer.creds, it, body)
+					body.Close()
+				}
+				if err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	for _, fi := range items {
+		next <- fi.Item
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		b.Fatal(err)
+	}
+}
+
+var bareSeq atomic.Uint32
 
 // relayBenchEnv is a provider server and a vendor server with one project
 // between them, and a relayer with the link's credentials.

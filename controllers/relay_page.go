@@ -140,6 +140,7 @@ func (r *RelayReconciler) mainPage(ctx context.Context, run *relayRun) (passResu
 	pool := run.relayer.start(ctx)
 	defer pool.close()
 	start := r.Clock.Now()
+	written := writtenProjects{}
 	page, err := startPage(ctx, run, pool, run.link.Status.Relay.Cursor)
 	if err != nil {
 		return interrupted(err), nil
@@ -154,7 +155,7 @@ func (r *RelayReconciler) mainPage(ctx context.Context, run *relayRun) (passResu
 		if unsettled(page.results) > 0 {
 			return r.stopPass(run, pool, page, next), nil
 		}
-		if err := r.commitPage(ctx, run, page); err != nil {
+		if err := r.commitPage(ctx, run, page, written); err != nil {
 			return passResult{}, err
 		}
 		switch {
@@ -186,23 +187,24 @@ func (r *RelayReconciler) stopPass(run *relayRun, pool *relayPool, page, next *f
 	return interrupted(failure)
 }
 
-// commitPage counts a settled page on the link and its projects, in this
-// order: the held items on their projects (so that they are on record
-// before the cursor passes them); the cursor with the link's totals, in one
-// write, which commits the page; the other counts of the projects. After a
-// crash before the second write the page is read again and counted then;
-// after one between the second and the third, the projects miss the page's
-// counts until a retry request recounts them.
-func (r *RelayReconciler) commitPage(ctx context.Context, run *relayRun, page *feedPage) error {
+// commitPage counts a settled page on the link and its projects (written:
+// those the pass wrote already), in this order: the held items on their
+// projects (so that they are on record before the cursor passes them); the
+// cursor with the link's totals, in one write, which commits the page; the
+// other counts of the projects. After a crash before the second write the
+// page is read again and counted then; after one between the second and the
+// third, the projects miss the page's counts until a retry request recounts
+// them.
+func (r *RelayReconciler) commitPage(ctx context.Context, run *relayRun, page *feedPage, written writtenProjects) error {
 	run.now = r.Clock.Now()
 	st := &run.link.Status.Relay
-	pp, err := r.readProjects(ctx, run, page.results)
+	pp, err := r.readProjects(ctx, run, page.results, written)
 	if err != nil {
 		return err
 	}
 	var tally relayTally
 	tally.add(page.results, run.now, pp.counted)
-	if err := r.patchProjects(ctx, run, pp, &tally, addHeld); err != nil {
+	if err := r.patchProjects(ctx, run, pp, &tally, addHeld, written); err != nil {
 		return err
 	}
 	st.Relayed += tally.relayed
@@ -214,7 +216,7 @@ func (r *RelayReconciler) commitPage(ctx context.Context, run *relayRun, page *f
 	if err := r.patchLinkRelay(ctx, run); err != nil {
 		return err
 	}
-	if err := r.patchProjects(ctx, run, pp, &tally, addCounts); err != nil {
+	if err := r.patchProjects(ctx, run, pp, &tally, addCounts, written); err != nil {
 		return err
 	}
 	ctrl.LoggerFrom(ctx).V(1).Info("relayed a page of items", "items", len(page.results),
@@ -244,17 +246,29 @@ func (pp pageProjects) counted(number, uuid string) bool {
 
 func failureSubject(uuid string) string { return truncate(uuid, 64) }
 
+// writtenProjects are the work-order numbers whose project a pass wrote
+// (or found unchanged) from a fresh read: run.projects holds it as the API
+// server answered that write. Only the link's relay writes a project's
+// relay counts, one pass at a time, so that copy is as fresh as a read.
+type writtenProjects map[string]bool
+
 // readProjects reads the page's projects from the API server, several at
-// once.
-func (r *RelayReconciler) readProjects(ctx context.Context, run *relayRun, results []*itemResult) (pageProjects, error) {
+// once, but for those the pass has fresh from its own writes.
+func (r *RelayReconciler) readProjects(ctx context.Context, run *relayRun, results []*itemResult, written writtenProjects) (pageProjects, error) {
 	var numbers []string
-	seen := map[string]bool{}
+	pp := pageProjects{}
 	for _, res := range results {
 		number := res.feed.Item.WorkOrderNumber
-		if !seen[number] && run.projects[number] != nil {
-			numbers = append(numbers, number) // no SharedProject: counted on the link alone
+		_, seen := pp[number]
+		switch {
+		case seen || run.projects[number] == nil:
+			// no SharedProject: counted on the link alone
+		case written[number]:
+			pp[number] = run.projects[number]
+		default:
+			pp[number] = nil
+			numbers = append(numbers, number)
 		}
-		seen[number] = true
 	}
 	read := make([]*sharev1.SharedProject, len(numbers))
 	err := inParallel(ctx, len(numbers), func(ctx context.Context, i int) error {
@@ -272,7 +286,6 @@ func (r *RelayReconciler) readProjects(ctx context.Context, run *relayRun, resul
 	if err != nil {
 		return nil, err
 	}
-	pp := make(pageProjects, len(numbers))
 	for i, number := range numbers {
 		pp[number] = read[i]
 	}
@@ -280,8 +293,8 @@ func (r *RelayReconciler) readProjects(ctx context.Context, run *relayRun, resul
 }
 
 // patchProjects writes a part of a page's tally to its projects, several
-// at once.
-func (r *RelayReconciler) patchProjects(ctx context.Context, run *relayRun, pp pageProjects, tally *relayTally, mode tallyMode) error {
+// at once, and records in written those it wrote.
+func (r *RelayReconciler) patchProjects(ctx context.Context, run *relayRun, pp pageProjects, tally *relayTally, mode tallyMode, written writtenProjects) error {
 	numbers := make([]string, 0, len(tally.projects))
 	for n := range tally.projects {
 		if pp[n] != nil {
@@ -289,7 +302,7 @@ func (r *RelayReconciler) patchProjects(ctx context.Context, run *relayRun, pp p
 		}
 	}
 	sort.Strings(numbers)
-	written := make([]bool, len(numbers))
+	wrote := make([]bool, len(numbers))
 	err := inParallel(ctx, len(numbers), func(ctx context.Context, i int) error {
 		p := pp[numbers[i]]
 		before := p.DeepCopy()
@@ -297,12 +310,13 @@ func (r *RelayReconciler) patchProjects(ctx context.Context, run *relayRun, pp p
 		if err := r.patchProjectRelay(ctx, before, p); err != nil {
 			return err
 		}
-		written[i] = true
+		wrote[i] = true
 		return nil
 	})
 	for i, number := range numbers {
-		if written[i] {
+		if wrote[i] {
 			run.projects[number] = pp[number]
+			written[number] = true
 		}
 	}
 	return err

@@ -7,11 +7,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	. "github.com/onsi/gomega"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/protocol"
@@ -299,4 +301,43 @@ func TestRelayPassStopsAfterItsTime(t *testing.T) {
 	g.Expect(res.RequeueAfter).To(Equal(nextPageDelay))
 	g.Expect(rt.feed.cursors).To(Equal([]string{"", "c100"}))
 	g.Expect(rt.link().Status.Relay).To(Equal(sharev1.LinkRelayStatus{Relayed: 200, Cursor: "c200"}))
+}
+
+// projectGets counts the SharedProjects read through a client.Reader.
+type projectGets struct {
+	client.Reader
+	mu sync.Mutex
+	n  int
+}
+
+func (c *projectGets) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*sharev1.SharedProject); ok {
+		c.mu.Lock()
+		c.n++
+		c.mu.Unlock()
+	}
+	return c.Reader.Get(ctx, key, obj, opts...)
+}
+
+// A pass reads each project from the API server once, before its first
+// write: after that, the answer to its own write is as fresh (only the
+// link's relay writes a project's relay counts). The next pass reads again.
+func TestRelayPassReadsEachProjectOnce(t *testing.T) {
+	rt := newRelayTest(t, 2)
+	g := rt.g
+	gets := &projectGets{Reader: rt.c}
+	rt.r.APIReader = gets
+	rt.releaseMany(3*relayPageSize + 10)
+	_, err := rt.reconcile()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(rt.feed.cursors).To(HaveLen(4))
+	g.Expect(gets.n).To(Equal(2), "7001 and 7002, once each over four pages")
+	g.Expect(rt.project("7001").Status.Relay.Relayed).To(BeEquivalentTo(155))
+	g.Expect(rt.project("7002").Status.Relay.Relayed).To(BeEquivalentTo(155))
+
+	rt.releaseMany(2) // i0 and i1 again under the same uuids: new items of the feed
+	_, err = rt.reconcile()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(gets.n).To(Equal(4), "a new pass reads afresh")
+	g.Expect(rt.project("7001").Status.Relay.Relayed).To(BeEquivalentTo(156))
 }

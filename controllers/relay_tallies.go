@@ -77,7 +77,7 @@ func (t *relayTally) add(results []*itemResult, now time.Time, counted func(numb
 				if counted == nil || already {
 					continue // a rescan, or on record already
 				}
-				msg = "refused by the provider (reported before a restart)"
+				msg = "refused by the provider (reported by an earlier pass, its reason not kept)"
 			}
 			pt.failures = append(pt.failures, sharev1.Failure{
 				Time: metav1.NewTime(now), Subject: failureSubject(uuid),

@@ -42,7 +42,7 @@ func TestRelayTallyAdd(t *testing.T) {
 		pageItem("7001", "ci", protocol.FileTypeCheckIn, outcomePublished, false, ""),
 		pageItem("7001", "b", protocol.FileTypePicture, outcomeFailed, true, "not a picture"),
 		pageItem("7001", "old", protocol.FileTypePicture, outcomePublished, true, ""), // failed before
-		pageItem("7002", "c", protocol.FileTypePicture, outcomeFailed, false, ""),     // reported before a restart
+		pageItem("7002", "c", protocol.FileTypePicture, outcomeFailed, false, ""),     // reported by an earlier pass
 		pageItem("7002", "h", protocol.FileTypePicture, outcomeHeld, false, ""),
 		pageItem("7002", "u", protocol.FileTypePicture, outcomeUnsettled, false, ""),
 	}
@@ -58,7 +58,7 @@ func TestRelayTallyAdd(t *testing.T) {
 	g.Expect(p1.failures[0].Message).To(Equal("not a picture"))
 	g.Expect([]int32{p2.failed, p2.pending}).To(Equal([]int32{1, 1}))
 	g.Expect(p2.failures).To(HaveLen(1))
-	g.Expect(p2.failures[0].Message).To(ContainSubstring("before a restart"))
+	g.Expect(p2.failures[0].Message).To(ContainSubstring("reported by an earlier pass"))
 
 	// A rescan counts every item afresh and records no old failure again.
 	var scan relayTally
