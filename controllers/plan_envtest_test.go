@@ -164,8 +164,10 @@ func TestPlanAnnotationShowsDrift(t *testing.T) {
 	g.Expect(protocol.Value(w.vendorOrder("5202").WorkOrder.DueDate)).To(Equal("2030-05-01"))
 }
 
-// A plan of 10,000 orders: one pull and one lookup per 1,000 orders, and a
-// status far below etcd's limit.
+// A plan of 10,000 orders, each already in the vendor account as an
+// earlier integration left it: one pull and one lookup per 1,000 orders,
+// 10,000 adoptions with their field changes, and a status far below
+// etcd's limit.
 func TestPlanOfTenThousandOrders(t *testing.T) {
 	t.Parallel()
 	const orders = 10000
@@ -173,11 +175,13 @@ func TestPlanOfTenThousandOrders(t *testing.T) {
 	g := w.g
 	start := time.Now()
 	numbers := w.seedBulk(80000, orders)
-	t.Logf("seeded %d provider orders in %s", orders, time.Since(start))
+	w.seedVendor(numbers)
+	t.Logf("seeded %d provider orders and their vendor projects in %s", orders, time.Since(start))
+	w.srv.ResetCounters()
 	w.startOperator(func(c *controllers.Config) { c.CallTimeout = 2 * time.Minute })
 	start = time.Now()
 	w.createLink(linkName, func(l *sharev1.ShareLink) { l.Spec.Mode = sharev1.LinkModePlan })
-	l := w.waitPlan(linkName, func(p *sharev1.LinkPlan) bool { return p.Counts.Create == orders }, bulkTimeout, 250*time.Millisecond)
+	l := w.waitPlan(linkName, func(p *sharev1.LinkPlan) bool { return p.Counts.Adopt == orders }, bulkTimeout, 250*time.Millisecond)
 	t.Logf("planned %d orders in %s", orders, time.Since(start))
 
 	plan := l.Status.Plan
@@ -185,6 +189,7 @@ func TestPlanOfTenThousandOrders(t *testing.T) {
 	g.Expect(plan.Truncated).To(BeEquivalentTo(orders - sharev1.MaxPlanEntries))
 	slices.SortFunc(numbers, func(a, b string) int { return cmp.Or(len(a)-len(b), strings.Compare(a, b)) })
 	g.Expect(plan.Entries[0].Number).To(Equal(numbers[0]))
+	g.Expect(plan.Entries[0].Changes).To(ContainElement(sharev1.PlanFieldChange{Field: "dueDate", Old: "2029-01-01", New: "2030-05-01"}))
 	pulls := w.srv.AccountRequests(providerAccount, accountserver.CallGetWorkOrders)
 	lookups := w.srv.AccountRequests(vendorAccount, accountserver.CallLookup)
 	planBytes, err := json.Marshal(plan)
@@ -199,4 +204,24 @@ func TestPlanOfTenThousandOrders(t *testing.T) {
 	g.Expect(len(linkBytes)).To(BeNumerically("<", 1536<<10))
 	g.Expect(w.vendorWrites()).To(BeZero())
 	g.Expect(w.projects(g, linkName)).To(BeEmpty())
+}
+
+// seedVendor pushes the provider's orders of those numbers to the vendor
+// account through the link's integration, as an earlier integration would
+// have left them: another due date and instructions.
+func (w *world) seedVendor(numbers []string) {
+	w.t.Helper()
+	for start := 0; start < len(numbers); start += protocol.MaxPushOrders {
+		var batch []protocol.WorkOrder
+		for _, n := range numbers[start:min(start+protocol.MaxPushOrders, len(numbers))] {
+			o := order(n)
+			o.AssignedTo, o.DueDate, o.Instructions = nil, protocol.String("2029-01-01"), protocol.String("earlier integration's")
+			batch = append(batch, o)
+		}
+		resp, err := w.srv.Push(w.ctx, vendorAccount, w.pushKey, batch)
+		w.g.Expect(err).NotTo(HaveOccurred())
+		for _, r := range resp.Results {
+			w.g.Expect(r.Error).To(BeEmpty(), r.WorkOrderNumber)
+		}
+	}
 }
