@@ -40,7 +40,7 @@ func (s *story) planMode(ctx context.Context) error {
 	}
 	const vendorNote = "vendor: gate code 4455, dog in the yard"
 	if err := s.instructionsOf(ctx, "ACME::1001", vendorNote); err != nil {
-		return fmt.Errorf("Plan mode wrote to the vendor account: %w", err)
+		return fmt.Errorf("the link wrote to the vendor account in Plan mode: %w", err)
 	}
 	fmt.Printf("   ACME::1001 still has the vendor's instructions %q: nothing was applied\n", vendorNote)
 
