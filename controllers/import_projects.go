@@ -26,12 +26,11 @@ func indexProjects(projects []sharev1.SharedProject) map[string]*sharev1.SharedP
 // does not hold a second copy of every project: the import only reads them,
 // and markApplied copies one before it changes it.
 func (r *ShareLinkReconciler) listProjects(ctx context.Context, link *sharev1.ShareLink) ([]sharev1.SharedProject, error) {
-	var list sharev1.SharedProjectList
-	if err := r.List(ctx, &list, client.InNamespace(link.Namespace),
-		client.MatchingLabels{sharev1.LabelLink: link.Name}, client.UnsafeDisableDeepCopy); err != nil {
+	items, err := projectsOfLink(ctx, r.Client, link)
+	if err != nil {
 		return nil, fmt.Errorf("listing the link's SharedProjects: %w", err)
 	}
-	return list.Items, nil
+	return items, nil
 }
 
 // applySpec writes a SharedProject's identity and upstream order with

@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/protocol"
@@ -140,14 +139,13 @@ func (r *RelayReconciler) newRelayRun(ctx context.Context, link *sharev1.ShareLi
 // writes fresh copies from the API server, and a copy of every project on
 // every pass would be most of the relay's garbage.
 func (r *RelayReconciler) cachedProjects(ctx context.Context, link *sharev1.ShareLink) (map[string]*sharev1.SharedProject, error) {
-	var list sharev1.SharedProjectList
-	if err := r.List(ctx, &list, client.InNamespace(link.Namespace), client.MatchingLabels{sharev1.LabelLink: link.Name},
-		client.UnsafeDisableDeepCopy); err != nil {
+	items, err := projectsOfLink(ctx, r.Client, link)
+	if err != nil {
 		return nil, fmt.Errorf("listing the link's SharedProjects: %w", err)
 	}
-	projects := make(map[string]*sharev1.SharedProject, len(list.Items))
-	for i := range list.Items {
-		if p := &list.Items[i]; p.Spec.LinkName == link.Name {
+	projects := make(map[string]*sharev1.SharedProject, len(items))
+	for i := range items {
+		if p := &items[i]; p.Spec.LinkName == link.Name {
 			projects[p.Spec.WorkOrderNumber] = p
 		}
 	}

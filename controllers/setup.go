@@ -85,6 +85,9 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	if err := indexLinkSecrets(mgr); err != nil {
 		return err
 	}
+	if err := indexProjectLinks(mgr); err != nil {
+		return err
+	}
 	pushKeys := cfg.PushKeyAddr != "" && cfg.PushKeyAddr != "0"
 	if pushKeys {
 		if err := setupPushKeys(mgr, cfg); err != nil {
