@@ -55,9 +55,9 @@ func planDue(link *sharev1.ShareLink, now time.Time) planRequest {
 	case link.Spec.AutoImportEnabled() && !now.Before(p.ComputedTime.Add(link.Spec.FullImportPeriod())):
 		req.due = true
 	}
-	if req.trigger == "" {
-		req.trigger = sharev1.PlanTriggerMode
-	}
+	// The plan of a link in Plan mode is the one switching to Live applies,
+	// whatever asked for it.
+	req.trigger = sharev1.PlanTriggerMode
 	return req
 }
 

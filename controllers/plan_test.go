@@ -68,6 +68,19 @@ func TestPlanModeStep(t *testing.T) {
 	it.reconcile()
 	g.Expect(it.provider.Calls("GetWorkOrders")).To(Equal(1))
 
+	// kubectl share plan on a link in Plan mode: one plan answers it, and
+	// stays the plan that Live applies.
+	l = it.link("acme")
+	metav1.SetMetaDataAnnotation(&l.ObjectMeta, sharev1.AnnotationPlanRequestedAt, "again")
+	g.Expect(it.c.Update(it.ctx, l)).To(Succeed())
+	it.reconcile()
+	it.reconcile()
+	g.Expect(it.provider.Calls("GetWorkOrders")).To(Equal(2))
+	l = it.link("acme")
+	g.Expect(l.Status.LastHandledPlanAt).To(Equal("again"))
+	g.Expect(l.Status.Plan.Trigger).To(Equal(sharev1.PlanTriggerMode))
+	g.Expect(l.Status.Plan.RequestedAt).To(Equal("again"))
+
 	// Live applies what the plan showed, with a full import at once.
 	l = it.link("acme")
 	l.Spec.Mode = sharev1.LinkModeLive
@@ -160,6 +173,11 @@ func TestPlanDue(t *testing.T) {
 			p.ComputedTime = metav1.NewTime(now.Add(-25 * time.Hour))
 			l.Status.Plan = &p
 		}, planRequest{due: true, trigger: sharev1.PlanTriggerMode}},
+		{"Plan mode, the annotation asks", func(l *sharev1.ShareLink) {
+			planMode(l)
+			l.Status.Plan = fresh
+			l.Annotations = map[string]string{sharev1.AnnotationPlanRequestedAt: "a"}
+		}, planRequest{due: true, trigger: sharev1.PlanTriggerMode, requestedAt: "a"}},
 		{"Plan mode, the bookmark asks for a refresh", func(l *sharev1.ShareLink) {
 			planMode(l)
 			l.Status.Plan = fresh

@@ -34,9 +34,11 @@ const ReasonPlanned = "Planned"
 
 // What asked for a plan (status.plan.trigger).
 const (
-	// PlanTriggerMode: the link is in Plan mode.
+	// PlanTriggerMode: the link is in Plan mode (a plan-requested-at value
+	// it answers is in requestedAt).
 	PlanTriggerMode = "Mode"
-	// PlanTriggerAnnotation: the plan-requested-at annotation.
+	// PlanTriggerAnnotation: the plan-requested-at annotation on a live
+	// link.
 	PlanTriggerAnnotation = "Annotation"
 )
 
@@ -86,8 +88,10 @@ type LinkPlan struct {
 	// +optional
 	Generation int64 `json:"generation,omitempty"`
 
-	// trigger is what asked for the plan: Mode (the link is in Plan mode)
-	// or Annotation (share.pruvan.io/plan-requested-at).
+	// trigger is what asked for the plan: Mode (the link is in Plan mode;
+	// the plan switching to Live applies, which may answer requestedAt
+	// too) or Annotation (share.pruvan.io/plan-requested-at on a live
+	// link).
 	// +required
 	// +kubebuilder:validation:Enum=Mode;Annotation
 	Trigger string `json:"trigger"`
