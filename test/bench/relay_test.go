@@ -421,8 +421,8 @@ func (rr *relayResult) reportCosts(p func(format string, args ...any)) {
 		p("")
 		p("Of these, only the download and the upload hold one of the link's transfer slots: the result report goes on")
 		p("beside the next transfer, the next feed page is read and queued while a page relays, and a page's status")
-		p("writes (its projects read, then written, several at once, and the link's cursor) overlap the next page's")
-		p("transfers.")
+		p("writes (its projects read once a pass, then written several at once, and the link's cursor) overlap the next")
+		p("page's transfers.")
 	}
 	if len(rr.Sweep) == 0 {
 		return
