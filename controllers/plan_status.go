@@ -29,10 +29,14 @@ func setReadyPlanned(link *sharev1.ShareLink) {
 	sharev1.SetCondition(link, sharev1.ConditionReady, metav1.ConditionTrue, sharev1.ReasonPlanned, "Plan mode: "+planSummary(link.Status.Plan))
 }
 
-// setPlanned says the plan is computed, with its counts.
+// setPlanned says the plan is computed, with its counts. In Plan mode the
+// plan is the link's work, so its success clears the last error; a live
+// link's import says its own.
 func setPlanned(link *sharev1.ShareLink) {
-	link.Status.LastError = ""
-	link.Status.IntegrationState = sharev1.IntegrationIdle
+	if link.Spec.Planning() {
+		link.Status.LastError = ""
+		link.Status.IntegrationState = sharev1.IntegrationIdle
+	}
 	sharev1.SetCondition(link, sharev1.ConditionPlanned, metav1.ConditionTrue, sharev1.ReasonSucceeded, planSummary(link.Status.Plan))
 }
 
