@@ -203,3 +203,17 @@ func TestRelayPausesInPlanMode(t *testing.T) {
 	planMode(l)
 	g.Expect(relayActive(l)).To(BeFalse())
 }
+
+func TestPlanSummary(t *testing.T) {
+	for _, tc := range []struct {
+		plan *sharev1.LinkPlan
+		want string
+	}{
+		{nil, "no plan computed yet"},
+		{&sharev1.LinkPlan{Counts: sharev1.PlanCounts{Unchanged: 12}}, "a full import would change nothing (12 unchanged)"},
+		{&sharev1.LinkPlan{Counts: sharev1.PlanCounts{Create: 3, Update: 1, Cancel: 2, Delete: 1, Adopt: 4, Refused: 1, Unchanged: 5}},
+			"a full import would create 3, update 1, cancel 2, delete 1, adopt 4, refuse 1 (5 unchanged); nothing applied"},
+	} {
+		NewWithT(t).Expect(planSummary(tc.plan)).To(Equal(tc.want))
+	}
+}
