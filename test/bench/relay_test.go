@@ -164,7 +164,7 @@ func (rr *relayRun) setRelay(on bool, concurrency int) {
 		}
 		l.Spec.PhotoRelay.Enabled = on
 		if concurrency > 0 {
-			l.Spec.PhotoRelay.Concurrency = int32(concurrency) //nolint:gosec // G115: 1 to 16
+			l.Spec.PhotoRelay.Concurrency = int32(concurrency)
 		}
 	})
 }
