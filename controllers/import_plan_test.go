@@ -167,7 +167,9 @@ func TestPlanImportAfterRestart(t *testing.T) {
 func TestRestoredScheduleEndsWithAPull(t *testing.T) {
 	g := NewWithT(t)
 	at := metav1.NewTime(t0.Add(-time.Hour))
-	l := linkWith(func(l *sharev1.ShareLink) { l.Status.LastFullImportTime, l.Status.LastRefreshTime, l.Status.Watermark = &at, &at, 100 })
+	l := linkWith(func(l *sharev1.ShareLink) {
+		l.Status.LastFullImportTime, l.Status.LastRefreshTime, l.Status.Watermark = &at, &at, 100
+	})
 	mem := restoreMemory(l, t0, 0.5)
 	g.Expect(mem.restored()).To(BeTrue())
 	g.Expect(refreshDue(l, mem)).To(Equal(t0.Add(30 * time.Second)))
@@ -181,7 +183,9 @@ func TestRestoredScheduleEndsWithAPull(t *testing.T) {
 func TestNextWakeAfterRestart(t *testing.T) {
 	g := NewWithT(t)
 	at := metav1.NewTime(t0.Add(-time.Minute))
-	l := linkWith(func(l *sharev1.ShareLink) { l.Status.LastFullImportTime, l.Status.LastRefreshTime, l.Status.Watermark = &at, &at, 100 })
+	l := linkWith(func(l *sharev1.ShareLink) {
+		l.Status.LastFullImportTime, l.Status.LastRefreshTime, l.Status.Watermark = &at, &at, 100
+	})
 	d := nextWake(l, restoreMemory(l, t0, 0), t0)
 	g.Expect(d).To(BeNumerically(">=", 4*time.Minute))
 	g.Expect(d).To(BeNumerically("<=", 4*time.Minute*11/10+1))
@@ -193,7 +197,9 @@ func TestNextWakeAfterRestart(t *testing.T) {
 func TestValidationWaits(t *testing.T) {
 	g := NewWithT(t)
 	at := metav1.NewTime(t0.Add(-time.Minute))
-	l := linkWith(func(l *sharev1.ShareLink) { l.Status.LastFullImportTime, l.Status.LastRefreshTime, l.Status.Watermark = &at, &at, 100 })
+	l := linkWith(func(l *sharev1.ShareLink) {
+		l.Status.LastFullImportTime, l.Status.LastRefreshTime, l.Status.Watermark = &at, &at, 100
+	})
 	mem := restoreMemory(l, t0, 0)
 	g.Expect(validationWaits(l, mem, "fp1", t0)).To(BeTrue(), "at start")
 	g.Expect(validationWaits(l, mem, "fp2", t0)).To(BeFalse(), "the Secret changed")

@@ -34,7 +34,7 @@
 //   - BENCH_LINKS: ShareLinks of 10 orders each, each on accounts of its own;
 //     default 1000, 0 skips.
 //   - BENCH_LINKS_IDLE: how long the idle links are watched at their 5m
-//     interval; default 5m.
+//     interval; default 3m.
 //   - BENCH_SHARDS_ORDERS: orders of each of the two links that two shards
 //     and one manager import; default 5000, 0 skips.
 //   - BENCH_OUT: the Markdown report, default docs/benchmarks.md ("-": none);
@@ -102,7 +102,7 @@ type settings struct {
 func loadSettings(t *testing.T) settings {
 	t.Helper()
 	s := settings{sizes: []int{1000, 5000, 10000}, triggers: 100, idleWindow: 31 * time.Second, qps: 1000, burst: 2000,
-		runs: 1, relaySmall: 200, relayLarge: 4, links: 1000, linksIdle: 5 * time.Minute, shardsOrders: 5000,
+		runs: 1, relaySmall: 200, relayLarge: 4, links: 1000, linksIdle: 3 * time.Minute, shardsOrders: 5000,
 		out: filepath.Join(testenv.RepoRoot(), "docs", "benchmarks.md")}
 	if v := os.Getenv("BENCH_SIZES"); v != "" {
 		s.sizes = parseSizes(t, "BENCH_SIZES", v)

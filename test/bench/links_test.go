@@ -43,9 +43,9 @@ const (
 
 // linksResult is what the many-links scenario measured.
 type linksResult struct {
-	Links    int
-	Seeded   time.Duration // the accounts and their orders
-	Import   time.Duration // from creating the first link until all are imported
+	Links     int
+	Seeded    time.Duration // the accounts and their orders
+	Import    time.Duration // from creating the first link until all are imported
 	ImportCPU time.Duration
 	// ImportCalls and ImportWrites are the import's account calls and
 	// apiserver writes, the bench's own link creates taken out.
@@ -54,7 +54,7 @@ type linksResult struct {
 	// Progress is how many links were imported at each poll.
 	Progress []progressPoint
 	// Baseline is the manager's memory started and idle before any link,
-	// Imported after the import has settled, with Peak the import's peaks.
+	// Imported after the import has settled (its HWM the import's peak RSS).
 	Baseline, Imported memory
 	Idle               idleCost
 	Startup            startupResult
