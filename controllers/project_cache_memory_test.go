@@ -62,7 +62,7 @@ func cachedProjectHeap(t testing.TB, n int, transform toolscache.TransformFunc) 
 			t.Fatal(err)
 		}
 	}
-	wire = nil
+	clear(wire) // the wire form is garbage, as the informer's is
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	runtime.KeepAlive(store)
