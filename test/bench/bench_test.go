@@ -31,6 +31,11 @@
 //     of the operator and the bare client; default 1000 and 2000.
 //   - BENCH_RELAY_1MB, BENCH_RELAY_128MB: photos the relay carries; default
 //     200 and 4; both 0 skips the relay.
+//   - BENCH_RELAY_ROUNDS: how many times the 1 MB photos relay with the
+//     account limit lifted, the median round reported; default 3.
+//   - BENCH_RELAY_SWEEP: the 1 MB photos again at other settings,
+//     qps/burst/concurrency comma-separated (e.g. 20/40/2,50/100/4); none
+//     by default.
 //   - BENCH_LINKS: ShareLinks of 10 orders each, each on accounts of its own;
 //     default 1000, 0 skips.
 //   - BENCH_LINKS_IDLE: how long the idle links are watched at their 5m
