@@ -50,7 +50,7 @@ func flagDefault(help, name string) (int, error) {
 // negative QPS turns client-go's limiter off.
 func limits(qps, burst int) string {
 	if qps < 0 {
-		return "none (client limiter off)"
+		return "client limiter off"
 	}
 	return fmt.Sprintf("%d/s, burst %d", qps, burst)
 }
