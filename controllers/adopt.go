@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
@@ -62,19 +63,70 @@ func checkLookupCode(run *linkRun, p protocol.LookupProject) error {
 // shared fields; the remote-owned ones follow the provider), and counted
 // Adopted rather than Imported.
 //
-// The adoption lives in the run until the push's result is recorded, as
-// status.created and status.adopted together. A crash between the lookup
-// and that record leaves the project not created, so the restarted import
-// looks it up again: the project is still there (the push either did not
-// land, or landed as the update of an adopted project), so it is adopted
-// again, never overwritten. The price is that a project the operator
-// created, whose record a crash lost, is counted adopted on the retry; its
-// content is the same either way.
+// The lookup runs before a project's first record, and its answer is
+// written with the project (AnnotationVendorHeld), in the same write: a
+// crash between the record and the push's result leaves a project whose
+// annotation still says whether the vendor account held it before the
+// link, so the restarted import neither adopts a project the link created
+// (its push landed, its record did not) nor overwrites one it adopted.
+// A project recorded before the annotation existed is looked up when due.
 
 // needsLookup says whether a due project's push must wait for a lookup:
 // the operator has not yet pushed it to the vendor account.
 func needsLookup(p *sharev1.SharedProject) bool {
-	return !p.Status.Created && !p.Status.Adopted
+	_, recorded := p.Annotations[sharev1.AnnotationVendorHeld]
+	return !p.Status.Created && !p.Status.Adopted && !recorded
+}
+
+// lookUpNew asks the vendor account about the orders of a part that have
+// no project yet (one call per protocol.MaxPushOrders of them, none when
+// none is new), before they are recorded, and keeps the answers in the run
+// for vendorHeldValue. A failed lookup is the vendor account's failure.
+func (r *ShareLinkReconciler) lookUpNew(ctx context.Context, run *importRun, part pullPart) error {
+	var numbers []string
+	for i := range part {
+		o := &part[i]
+		if o.tombstone != "" || run.project(o.number) != nil {
+			continue
+		}
+		if kind, _ := storedRefusal(o); kind != "" {
+			continue
+		}
+		numbers = append(numbers, o.number)
+	}
+	if len(numbers) == 0 {
+		return nil
+	}
+	found, err := r.vendorCopies(ctx, run.linkRun, numbers)
+	if err != nil {
+		return &errApply{err: err}
+	}
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	if run.vendorHeld == nil {
+		run.vendorHeld = make(map[string]bool, len(numbers))
+	}
+	for _, n := range numbers {
+		_, held := found[n]
+		run.vendorHeld[n] = held
+	}
+	return nil
+}
+
+// vendorHeldValue is the AnnotationVendorHeld a record of the order writes:
+// the existing project's, or for a new one what this run's lookup found;
+// "" when there is neither.
+func (run *importRun) vendorHeldValue(existing *sharev1.SharedProject, number string) string {
+	if existing != nil {
+		return existing.Annotations[sharev1.AnnotationVendorHeld]
+	}
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	held, ok := run.vendorHeld[number]
+	if !ok {
+		return ""
+	}
+	return strconv.FormatBool(held)
 }
 
 // adoptExisting looks up the due projects that need it (one call per
@@ -110,6 +162,9 @@ func (r *ShareLinkReconciler) adoptExisting(ctx context.Context, run *importRun,
 func (run *importRun) heldByVendor(p *sharev1.SharedProject) bool {
 	if p.Status.Created {
 		return true
+	}
+	if v, ok := p.Annotations[sharev1.AnnotationVendorHeld]; ok {
+		return v == "true"
 	}
 	run.mu.Lock()
 	defer run.mu.Unlock()

@@ -28,19 +28,26 @@ func holdsNone(context.Context, string, []string) (*protocol.LookupResponse, err
 
 func TestNeedsLookup(t *testing.T) {
 	tests := []struct {
-		name   string
-		status sharev1.SharedProjectStatus
-		want   bool
+		name       string
+		status     sharev1.SharedProjectStatus
+		vendorHeld string // the annotation; "" for none
+		want       bool
 	}{
-		{"never pushed", sharev1.SharedProjectStatus{}, true},
-		{"pushed and refused", sharev1.SharedProjectStatus{Project: "ACME::1"}, true},
-		{"created by the operator", sharev1.SharedProjectStatus{Created: true}, false},
-		{"adopted", sharev1.SharedProjectStatus{Created: true, Adopted: true}, false},
+		{"never pushed, recorded before the annotation", sharev1.SharedProjectStatus{}, "", true},
+		{"pushed and refused", sharev1.SharedProjectStatus{Project: "ACME::1"}, "", true},
+		{"created by the operator", sharev1.SharedProjectStatus{Created: true}, "", false},
+		{"adopted", sharev1.SharedProjectStatus{Created: true, Adopted: true}, "", false},
+		{"never pushed, looked up at its record: lacked", sharev1.SharedProjectStatus{}, "false", false},
+		{"never pushed, looked up at its record: held", sharev1.SharedProjectStatus{}, "true", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
-			g.Expect(needsLookup(&sharev1.SharedProject{Status: tt.status})).To(Equal(tt.want))
+			p := &sharev1.SharedProject{Status: tt.status}
+			if tt.vendorHeld != "" {
+				p.Annotations = map[string]string{sharev1.AnnotationVendorHeld: tt.vendorHeld}
+			}
+			g.Expect(needsLookup(p)).To(Equal(tt.want))
 		})
 	}
 }
@@ -57,11 +64,16 @@ func TestAdoptionDecision(t *testing.T) {
 		wantHeld    bool
 		wantReason  string
 		wantAdopted bool
+		vendorHeld  string // the project's annotation; "" for none
 	}{
-		{"new, not in the vendor account: imported", false, false, sharev1.ReasonImported, false, sharev1.ReasonImported, false},
-		{"new, in the vendor account: adopted", false, true, sharev1.ReasonImported, true, sharev1.ReasonAdopted, true},
-		{"created before: an update stays one", true, false, sharev1.ReasonUpdated, true, sharev1.ReasonUpdated, false},
-		{"created before, found anyway: not adopted", true, true, "", true, "", false},
+		{"new, not in the vendor account: imported", false, false, sharev1.ReasonImported, false, sharev1.ReasonImported, false, ""},
+		{"new, in the vendor account: adopted", false, true, sharev1.ReasonImported, true, sharev1.ReasonAdopted, true, ""},
+		{"created before: an update stays one", true, false, sharev1.ReasonUpdated, true, sharev1.ReasonUpdated, false, ""},
+		{"created before, found anyway: not adopted", true, true, "", true, "", false, ""},
+		// A crash cut short the run that pushed it: the record's annotation
+		// decides, whatever a lookup now finds.
+		{"recorded lacking, its push landed: imported, not adopted", false, true, sharev1.ReasonImported, false, sharev1.ReasonImported, false, "false"},
+		{"recorded held: adopted again", false, false, sharev1.ReasonImported, true, sharev1.ReasonAdopted, true, "true"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,6 +83,9 @@ func TestAdoptionDecision(t *testing.T) {
 				run.adopted = map[string]bool{"7": true}
 			}
 			before := project(tt.created)
+			if tt.vendorHeld != "" {
+				before.Annotations = map[string]string{sharev1.AnnotationVendorHeld: tt.vendorHeld}
+			}
 			g.Expect(run.heldByVendor(before)).To(Equal(tt.wantHeld))
 			p := before.DeepCopy()
 			g.Expect(run.adoption(before, p, tt.transition)).To(Equal(tt.wantReason))
@@ -244,8 +259,9 @@ func TestImportAdoptedUnderAutoAdminIsUpdated(t *testing.T) {
 }
 
 // TestImportAdoptionSurvivesAFailedPush: a push that fails after the
-// lookup leaves the project not created; the next run looks it up again,
-// still finds it and still adopts it: no overwrite.
+// lookup leaves the project not created, but recorded with what the lookup
+// found (AnnotationVendorHeld); the next run adopts it from that record,
+// with no second lookup: no overwrite.
 func TestImportAdoptionSurvivesAFailedPush(t *testing.T) {
 	it := newImportTest(t, func(l *sharev1.ShareLink) { l.Spec.AutoAdmin = ptr.To(false) })
 	g := it.g
@@ -263,9 +279,10 @@ func TestImportAdoptionSurvivesAFailedPush(t *testing.T) {
 	_, err := it.reconcileResult("acme")
 	g.Expect(err).To(HaveOccurred())
 	g.Expect(it.projectOf("1001").Status.Created).To(BeFalse())
+	g.Expect(it.projectOf("1001").Annotations).To(HaveKeyWithValue(sharev1.AnnotationVendorHeld, "true"))
 
 	it.reconcile()
-	g.Expect(holds.calls()).To(HaveLen(2), "looked up again")
+	g.Expect(holds.calls()).To(HaveLen(1), "the record keeps what the lookup found")
 	g.Expect(it.lastPushOf("1001").Description).To(BeNil())
 	g.Expect(it.projectOf("1001").Status.Adopted).To(BeTrue())
 }

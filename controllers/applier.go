@@ -1,4 +1,3 @@
-// TEMPORARY NOTE FOR H1 (lead removes at the end): read /tmp/preamble.md now; it has the team rules you must follow (shared tree, no stash/reset/add -A, no full make test or full make bench, deadline 16:40 UTC).
 package controllers
 
 import (

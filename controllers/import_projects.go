@@ -35,8 +35,10 @@ func (r *ShareLinkReconciler) listProjects(ctx context.Context, link *sharev1.Sh
 
 // applySpec writes a SharedProject's identity and upstream order with
 // server-side apply under the operator's field manager, leaving the
-// overrides a person set alone.
-func (r *ShareLinkReconciler) applySpec(ctx context.Context, link *sharev1.ShareLink, up sharev1.UpstreamOrder) (*sharev1.SharedProject, error) {
+// overrides a person set alone. vendorHeld is the project's
+// AnnotationVendorHeld, "" for none; a later apply must carry it again, or
+// server-side apply would drop it.
+func (r *ShareLinkReconciler) applySpec(ctx context.Context, link *sharev1.ShareLink, up sharev1.UpstreamOrder, vendorHeld string) (*sharev1.SharedProject, error) {
 	labels := map[string]string{}
 	for k, v := range link.Labels {
 		labels[k] = v // so that --watch-label-selector shards projects with their link
@@ -46,19 +48,23 @@ func (r *ShareLinkReconciler) applySpec(ctx context.Context, link *sharev1.Share
 	if err != nil {
 		return nil, err
 	}
+	metadata := map[string]any{
+		"name":      sharev1.SharedProjectName(link.Name, up.WorkOrderNumber),
+		"namespace": link.Namespace,
+		"labels":    toAnyMap(labels),
+		"ownerReferences": []any{map[string]any{
+			"apiVersion": sharev1.GroupVersion.String(), "kind": "ShareLink",
+			"name": link.Name, "uid": string(link.UID),
+			"controller": true, "blockOwnerDeletion": true,
+		}},
+	}
+	if vendorHeld != "" {
+		metadata["annotations"] = map[string]any{sharev1.AnnotationVendorHeld: vendorHeld}
+	}
 	u := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": sharev1.GroupVersion.String(),
 		"kind":       "SharedProject",
-		"metadata": map[string]any{
-			"name":      sharev1.SharedProjectName(link.Name, up.WorkOrderNumber),
-			"namespace": link.Namespace,
-			"labels":    toAnyMap(labels),
-			"ownerReferences": []any{map[string]any{
-				"apiVersion": sharev1.GroupVersion.String(), "kind": "ShareLink",
-				"name": link.Name, "uid": string(link.UID),
-				"controller": true, "blockOwnerDeletion": true,
-			}},
-		},
+		"metadata":   metadata,
 		"spec": map[string]any{
 			"linkName":        link.Name,
 			"workOrderNumber": up.WorkOrderNumber,

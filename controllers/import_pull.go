@@ -217,6 +217,9 @@ func (run *importRun) addPulled(n int) {
 // recordAll records the orders of a part, importWriters at a time, and
 // returns them as candidates to apply, each with its order at hand.
 func (r *ShareLinkReconciler) recordAll(ctx context.Context, run *importRun, part pullPart) ([]applyCandidate, error) {
+	if err := r.lookUpNew(ctx, run, part); err != nil {
+		return nil, err
+	}
 	cands := make([]applyCandidate, len(part))
 	err := inParallel(ctx, len(part), func(ctx context.Context, i int) error {
 		return r.record(ctx, run, &part[i], &cands[i])

@@ -1,4 +1,3 @@
-// TEMPORARY NOTE FOR H1 (lead removes at the end): read /tmp/preamble.md now; it has the team rules you must follow (shared tree, no stash/reset/add -A, no full make test or full make bench, deadline 16:40 UTC).
 package controllers
 
 import (
@@ -73,11 +72,13 @@ type importRun struct {
 	applied       map[string]bool
 	appliedCounts sharev1.ProjectCounts
 	// adopted are the numbers the vendor account held before their first
-	// push (adopt.go).
-	adopted   map[string]bool
-	watermark int64
-	counts    map[string]int // transitions, for the link's event
-	failures  int
+	// push (adopt.go); vendorHeld those looked up before their first
+	// record, with what the lookup found.
+	adopted    map[string]bool
+	vendorHeld map[string]bool
+	watermark  int64
+	counts     map[string]int // transitions, for the link's event
+	failures   int
 	// answered says the pull answered any order, accepted or refused.
 	answered bool
 	// refused sums up the orders refused in this run; refusedNumbers are
@@ -168,7 +169,7 @@ func (r *ShareLinkReconciler) writeUpstream(ctx context.Context, run *importRun,
 	if existing != nil && existing.Spec.Upstream != nil && digest != "" && projectDigest(existing) == digest {
 		return existing, nil
 	}
-	p, err := r.applySpec(ctx, run.link, *up)
+	p, err := r.applySpec(ctx, run.link, *up, run.vendorHeldValue(existing, up.WorkOrderNumber))
 	if apierrors.IsInvalid(err) || apierrors.IsRequestEntityTooLargeError(err) {
 		// A hostile or broken order: refuse it alone, keep the rest. The
 		// API server quotes values with %q.

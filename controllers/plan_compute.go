@@ -90,9 +90,10 @@ func (pl *planner) order(number string, o *pulledOrder, cur *protocol.WorkOrder)
 	switch {
 	case p != nil && p.Spec.Suspend:
 		pl.counts.Unchanged++ // a suspended project makes no calls
-	case cur != nil && (p == nil || !p.Status.Created):
+	case cur != nil && (p == nil || !p.Status.Created) && (p == nil || p.Annotations[sharev1.AnnotationVendorHeld] != "false"):
 		// The import looks up every project it never pushed, and adopts
-		// one the vendor account holds.
+		// one the vendor account holds; not one whose record says the
+		// vendor account lacked it before the link's own push.
 		pl.adopt(number, p, &up, cur)
 	case cur == nil && p != nil && p.Status.Created && !sharev1.IsActiveClientStatus(up.ClientStatus):
 		pl.counts.Unchanged++ // taken back, and the vendor account holds no project to mark

@@ -80,6 +80,14 @@ const (
 	AnnotationPlanRequestedAt = "share.pruvan.io/plan-requested-at"
 )
 
+// AnnotationVendorHeld on a SharedProject is written with its first
+// record, before the link ever pushed its order: "true" when the vendor
+// account already held the project (an earlier integration's), which the
+// import then adopts, "false" when it did not. Written in the same write as
+// the project, it lets an import that a crash cut short tell a project it
+// adopted from one it created, at no extra call or write.
+const AnnotationVendorHeld = "share.pruvan.io/vendor-held"
+
 // Labels.
 const (
 	// LabelLink on a SharedProject names its ShareLink, so a link's projects
