@@ -56,6 +56,7 @@ type flags struct {
 	pushKeyBaseURL     string
 	syncPeriod         time.Duration
 	relayInterval      time.Duration
+	relayIdleInterval  time.Duration
 	pprofAddr          string
 	accountQPS         float64
 	accountBurst       int
@@ -83,6 +84,7 @@ func parseFlags() (flags, zap.Options) {
 	flag.StringVar(&f.pushKeyBaseURL, "pushkey-base-url", "", "External URL of the push-key listener as users reach it (for example https://share.example.com); shown in the push-key Secret's bookmark.")
 	flag.DurationVar(&f.syncPeriod, "sync-period", 10*time.Hour, "Resync period of the informers.")
 	flag.DurationVar(&f.relayInterval, "relay-interval", controllers.DefaultRelayInterval, "How often a link's item feed is read for items to relay when nothing else wakes it.")
+	flag.DurationVar(&f.relayIdleInterval, "relay-idle-interval", controllers.DefaultRelayIdleInterval, "Longest wait between two reads of a link's item feed while it stays empty: the wait doubles from --relay-interval up to this, and a refresh request, a push-key tap, a retry request or a change of the link's projects brings it back at once.")
 	opts := zap.Options{Development: false}
 	flag.Float64Var(&f.accountQPS, "account-qps", 20, "Steady calls per second to each account of the service, shared by every link and relay that uses it.")
 	flag.IntVar(&f.accountBurst, "account-burst", 40, "Burst of calls to each account of the service.")
@@ -207,6 +209,7 @@ func run(f flags) error {
 		PushKeyBaseURL:        f.pushKeyBaseURL,
 		PushKeyTrustedProxies: trusted,
 		RelayInterval:         f.relayInterval,
+		RelayIdleInterval:     f.relayIdleInterval,
 		AccountQPS:            f.accountQPS,
 		AccountBurst:          f.accountBurst,
 	}); err != nil {

@@ -57,10 +57,21 @@ type RelayReconciler struct {
 	// CallTimeout bounds each JSON call (the feed, a report); transfers are
 	// bounded by the protocol client's transfer and idle timeouts.
 	CallTimeout time.Duration
-	// Interval is the period of an idle link's feed read, with jitter.
+	// Interval is the period of a link's feed read when nothing else wakes
+	// the relay, with jitter.
 	Interval time.Duration
+	// IdleInterval caps the backoff of a link whose feed stays empty
+	// (idleBackoff); DefaultRelayIdleInterval when zero.
+	IdleInterval time.Duration
+	// SecretMeta reads Secrets' metadata from the cache, to tell whether a
+	// link's credentials changed since the relay read them; nil reads them
+	// on every pass.
+	SecretMeta client.Reader
 
-	memories linkMemories[relayMemory]
+	// startedAt is when the controller was set up: links older than it
+	// spread their first passes (startupDelay).
+	startedAt time.Time
+	memories  linkMemories[relayMemory]
 }
 
 // relayMemory is what the relay of a link keeps between reconciles without
@@ -71,6 +82,19 @@ type relayMemory struct {
 	failing bool
 	// rescan is the rescan under way, if any.
 	rescan *rescan
+	// emptyPasses counts the passes in a row whose feed had no item, and
+	// dueAt is when the next timed pass is due: see idleWait and wake.
+	emptyPasses int
+	dueAt       time.Time
+	// started says the link had its first pass since the start.
+	started bool
+	// linkVersion is the link's resourceVersion as the relay last read or
+	// wrote it from the API server (readLink).
+	linkVersion string
+	// creds are the link's credentials as last read, and credsVersions the
+	// Secrets' versions they were read at (credentials).
+	creds         linkCredentials
+	credsVersions string
 }
 
 func (r *RelayReconciler) memory(link *sharev1.ShareLink) *relayMemory {
@@ -86,7 +110,7 @@ func (r *RelayReconciler) forget(uid types.UID, key types.NamespacedName) {
 // Reconcile relays one page of the link's item feed.
 func (r *RelayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	link := &sharev1.ShareLink{}
-	if err := r.APIReader.Get(ctx, req.NamespacedName, link); err != nil {
+	if err := r.readLink(ctx, req.NamespacedName, link); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.forget("", req.NamespacedName) // gone: only its name is known
 		}
@@ -97,13 +121,19 @@ func (r *RelayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		return ctrl.Result{}, nil
 	}
 	log := ctrl.LoggerFrom(ctx).WithValues("link", klog.KObj(link))
+	mem := r.memory(link)
+	r.wake(mem)
 	if !relayActive(link) {
 		// A change of the link (resume, Ready again) wakes us; a rescan
 		// under way starts over then, from the feed's beginning.
 		log.V(1).Info("the link does not relay now", "suspended", link.Spec.Suspend,
 			"relayEnabled", link.Spec.RelayEnabled(), "ready", link.IsReady())
-		r.memory(link).rescan = nil
+		mem.rescan = nil
 		return ctrl.Result{}, nil
+	}
+	if d := r.startupDelay(link, mem); d > 0 {
+		log.V(1).Info("first relay pass since the start, spread over the interval", "after", d)
+		return ctrl.Result{RequeueAfter: d}, nil
 	}
 	return r.reconcileRelay(ctrl.LoggerInto(ctx, log), link)
 }
@@ -116,16 +146,25 @@ func relayActive(link *sharev1.ShareLink) bool {
 }
 
 // SetupWithManager registers the relay controller. It wakes on a link's
-// creation, spec change, retry request and Ready transition, and on a
-// project's spec change (suspend) or retry request; otherwise it polls the
-// feed every Interval.
+// creation, spec change, retry or refresh request (a push-key tap is one)
+// and Ready transition, and on a project's creation, spec change (suspend)
+// or retry request; otherwise it polls the feed every Interval, less often
+// while the feed stays empty.
 func (r *RelayReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 	if r.Interval <= 0 {
 		r.Interval = DefaultRelayInterval
 	}
+	if r.IdleInterval <= 0 {
+		r.IdleInterval = DefaultRelayIdleInterval
+	}
+	if r.SecretMeta == nil {
+		r.SecretMeta = mgr.GetCache() // the link controller's metadata-only informer
+	}
+	r.startedAt = r.Clock.Now()
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&sharev1.ShareLink{}, builder.WithPredicates(predicate.Or(
-			predicate.GenerationChangedPredicate{}, retryRequested{}, readyChanged{}))).
+			predicate.GenerationChangedPredicate{}, retryRequested{}, readyChanged{},
+			annotationChanged{Key: sharev1.AnnotationRefreshRequestedAt}))).
 		Watches(&sharev1.SharedProject{}, handler.EnqueueRequestsFromMapFunc(linkOfProject),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, retryRequested{}))).
 		WithOptions(controller.Options{

@@ -95,7 +95,8 @@ func requeueAfter(d time.Duration) passResult {
 // acts: the import says why in the link's conditions, and the fix wakes us.
 func (r *RelayReconciler) newRelayRun(ctx context.Context, link *sharev1.ShareLink) (*relayRun, error) {
 	log := ctrl.LoggerFrom(ctx)
-	creds, err := readCredentials(ctx, r.APIReader, link)
+	mem := r.memory(link)
+	creds, err := r.credentials(ctx, link, mem)
 	var se *secretError
 	switch {
 	case errors.As(err, &se):
@@ -122,7 +123,7 @@ func (r *RelayReconciler) newRelayRun(ctx context.Context, link *sharev1.ShareLi
 		link:   link,
 		before: link.DeepCopy(),
 		read:   *link.Status.Relay.DeepCopy(),
-		mem:    r.memory(link),
+		mem:    mem,
 		relayer: &relayer{
 			vendor: vendor, provider: provider,
 			pushKey: creds.PushKey, creds: creds.Provider,
@@ -180,8 +181,12 @@ func (r *RelayReconciler) patchProjectRelay(ctx context.Context, before, after *
 // written is the base of the next write.
 func (r *RelayReconciler) patchLinkRelay(ctx context.Context, run *relayRun) error {
 	wrote, err := patchStatus(ctx, r.Client, run.before, run.link)
-	if wrote {
+	switch {
+	case err != nil:
+		run.mem.linkVersion = "" // unknown now: the next pass reads the API server
+	case wrote:
 		run.before = run.link.DeepCopy()
+		run.mem.linkVersion = run.link.ResourceVersion
 	}
 	return err
 }

@@ -141,11 +141,13 @@ func (r *RelayReconciler) mainPage(ctx context.Context, run *relayRun) (passResu
 	defer pool.close()
 	start := r.Clock.Now()
 	written := writtenProjects{}
+	found := false
 	page, err := startPage(ctx, run, pool, run.link.Status.Relay.Cursor)
 	if err != nil {
 		return interrupted(err), nil
 	}
 	for n := 1; ; n++ {
+		found = found || len(page.resp.Items) > 0
 		var next *feedPage
 		var nextErr error
 		if page.resp.More && n < relayPassPages && r.Clock.Since(start) < relayPassTime && pool.stopped() == nil {
@@ -164,7 +166,7 @@ func (r *RelayReconciler) mainPage(ctx context.Context, run *relayRun) (passResu
 		case next == nil && page.resp.More:
 			return requeueAfter(nextPageDelay), nil
 		case next == nil:
-			return requeueAfter(jitter(r.Interval)), nil
+			return r.idleWait(run, found), nil
 		}
 		page = next
 	}

@@ -47,6 +47,9 @@ type Config struct {
 	// RelayInterval is how often an idle link's item feed is read;
 	// DefaultRelayInterval when zero.
 	RelayInterval time.Duration
+	// RelayIdleInterval caps the backoff of a link whose feed stays empty;
+	// DefaultRelayIdleInterval when zero.
+	RelayIdleInterval time.Duration
 }
 
 func (c *Config) defaults() {
@@ -112,13 +115,14 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		return err
 	}
 	relay := &RelayReconciler{
-		Client:      mgr.GetClient(),
-		APIReader:   mgr.GetAPIReader(),
-		Recorder:    mgr.GetEventRecorder("share-operator"),
-		Accounts:    accounts,
-		Clock:       cfg.Clock,
-		CallTimeout: cfg.CallTimeout,
-		Interval:    cfg.RelayInterval,
+		Client:       mgr.GetClient(),
+		APIReader:    mgr.GetAPIReader(),
+		Recorder:     mgr.GetEventRecorder("share-operator"),
+		Accounts:     accounts,
+		Clock:        cfg.Clock,
+		CallTimeout:  cfg.CallTimeout,
+		Interval:     cfg.RelayInterval,
+		IdleInterval: cfg.RelayIdleInterval,
 	}
 	if err := relay.SetupWithManager(mgr, cfg.LinkConcurrency); err != nil {
 		return err
