@@ -36,14 +36,18 @@ import (
 const annotationUpstreamDigest = "share.pruvan.io/cached-upstream-digest"
 
 // TrimProjectForCache is the cache transform of SharedProjects: it drops
-// managedFields and replaces spec.upstream with its client status alone
+// managedFields, shares what projects repeat (project_intern.go), and replaces spec.upstream with its client status alone
 // (a stub shared by every project of that status), keeping a digest of the
 // whole in an annotation. Other objects
 // lose their managedFields only. It is the manager's DefaultTransform.
 func TrimProjectForCache(obj any) (any, error) {
 	obj, _ = stripManagedFields(obj)
 	p, ok := obj.(*sharev1.SharedProject)
-	if !ok || p.Spec.Upstream == nil || trimmed(p) {
+	if !ok {
+		return obj, nil
+	}
+	internProject(p)
+	if p.Spec.Upstream == nil || trimmed(p) {
 		return obj, nil
 	}
 	digest, err := upstreamDigest(p.Spec.Upstream)
@@ -62,7 +66,7 @@ func TrimProjectForCache(obj any) (any, error) {
 func trimUpstream(p *sharev1.SharedProject, digest string) {
 	annotations := make(map[string]string, len(p.Annotations)+1)
 	for k, v := range p.Annotations {
-		annotations[k] = v
+		annotations[intern(k)] = v
 	}
 	annotations[annotationUpstreamDigest] = digest
 	p.Annotations = annotations

@@ -78,9 +78,19 @@ func (m *linkMemory) recordApplied(p *sharev1.SharedProject) {
 // freshen returns the project with what this process applied put back over
 // a cached copy that has not seen it yet, so counts never go back to an
 // older state. An up-to-date project is returned as it is, not copied.
+// Once the cache shows a successful apply, the record has nothing left to
+// put back and needsApply reads the same from the cache: it is let go, or
+// the memory would keep a record of every project the process ever
+// applied (some 100 bytes each, issue #14).
 func (m *linkMemory) freshen(p *sharev1.SharedProject) *sharev1.SharedProject {
 	rec, ok := m.applied[p.Name]
-	if !ok || rec.generation <= p.Status.ObservedGeneration {
+	if !ok {
+		return p
+	}
+	if rec.generation <= p.Status.ObservedGeneration {
+		if !rec.failed && p.Status.Created && p.Status.ObservedGeneration == p.Generation {
+			delete(m.applied, p.Name)
+		}
 		return p
 	}
 	p = p.DeepCopy()
