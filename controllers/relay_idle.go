@@ -67,12 +67,16 @@ func (r *RelayReconciler) wake(mem *relayMemory) {
 // startupDelay is how long the first pass of a link after a start waits: a
 // random time within the interval for a link that existed before the start
 // and has no known backlog, so that a restart does not read every feed at
-// once; zero otherwise (a new link, items pending, a retry requested).
+// once; zero otherwise (a new link, items pending, a retry requested, or a
+// link that first relays later, once Ready: its pass is no stampede).
 func (r *RelayReconciler) startupDelay(link *sharev1.ShareLink, mem *relayMemory) time.Duration {
 	if mem.started {
 		return 0
 	}
 	mem.started = true
+	if r.Clock.Since(r.startedAt) >= r.Interval {
+		return 0
+	}
 	created := link.CreationTimestamp.Time
 	if r.startedAt.IsZero() || created.IsZero() || !created.Before(r.startedAt.Truncate(time.Second)) {
 		return 0

@@ -83,10 +83,12 @@ func TestRelayStartupSpread(t *testing.T) {
 	start := time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 	before := metav1.NewTime(start.Add(-time.Hour))
 	cases := []struct {
-		name   string
-		link   func(*sharev1.ShareLink)
-		spread bool
+		name    string
+		link    func(*sharev1.ShareLink)
+		started time.Duration // before the clock's now
+		spread  bool
 	}{
+		{name: "first active an interval after the start", started: 2 * time.Minute},
 		{name: "existed before the start, nothing pending", spread: true},
 		{name: "created after the start", link: func(l *sharev1.ShareLink) { l.CreationTimestamp = metav1.NewTime(start.Add(time.Second)) }},
 		{name: "created in the start's second", link: func(l *sharev1.ShareLink) { l.CreationTimestamp = metav1.NewTime(start) }},
@@ -99,7 +101,7 @@ func TestRelayStartupSpread(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			g := NewWithT(t)
 			rt := newRelayTest(t, 1)
-			rt.r.startedAt = start.Add(300 * time.Millisecond)
+			rt.r.startedAt = start.Add(300 * time.Millisecond).Add(-tc.started)
 			link := rt.link()
 			link.CreationTimestamp = before
 			if tc.link != nil {
