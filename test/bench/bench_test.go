@@ -40,6 +40,9 @@
 //     default 1000, 0 skips.
 //   - BENCH_LINKS_IDLE: how long the idle links are watched at their 5m
 //     interval; default 3m.
+//   - BENCH_LINKS_WARMUP: how long the imported links are left before the
+//     idle window opens, so that each quiet relay has backed off to its
+//     --relay-idle-interval (30s+1m+2m+4m); default 7m30s, 0 for none.
 //   - BENCH_SHARDS_ORDERS: orders of each of the two links that two shards
 //     and one manager import; default 5000, 0 skips.
 //   - BENCH_OUT: the Markdown report, default docs/benchmarks.md ("-": none);
@@ -95,9 +98,10 @@ type settings struct {
 	// relay carries; 0 skips the relay.
 	relaySmall, relayLarge int
 	// links is how many ShareLinks the many-links scenario makes (0 skips
-	// it), linksIdle how long it watches them idle.
-	links     int
-	linksIdle time.Duration
+	// it), linksIdle how long it watches them idle, after linksWarmup.
+	links       int
+	linksIdle   time.Duration
+	linksWarmup time.Duration
 	// shardsOrders are the orders of each of the shards scenario's two
 	// links; 0 skips it.
 	shardsOrders int
@@ -107,7 +111,7 @@ type settings struct {
 func loadSettings(t *testing.T) settings {
 	t.Helper()
 	s := settings{sizes: []int{1000, 5000, 10000}, triggers: 100, idleWindow: 31 * time.Second, qps: 1000, burst: 2000,
-		runs: 1, relaySmall: 200, relayLarge: 4, links: 1000, linksIdle: 3 * time.Minute, shardsOrders: 5000,
+		runs: 1, relaySmall: 200, relayLarge: 4, links: 1000, linksIdle: 3 * time.Minute, linksWarmup: 7*time.Minute + 30*time.Second, shardsOrders: 5000,
 		out: filepath.Join(testenv.RepoRoot(), "docs", "benchmarks.md")}
 	if v := os.Getenv("BENCH_SIZES"); v != "" {
 		s.sizes = parseSizes(t, "BENCH_SIZES", v)
@@ -153,6 +157,7 @@ func loadSettings(t *testing.T) settings {
 	}
 	duration("BENCH_IDLE_WINDOW", &s.idleWindow, 11*time.Second)
 	duration("BENCH_LINKS_IDLE", &s.linksIdle, 30*time.Second)
+	duration("BENCH_LINKS_WARMUP", &s.linksWarmup, 0)
 	if v := os.Getenv("BENCH_OUT"); v != "" {
 		s.out = v
 	}
