@@ -39,7 +39,10 @@
 //   - BENCH_LINKS: ShareLinks of 10 orders each, each on accounts of its own;
 //     default 1000, 0 skips.
 //   - BENCH_LINKS_IDLE: how long the idle links are watched at their 5m
-//     interval; default 3m.
+//     interval; default 5m: a whole interval, so that each link refreshes
+//     once in it wherever its refresh falls (the links import within a
+//     minute or two of each other, so a shorter window sees either most of
+//     a wave of refreshes or none of it).
 //   - BENCH_LINKS_WARMUP: how long the imported links are left before the
 //     idle window opens, so that each quiet relay has backed off to its
 //     --relay-idle-interval (30s+1m+2m+4m); default 7m30s, 0 for none.
@@ -111,7 +114,7 @@ type settings struct {
 func loadSettings(t *testing.T) settings {
 	t.Helper()
 	s := settings{sizes: []int{1000, 5000, 10000}, triggers: 100, idleWindow: 31 * time.Second, qps: 1000, burst: 2000,
-		runs: 1, relaySmall: 200, relayLarge: 4, links: 1000, linksIdle: 3 * time.Minute, linksWarmup: 7*time.Minute + 30*time.Second, shardsOrders: 5000,
+		runs: 1, relaySmall: 200, relayLarge: 4, links: 1000, linksIdle: 5 * time.Minute, linksWarmup: 7*time.Minute + 30*time.Second, shardsOrders: 5000,
 		out: filepath.Join(testenv.RepoRoot(), "docs", "benchmarks.md")}
 	if v := os.Getenv("BENCH_SIZES"); v != "" {
 		s.sizes = parseSizes(t, "BENCH_SIZES", v)
