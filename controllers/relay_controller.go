@@ -129,6 +129,9 @@ func (r *RelayReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl
 		log.V(1).Info("the link does not relay now", "suspended", link.Spec.Suspend,
 			"relayEnabled", link.Spec.RelayEnabled(), "ready", link.IsReady())
 		mem.rescan = nil
+		// Only a link that relayed when the manager started has a pass to
+		// spread: one turned on or resumed later goes at once.
+		mem.started = true
 		return ctrl.Result{}, nil
 	}
 	if d := r.startupDelay(link, mem); d > 0 {

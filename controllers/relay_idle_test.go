@@ -119,6 +119,30 @@ func TestRelayStartupSpread(t *testing.T) {
 	}
 }
 
+// TestRelayTurnedOnAfterTheStartGoesAtOnce: the startup spread is for links
+// that relayed when the manager started; a link whose relay a person turns
+// on after the start (make bench's relay did) relays at once.
+func TestRelayTurnedOnAfterTheStartGoesAtOnce(t *testing.T) {
+	rt := newRelayTest(t, 1)
+	g := rt.g
+	rt.updateLink(func(l *sharev1.ShareLink) {
+		l.Spec.PhotoRelay.Enabled = false
+		l.CreationTimestamp = metav1.NewTime(rt.clock.Now().Add(-time.Hour)) // before the start
+	})
+	g.Expect(rt.link().CreationTimestamp.IsZero()).To(BeFalse())
+	rt.restart()
+	rt.r.startedAt = rt.clock.Now()
+	rt.feed.release("7001", "a", protocol.FileTypePicture, photo(1))
+	_, err := rt.reconcile()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(rt.provider.attemptsOf("a")).To(Equal(0), "relay off")
+
+	rt.updateLink(func(l *sharev1.ShareLink) { l.Spec.PhotoRelay.Enabled = true })
+	res, err := rt.reconcile()
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(rt.provider.attemptsOf("a")).To(Equal(1), "turned on: relayed in this pass, not after a spread (requeue %v)", res.RequeueAfter)
+}
+
 // apiGets counts the reads that reach the API server, by kind.
 type apiGets struct {
 	client.Reader
