@@ -480,17 +480,9 @@ func (c *HTTPClient) Validate(ctx context.Context, creds Credentials, pushKey st
 // answer without one is garbage, not "no orders", because a full import
 // that wrongly looks empty would cancel every order.
 func (c *HTTPClient) GetWorkOrders(ctx context.Context, creds Credentials, since *int64) (*GetWorkOrdersResponse, error) {
-	out := &GetWorkOrdersResponse{WorkOrders: []WorkOrder{}}
-	serverTime, err := c.StreamWorkOrders(ctx, creds, since, func(part OrdersPart) error {
-		out.WorkOrders = append(out.WorkOrders, part.WorkOrders...)
-		out.Refused = append(out.Refused, part.Refused...)
-		return nil
+	return collectParts(func(yield func(OrdersPart) error) (int64, error) {
+		return c.StreamWorkOrders(ctx, creds, since, yield)
 	})
-	if err != nil {
-		return nil, err
-	}
-	out.ServerTime = serverTime
-	return out, nil
 }
 
 // StreamWorkOrders is GetWorkOrders handing the orders over a part at a

@@ -68,8 +68,16 @@ func ReadWorkOrdersAnswer(r io.Reader) (*GetWorkOrdersResponse, error) {
 // readWorkOrdersAnswer is ReadWorkOrdersAnswer with the secrets of the call
 // to redact from messages.
 func readWorkOrdersAnswer(r io.Reader, secrets []string) (*GetWorkOrdersResponse, error) {
+	return collectParts(func(yield func(OrdersPart) error) (int64, error) {
+		return streamWorkOrdersAnswer(r, secrets, yield)
+	})
+}
+
+// collectParts gathers what a stream of getWorkOrders parts hands over into
+// one answer, for the callers that want it whole.
+func collectParts(stream func(yield func(OrdersPart) error) (int64, error)) (*GetWorkOrdersResponse, error) {
 	out := &GetWorkOrdersResponse{WorkOrders: []WorkOrder{}}
-	serverTime, err := streamWorkOrdersAnswer(r, secrets, func(part OrdersPart) error {
+	serverTime, err := stream(func(part OrdersPart) error {
 		out.WorkOrders = append(out.WorkOrders, part.WorkOrders...)
 		out.Refused = append(out.Refused, part.Refused...)
 		return nil

@@ -9,7 +9,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
@@ -110,12 +109,7 @@ func (r *sizeRun) bare(objs []sharev1.SharedProject) {
 func (r *sizeRun) bareRun(workers int, ns, vendor string, objs []sharev1.SharedProject, orders []protocol.WorkOrder) time.Duration {
 	t, w := r.t, r.w
 	ctx := context.Background()
-	cfg := rest.CopyConfig(r.env.Config)
-	cfg.QPS, cfg.Burst = float32(r.qps), r.burst
-	c, err := client.New(cfg, client.Options{Scheme: r.env.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := directClient(t, r.env, r.qps, r.burst)
 	provider, err := protocol.NewClient(w.srv.AccountURL(testworld.ProviderAccount))
 	if err != nil {
 		t.Fatal(err)

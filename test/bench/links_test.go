@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pruvan-share/share-operator/accountserver"
@@ -153,13 +152,7 @@ func (lr *linksRun) run(t *testing.T) {
 	lr.t, lr.ctx = t, context.Background()
 	n := lr.s.links
 	lr.res = &linksResult{Links: n}
-	cfg := rest.CopyConfig(lr.env.Config)
-	cfg.QPS, cfg.Burst = float32(lr.s.qps), lr.s.burst
-	c, err := client.New(cfg, client.Options{Scheme: lr.env.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lr.c = c
+	lr.c = directClient(t, lr.env, lr.s.qps, lr.s.burst)
 	if err := lr.c.Create(lr.ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: linksNS}}); err != nil {
 		t.Fatal(err)
 	}
@@ -170,6 +163,7 @@ func (lr *linksRun) run(t *testing.T) {
 	progress("links: starting the operator process (namespace %s only)", linksNS)
 	lr.op = lr.startOperator()
 	time.Sleep(3 * time.Second) // the caches are synced and the start-up garbage is collected
+	var err error
 	if lr.res.Baseline, err = lr.op.memoryNow(); err != nil {
 		t.Fatal(err)
 	}

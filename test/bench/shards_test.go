@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/pruvan-share/share-operator/accountserver"
@@ -68,13 +67,7 @@ func (sr *shardsRun) run(t *testing.T) {
 	sr.t, sr.ctx = t, context.Background()
 	n := sr.s.shardsOrders
 	sr.res = &shardsResult{Orders: n}
-	cfg := rest.CopyConfig(sr.env.Config)
-	cfg.QPS, cfg.Burst = float32(sr.s.qps), sr.s.burst
-	c, err := client.New(cfg, client.Options{Scheme: sr.env.Scheme})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sr.c = c
+	sr.c = directClient(t, sr.env, sr.s.qps, sr.s.burst)
 	sr.srv = accountserver.NewTestServer(t, testworld.MemoryDataDir(t))
 	sr.password = "bench-shards-Zq7"
 	sr.token = testworld.SeedProvider(t, sr.srv, sr.password)

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
@@ -339,4 +340,18 @@ func (w *world) requests() int {
 		}
 	}
 	return n
+}
+
+// directClient is a client of the control plane of the bench's own, with
+// the Kubernetes client limits qps and burst (the operator's, so that the
+// bench and the bare client compare like with like).
+func directClient(t *testing.T, env *testenv.Env, qps, burst int) client.Client {
+	t.Helper()
+	cfg := rest.CopyConfig(env.Config)
+	cfg.QPS, cfg.Burst = float32(qps), burst
+	c, err := client.New(cfg, client.Options{Scheme: env.Scheme})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
