@@ -24,6 +24,7 @@ var (
 	envStatus     = map[string]any{"status": false}
 	envPush       = map[string]any{"response": false}
 	envFeed       = map[string]any{"items": []any{}}
+	envResults    = map[string]any{"status": false, "results": []any{}}
 	envPlain      = map[string]any{}
 )
 
@@ -76,6 +77,7 @@ func TestBadRequests(t *testing.T) {
 			part{name: "file", fileName: "x.jpg", body: content})
 	}
 	feed := func(payload any) *http.Request { return payloadRequest(t, vbase+protocol.PathItems, payload) }
+	results := func(payload any) *http.Request { return payloadRequest(t, vbase+protocol.PathItemResults, payload) }
 
 	tests := []struct {
 		name    string
@@ -214,6 +216,16 @@ func TestBadRequests(t *testing.T) {
 			400, envStatus, `relayStatus must be "published" or "failed"`},
 		{"itemResult: an item QA holds", payloadRequest(t, vbase+protocol.PathItemResult, protocol.ItemResultRequest{PushKey: f.link.PushKey, UUID: uuidOf("held"), RelayStatus: "published"}),
 			404, envStatus, `unknown item "` + uuidOf("held") + `"`},
+		{"itemResults: wrong key", results(protocol.ItemResultsRequest{PushKey: "nope", Results: []protocol.ItemResult{}}),
+			401, envResults, protocol.PushKeyInvalid},
+		{"itemResults: no results", results(protocol.ItemResultsRequest{PushKey: f.link.PushKey}),
+			400, envResults, "results is required"},
+		{"itemResults: a result without a uuid", results(protocol.ItemResultsRequest{PushKey: f.link.PushKey, Results: []protocol.ItemResult{{UUID: uuidOf("a"), RelayStatus: "published"}, {RelayStatus: "published"}}}),
+			400, envResults, "results[1]: uuid is required"},
+		{"itemResults: a uuid twice, in two cases", results(protocol.ItemResultsRequest{PushKey: f.link.PushKey, Results: []protocol.ItemResult{{UUID: uuidOf("a"), RelayStatus: "published"}, {UUID: strings.ToUpper(uuidOf("a")), RelayStatus: "failed"}}}),
+			400, envResults, "results[1]: the uuid is in results twice"},
+		{"itemResults: too many", results(protocol.ItemResultsRequest{PushKey: f.link.PushKey, Results: manyResults(protocol.MaxItemResults + 1)}),
+			413, envResults, "at most 100 results"},
 		{"admin: no token", mustRequest(t, http.MethodPost, ts.URL+"/admin/accounts", strings.NewReader(`{"name":"x"}`)),
 			401, envPlain, "admin bearer token"},
 		{"admin: wrong token", adminRequest(t, ts, "wrong", http.MethodPost, "/admin/accounts", `{"name":"x"}`),

@@ -25,6 +25,7 @@ const (
 	CallItems          = protocol.CallItems
 	CallItemContent    = protocol.CallItemContent
 	CallItemResult     = protocol.CallItemResult
+	CallItemResults    = protocol.CallItemResults
 	CallLookup         = protocol.CallLookup
 	// CallAny in a Fault matches every call.
 	CallAny = "*"
@@ -32,7 +33,7 @@ const (
 
 // Calls lists every call name.
 var Calls = []string{CallGetWorkOrders, CallValidate, CallUploadPictures, CallStatus, CallPush, CallTrigger,
-	CallItems, CallItemContent, CallItemResult, CallLookup}
+	CallItems, CallItemContent, CallItemResult, CallItemResults, CallLookup}
 
 // FaultKind is what an injected fault does to an answer.
 type FaultKind string

@@ -557,23 +557,96 @@ func (s *Server) recordResult(ctx context.Context, in *integrationRow, r protoco
 	if r.UUID == "" {
 		return errorf(ErrInvalid, "uuid is required")
 	}
+	res := protocol.ItemResult{UUID: r.UUID, RelayStatus: r.RelayStatus, Message: r.Message}
+	if err := checkResult(res); err != nil {
+		return err
+	}
+	return s.db.write(ctx, func(tx *sql.Tx, now time.Time) error {
+		return updateResult(ctx, tx, in, res, now)
+	})
+}
+
+// checkResult refuses a result the account cannot record.
+func checkResult(r protocol.ItemResult) error {
 	if r.RelayStatus != protocol.RelayPublished && r.RelayStatus != protocol.RelayFailed {
 		return errorf(ErrInvalid, "relayStatus must be %q or %q", protocol.RelayPublished, protocol.RelayFailed)
 	}
-	if len(r.Message) > 4096 {
-		return errorf(ErrInvalid, "message is at most 4096 bytes")
+	if len(r.Message) > maxResultMessage {
+		return errorf(ErrInvalid, "message is at most %d bytes", maxResultMessage)
 	}
-	r.UUID = lookupUUID(r.UUID)
-	return s.db.write(ctx, func(tx *sql.Tx, now time.Time) error {
-		res, err := tx.ExecContext(ctx, `UPDATE items SET relay_status = ?, relay_message = ?, relayed_at = ?
-			WHERE account_id = ? AND uuid = ? AND integration_id = ? AND release_seq IS NOT NULL`,
-			r.RelayStatus, r.Message, unixNano(now), in.accountID, r.UUID, in.id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return unknownItem(r.UUID)
+	return nil
+}
+
+// maxResultMessage bounds the message of a relay result, in bytes.
+const maxResultMessage = 4096
+
+// updateResult records one checked result in tx; an item the integration
+// does not hold (or QA holds) is unknownItem.
+func updateResult(ctx context.Context, tx *sql.Tx, in *integrationRow, r protocol.ItemResult, now time.Time) error {
+	uuid := lookupUUID(r.UUID)
+	res, err := tx.ExecContext(ctx, `UPDATE items SET relay_status = ?, relay_message = ?, relayed_at = ?
+		WHERE account_id = ? AND uuid = ? AND integration_id = ? AND release_seq IS NOT NULL`,
+		r.RelayStatus, r.Message, unixNano(now), in.accountID, uuid, in.id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return unknownItem(uuid)
+	}
+	return nil
+}
+
+// recordResults records the relay results of one itemResults call in one
+// transaction, and answers each item: recorded, or why not (an unknown
+// uuid, a bad status). A request the account cannot answer item by item
+// (no list, too many results, a uuid empty or twice, as the account
+// compares them) is refused whole.
+func (s *Server) recordResults(ctx context.Context, in *integrationRow, results []protocol.ItemResult) ([]protocol.ItemResultAnswer, error) {
+	if err := checkResults(results); err != nil {
+		return nil, err
+	}
+	answers := make([]protocol.ItemResultAnswer, len(results))
+	err := s.db.write(ctx, func(tx *sql.Tx, now time.Time) error {
+		for i, r := range results {
+			answers[i] = protocol.ItemResultAnswer{UUID: r.UUID}
+			err := checkResult(r)
+			if err == nil {
+				err = updateResult(ctx, tx, in, r, now)
+			}
+			switch {
+			case errors.Is(err, ErrInvalid) || errors.Is(err, ErrNotFound):
+				answers[i].Error = err.Error()
+			case err != nil:
+				return err
+			}
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return answers, nil
+}
+
+// checkResults refuses an itemResults request that cannot be answered
+// item by item.
+func checkResults(results []protocol.ItemResult) error {
+	if results == nil {
+		return errorf(ErrInvalid, "results is required")
+	}
+	if len(results) > protocol.MaxItemResults {
+		return errorf(ErrTooLarge, "an itemResults call carries at most %d results, this one %d", protocol.MaxItemResults, len(results))
+	}
+	seen := make(map[string]bool, len(results))
+	for i, r := range results {
+		if r.UUID == "" {
+			return errorf(ErrInvalid, "results[%d]: uuid is required", i)
+		}
+		uuid := lookupUUID(r.UUID)
+		if seen[uuid] {
+			return errorf(ErrInvalid, "results[%d]: the uuid is in results twice", i)
+		}
+		seen[uuid] = true
+	}
+	return nil
 }

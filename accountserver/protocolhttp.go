@@ -330,3 +330,23 @@ func (s *Server) handleItemResult(w http.ResponseWriter, r *http.Request, a *acc
 	}
 	return protocol.WriteJSON(w, http.StatusOK, protocol.StatusResponse{Status: true, Error: ""})
 }
+
+// handleItemResults records the relay results of several items in one
+// transaction and answers each (project-defined). The body is bounded as a
+// push's is: each of the MaxItemResults results may carry a message of 4
+// KiB, which url-encoding can triple.
+func (s *Server) handleItemResults(w http.ResponseWriter, r *http.Request, a *accountRow) error {
+	var req protocol.ItemResultsRequest
+	if err := protocol.DecodePayload(r, s.limits.PushBytes, &req); err != nil {
+		return err
+	}
+	in, err := s.integrationByKey(r.Context(), a, req.PushKey)
+	if err != nil {
+		return err
+	}
+	answers, err := s.recordResults(r.Context(), in, req.Results)
+	if err != nil {
+		return err
+	}
+	return protocol.WriteJSON(w, http.StatusOK, protocol.ItemResultsResponse{Status: true, Results: answers, Error: ""})
+}

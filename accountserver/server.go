@@ -180,6 +180,10 @@ func envelope(call string) *callSpec {
 		f = func(w http.ResponseWriter, st int, msg string) {
 			_ = protocol.WriteJSON(w, st, protocol.ItemFeedResponse{Items: []protocol.FeedItem{}, Error: msg})
 		}
+	case CallItemResults:
+		f = func(w http.ResponseWriter, st int, msg string) {
+			_ = protocol.WriteJSON(w, st, protocol.ItemResultsResponse{Status: false, Results: []protocol.ItemResultAnswer{}, Error: msg})
+		}
 	case CallLookup:
 		f = func(w http.ResponseWriter, st int, msg string) {
 			_ = protocol.WriteJSON(w, st, protocol.LookupResponse{Projects: []protocol.LookupProject{}, Error: msg})
@@ -232,6 +236,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("/a/{account}"+protocol.PathItems, s.serveCall(CallItems, s.handleItems))
 	mux.Handle("/a/{account}"+protocol.PathItemContent, s.serveCall(CallItemContent, s.handleItemContent))
 	mux.Handle("/a/{account}"+protocol.PathItemResult, s.serveCall(CallItemResult, s.handleItemResult))
+	mux.Handle("/a/{account}"+protocol.PathItemResults, s.serveCall(CallItemResults, s.handleItemResults))
 	mux.Handle("/a/{account}"+protocol.PathLookup, s.serveCall(CallLookup, s.handleLookup))
 
 	// The read-only page of an account (page.go): GET {base}/ and below.

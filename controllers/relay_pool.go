@@ -15,12 +15,17 @@ const relayPoolBatches = 2
 
 // relayPool relays items with one link's relayer, batch after batch in the
 // order they were submitted. At most concurrency items stream their content
-// at once. An item whose upload is done reports its result to the vendor
-// outside that bound, so that the next transfer does not wait for the
-// report's round trip: the bound is on the streams, the report is a small
-// call. At the first failure that is not an item's own (an account
-// unreachable or throttling, a refused login) the pool stops starting
-// items; the others stay unsettled and failure says why.
+// at once. An item whose upload is done hands its result to the pool's
+// reporter outside that bound, so that the next transfer does not wait for
+// the report's round trip, and waits until the vendor accepted it: the
+// bound is on the streams, and the workers (twice the concurrency) bound
+// the items uploaded and not yet settled. The reporter sends the results
+// queued while its previous call was under way in one itemResults call:
+// one call per burst of photos rather than one per photo, and no timer
+// delays a lone result. At the first failure that is not an item's own (an
+// account unreachable or throttling, a refused login, a report that
+// failed) the pool stops starting items; the others stay unsettled and
+// failure says why.
 type relayPool struct {
 	r   *relayer
 	ctx context.Context
@@ -30,6 +35,11 @@ type relayPool struct {
 	work      chan poolJob
 	workers   sync.WaitGroup
 	closeOnce sync.Once
+	// results carries the uploaded items' results to the reporter, which
+	// ends when it is closed (after the workers ended).
+	results     chan reportEntry
+	reporter    sync.WaitGroup
+	resultsOnce sync.Once
 
 	mu      sync.Mutex
 	stopErr error
@@ -61,7 +71,9 @@ func (r *relayer) start(ctx context.Context) *relayPool {
 		transfers: make(chan struct{}, n),
 		batches:   make(chan *relayBatch, relayPoolBatches),
 		work:      make(chan poolJob),
+		results:   make(chan reportEntry, 2*n),
 	}
+	p.reporter.Go(p.report)
 	p.workers.Go(p.dispatch)
 	for range 2 * n {
 		p.workers.Go(p.serve)
@@ -87,6 +99,8 @@ func (p *relayPool) close() {
 		close(p.batches)
 	})
 	p.workers.Wait()
+	p.resultsOnce.Do(func() { close(p.results) })
+	p.reporter.Wait()
 }
 
 // failure is the failure that stopped the pool or, when the context ended
@@ -164,17 +178,18 @@ func (p *relayPool) acquire() bool {
 
 // serve relays the jobs it is handed, each with its transfer slot.
 func (p *relayPool) serve() {
+	settled := make(chan struct{}, 1)
 	for pj := range p.work {
-		p.relayOne(pj.job)
+		p.relayOne(pj.job, settled)
 		pj.batch.done.Done()
 	}
 }
 
-// relayOne transfers an item within its transfer slot, then reports its
-// result outside it. A failure that is not the item's own stops the pool
-// before the slot is free, so that no transfer starts after it; the item
-// stays unsettled.
-func (p *relayPool) relayOne(job *itemResult) {
+// relayOne transfers an item within its transfer slot, then hands its
+// result to the reporter outside it and waits until the report is over. A
+// failure that is not the item's own stops the pool before the slot is
+// free, so that no transfer starts after it; the item stays unsettled.
+func (p *relayPool) relayOne(job *itemResult, settled chan struct{}) {
 	status, message, err := p.r.transfer(p.ctx, job)
 	if err != nil {
 		p.stop(err)
@@ -183,7 +198,6 @@ func (p *relayPool) relayOne(job *itemResult) {
 	if err != nil {
 		return
 	}
-	if err := p.r.reportResult(p.ctx, job, itemTypeLabel(job.feed.Item.FileType), status, message); err != nil {
-		p.stop(err)
-	}
+	p.results <- reportEntry{job: job, typ: itemTypeLabel(job.feed.Item.FileType), status: status, message: message, settled: settled}
+	<-settled
 }

@@ -128,31 +128,38 @@ func (r *relayer) transfer(ctx context.Context, job *itemResult) (status, messag
 	}
 }
 
-// reportResult reports an item's result to the vendor and marks it settled. A
-// report the vendor refuses for good (it no longer knows the item) settles
-// it too: nothing more can be said about it.
-func (r *relayer) reportResult(ctx context.Context, job *itemResult, typ, status, message string) error {
-	log := ctrl.LoggerFrom(ctx).WithValues("item", job.feed.Item.UUID)
-	err := r.report(ctx, protocol.ItemResultRequest{UUID: job.feed.Item.UUID, RelayStatus: status, Message: message})
+// settleReported settles an item whose result the vendor answered: err is
+// the vendor's refusal of that item, or nil. A refusal for good (it no
+// longer knows the item) settles it too: nothing more can be said about
+// it. Any other failure leaves it unsettled and is returned.
+func (r *relayer) settleReported(ctx context.Context, e reportEntry, err error) error {
 	if err != nil && (!protocol.IsPermanent(err) || errors.Is(err, protocol.ErrInvalidCredentials)) {
-		log.V(1).Info("reporting an item's relay result failed; it stays to retry", "result", status, "cause", err.Error())
-		relayItems.WithLabelValues(typ, resultError).Inc()
+		r.reportFailed(ctx, e, err)
 		return err
 	}
+	job := e.job
+	log := ctrl.LoggerFrom(ctx).WithValues("item", job.feed.Item.UUID)
 	if err != nil {
-		log.Info("the vendor account refused an item's relay result", "result", status, "cause", err.Error())
+		log.Info("the vendor account refused an item's relay result", "result", e.status, "cause", err.Error())
 	}
-	log.V(1).Info("settled an item", "type", typ, "result", status, "bytes", job.bytes)
+	log.V(1).Info("settled an item", "type", e.typ, "result", e.status, "bytes", job.bytes)
 	job.fresh = true
-	job.message = message
-	if status == protocol.RelayPublished {
+	job.message = e.message
+	if e.status == protocol.RelayPublished {
 		job.outcome = outcomePublished
-		relayItems.WithLabelValues(typ, resultPublished).Inc()
+		relayItems.WithLabelValues(e.typ, resultPublished).Inc()
 	} else {
 		job.outcome = outcomeFailed
-		relayItems.WithLabelValues(typ, resultFailed).Inc()
+		relayItems.WithLabelValues(e.typ, resultFailed).Inc()
 	}
 	return nil
+}
+
+// reportFailed counts an item whose report failed; it stays to retry.
+func (r *relayer) reportFailed(ctx context.Context, e reportEntry, err error) {
+	ctrl.LoggerFrom(ctx).WithValues("item", e.job.feed.Item.UUID).V(1).Info(
+		"reporting an item's relay result failed; it stays to retry", "result", e.status, "cause", err.Error())
+	relayItems.WithLabelValues(e.typ, resultError).Inc()
 }
 
 // openItem opens an item's content as a stream: no timeout of its own, the
@@ -174,12 +181,6 @@ func (r *relayer) openItem(ctx context.Context, uuid string) (io.ReadCloser, int
 func (r *relayer) upload(ctx context.Context, item protocol.Item, content io.Reader) error {
 	return r.provider.Do(ctx, 0, func(ctx context.Context) error {
 		return r.provider.UploadItem(ctx, r.creds, item, content)
-	})
-}
-
-func (r *relayer) report(ctx context.Context, result protocol.ItemResultRequest) error {
-	return r.vendor.Do(ctx, r.callTimeout, func(ctx context.Context) error {
-		return r.vendor.ReportItem(ctx, r.pushKey, result)
 	})
 }
 

@@ -42,6 +42,13 @@ type Vendor interface {
 	OpenItem(ctx context.Context, pushKey, uuid string) (body io.ReadCloser, size int64, err error)
 	// ReportItem records an item's relay result in the vendor account.
 	ReportItem(ctx context.Context, pushKey string, result ItemResultRequest) error
+	// ReportItems records the relay results of at most MaxItemResults items
+	// in one call (a project-defined extension of the item feed), each
+	// uuid once. It answers the account's refusal of each item, in the
+	// order of results (nil: recorded), or an error for the whole call:
+	// then the account may have recorded some, none or all of them, and
+	// reporting them again is harmless.
+	ReportItems(ctx context.Context, pushKey string, results []ItemResult) ([]error, error)
 	// LookupProjects answers which of at most MaxPushOrders order numbers
 	// the account holds as the integration's projects, with their current
 	// documents (a project-defined extension).

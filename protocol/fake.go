@@ -14,15 +14,18 @@ import (
 // concurrent use (the functions must be too).
 type Fake struct {
 	// The functions standing in for the methods of the same names.
-	ValidateFunc       func(ctx context.Context, creds Credentials, pushKey string) error
-	GetWorkOrdersFunc  func(ctx context.Context, creds Credentials, since *int64) (*GetWorkOrdersResponse, error)
-	UploadItemFunc     func(ctx context.Context, creds Credentials, item Item, content io.Reader) error
-	ReportStatusFunc   func(ctx context.Context, creds Credentials, workOrderNumber, status string) error
-	PushFunc           func(ctx context.Context, pushKey string, orders []WorkOrder) (*PushResponse, error)
-	TriggerFunc        func(ctx context.Context, pushKey string) error
-	ListItemsFunc      func(ctx context.Context, pushKey, cursor string, limit int) (*ItemFeedResponse, error)
-	OpenItemFunc       func(ctx context.Context, pushKey, uuid string) (io.ReadCloser, int64, error)
-	ReportItemFunc     func(ctx context.Context, pushKey string, result ItemResultRequest) error
+	ValidateFunc      func(ctx context.Context, creds Credentials, pushKey string) error
+	GetWorkOrdersFunc func(ctx context.Context, creds Credentials, since *int64) (*GetWorkOrdersResponse, error)
+	UploadItemFunc    func(ctx context.Context, creds Credentials, item Item, content io.Reader) error
+	ReportStatusFunc  func(ctx context.Context, creds Credentials, workOrderNumber, status string) error
+	PushFunc          func(ctx context.Context, pushKey string, orders []WorkOrder) (*PushResponse, error)
+	TriggerFunc       func(ctx context.Context, pushKey string) error
+	ListItemsFunc     func(ctx context.Context, pushKey, cursor string, limit int) (*ItemFeedResponse, error)
+	OpenItemFunc      func(ctx context.Context, pushKey, uuid string) (io.ReadCloser, int64, error)
+	ReportItemFunc    func(ctx context.Context, pushKey string, result ItemResultRequest) error
+	// ReportItemsFunc, when nil, makes ReportItems call ReportItemFunc for
+	// each result, as HTTPClient does with an account without the call.
+	ReportItemsFunc    func(ctx context.Context, pushKey string, results []ItemResult) ([]error, error)
 	LookupProjectsFunc func(ctx context.Context, pushKey string, numbers []string) (*LookupResponse, error)
 
 	mu    sync.Mutex
@@ -143,4 +146,17 @@ func (f *Fake) LookupProjects(ctx context.Context, pushKey string, numbers []str
 		return nil, notSet("LookupProjects")
 	}
 	return f.LookupProjectsFunc(ctx, pushKey, numbers)
+}
+
+// ReportItems calls ReportItemsFunc or, when it is nil, ReportItemFunc for
+// each result: a permanent error is that item's refusal, any other error
+// fails the call.
+func (f *Fake) ReportItems(ctx context.Context, pushKey string, results []ItemResult) ([]error, error) {
+	f.record("ReportItems")
+	if f.ReportItemsFunc != nil {
+		return f.ReportItemsFunc(ctx, pushKey, results)
+	}
+	return reportEach(ctx, results, func(ctx context.Context, r ItemResult) error {
+		return f.ReportItem(ctx, pushKey, r.request(pushKey))
+	})
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,6 +41,9 @@ type HTTPClient struct {
 	userAgent       string
 	metrics         *clientMetrics
 	now             func() time.Time
+	// noItemResults says the account answered itemResults with 404 or
+	// 501: ReportItems reports item by item for the client's life.
+	noItemResults atomic.Bool
 }
 
 // Option configures NewClient.

@@ -14,6 +14,7 @@ const (
 	CallItems          = "items"
 	CallItemContent    = "itemContent"
 	CallItemResult     = "itemResult"
+	CallItemResults    = "itemResults"
 	CallLookup         = "lookup"
 )
 
@@ -49,6 +50,11 @@ const (
 	// on, and nesting costs every reader that walks them. The reference
 	// account server refuses the same depth.
 	MaxOrderDepth = 64
+	// MaxItemResults is the most item results one itemResults call carries
+	// (a project-defined extension): a relay reports what settled while its
+	// previous report was under way, which is rarely more than its
+	// transfers in flight; 100 is a page of the feed.
+	MaxItemResults = 100
 	// MaxWorkOrderNumberLen is the longest work order number, in
 	// characters, as the reference account server accepts them.
 	MaxWorkOrderNumberLen = 128

@@ -13,6 +13,7 @@ const (
 	PathItems          = "/api/items"
 	PathItemContent    = "/api/items/content"
 	PathItemResult     = "/api/items/result"
+	PathItemResults    = "/api/items/results"
 	PathLookup         = "/api/projects/lookup"
 )
 
