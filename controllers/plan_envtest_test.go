@@ -34,7 +34,8 @@ func (w *world) waitPlan(name string, ok func(*sharev1.LinkPlan) bool, within ..
 
 // vendorWrites counts the calls that write to the vendor account.
 func (w *world) vendorWrites() int {
-	return w.srv.AccountRequests(vendorAccount, accountserver.CallPush) + w.srv.AccountRequests(vendorAccount, accountserver.CallItemResult)
+	return w.srv.AccountRequests(vendorAccount, accountserver.CallPush) + w.srv.AccountRequests(vendorAccount, accountserver.CallItemResult) +
+		w.srv.AccountRequests(vendorAccount, accountserver.CallItemResults)
 }
 
 func planNumbers(p *sharev1.LinkPlan, action string) []string {

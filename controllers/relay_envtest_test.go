@@ -284,7 +284,7 @@ func TestRelayAutoRelay(t *testing.T) {
 	g.Expect(getLink(g, rw.world, linkName).ResourceVersion).To(Equal(rv))
 	g.Expect(changedKeys(before, rw.resourceVersions(g))).To(BeEmpty())
 	counts := rw.srv.RequestCounts()
-	g.Expect(counts[accountserver.CallItemContent] + counts[accountserver.CallItemResult]).To(BeZero())
+	g.Expect(counts[accountserver.CallItemContent] + counts[accountserver.CallItemResult] + counts[accountserver.CallItemResults]).To(BeZero())
 	g.Expect(rw.prov.Requests(accountserver.CallUploadPictures)).To(Equal(5))
 
 	// The metrics count items and bytes by type and result.

@@ -34,7 +34,7 @@ func TestRelayOperatorRestarts(t *testing.T) {
 	// provider answers each upload after 80ms, the vendor each report after
 	// 40ms.
 	g.Expect(rw.prov.InjectFault(accountserver.Fault{Call: accountserver.CallUploadPictures, Kind: accountserver.FaultLatency, Latency: 80 * time.Millisecond})).To(Succeed())
-	g.Expect(rw.srv.InjectFault(accountserver.Fault{Call: accountserver.CallItemResult, Kind: accountserver.FaultLatency, Latency: 40 * time.Millisecond})).To(Succeed())
+	g.Expect(rw.srv.InjectFault(accountserver.Fault{Call: accountserver.CallItemResults, Kind: accountserver.FaultLatency, Latency: 40 * time.Millisecond})).To(Succeed())
 	for i := range photos {
 		rw.crewPhoto(numbers[i%3], i, 20_000)
 	}

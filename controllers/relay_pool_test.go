@@ -22,6 +22,7 @@ import (
 // poolTest is a relayer over two fakes; each hook may be nil.
 type poolTest struct {
 	relayer *relayer
+	vendor  *protocol.Fake
 	mu      sync.Mutex
 	opened  []string
 	// upload and report, when set, run inside the fakes' calls.
@@ -55,6 +56,7 @@ func newPoolTest(t *testing.T, concurrency int) *poolTest {
 		}
 		return nil
 	}}
+	pt.vendor = vendor
 	clients := map[string]AccountClient{testVendorURL: vendor, testProviderURL: provider}
 	accounts := NewAccounts(func(url string) (AccountClient, error) { return clients[url], nil }, 1e6, 1e6, clock.RealClock{})
 	v, err := accounts.Get(testVendorURL)

@@ -406,6 +406,17 @@ func itemResult(c *HTTPClient) error {
 	return c.ReportItem(context.Background(), testPushKey, ItemResultRequest{UUID: "u1", RelayStatus: RelayPublished})
 }
 
+// itemResults answers the call's failure or else the item's refusal: an
+// account that answers 404 has no itemResults, and the item's own
+// itemResult answers for it.
+func itemResults(c *HTTPClient) error {
+	errs, err := c.ReportItems(context.Background(), testPushKey, []ItemResult{{UUID: "u1", RelayStatus: RelayPublished}})
+	if err == nil && len(errs) == 1 {
+		err = errs[0]
+	}
+	return err
+}
+
 var allCalls = map[string]func(*HTTPClient) error{
 	CallValidate:       validate,
 	CallGetWorkOrders:  getWorkOrders,
@@ -416,6 +427,7 @@ var allCalls = map[string]func(*HTTPClient) error{
 	CallItems:          items,
 	CallItemContent:    openItem,
 	CallItemResult:     itemResult,
+	CallItemResults:    itemResults,
 	CallLookup:         lookup,
 }
 
