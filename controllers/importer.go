@@ -43,6 +43,7 @@ func (r *ShareLinkReconciler) reconcileImport(ctx context.Context, run *linkRun)
 // runImport pulls when the plan says so, applies what is due, and records
 // the outcome; its result says when periodic work is next due.
 func (r *ShareLinkReconciler) runImport(ctx context.Context, run *importRun) (stepResult, error) {
+	defer run.endGCHold()
 	if run.plan.pull {
 		if res, err := r.pull(ctx, run); res.stop || err != nil {
 			return res, err
@@ -94,6 +95,15 @@ type importRun struct {
 	pulled, total int
 	progressAt    time.Time
 	progressWork  int
+	// releaseGC ends the run's hold on the GC's target (import_gc.go), nil
+	// when it has none.
+	releaseGC func()
+}
+
+func (run *importRun) endGCHold() {
+	if run.releaseGC != nil {
+		run.releaseGC()
+	}
 }
 
 // pull calls getWorkOrders and records each changed order, applying each
@@ -103,6 +113,9 @@ func (r *ShareLinkReconciler) pull(ctx context.Context, run *importRun) (stepRes
 	if err != nil {
 		return r.failCall(run.linkRun, sharev1.ConditionImported, "provider account", err)
 	}
+	// A large pull lowers the GC's target until the run ends: the cache
+	// fills with its projects while it makes garbage fast.
+	run.releaseGC = ImportGC.hold(len(stash.orders))
 	run.watermark = stash.serverTime
 	if run.watermark <= 0 {
 		run.watermark = run.now.Unix()

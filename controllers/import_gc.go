@@ -1,0 +1,76 @@
+package controllers
+
+// The garbage collector's target while a large import runs. The Go
+// runtime lets the heap grow to the live heap times 1+GOGC/100 before it
+// collects (GOGC 100: twice the live heap), and an import allocates fast:
+// each order is decoded, encoded, applied and patched, some 250 KiB of
+// short-lived garbage a project, while the cache grows to hold every
+// project. The peak RSS of a 10,000-order import is that doubled heap.
+// A lower target while an import of many orders runs keeps the heap
+// closer to what is live, for some more GC work in that import only; the
+// idle manager keeps the runtime's target.
+
+import (
+	"runtime/debug"
+	"sync"
+
+	"github.com/pruvan-share/share-operator/protocol"
+)
+
+// largeImport is the number of orders from which a pull lowers the GC's
+// target while it is recorded and applied: one push's worth, below which
+// the garbage an import makes is small beside the manager's own.
+const largeImport = protocol.MaxPushOrders
+
+// importGC lowers the GC's target while at least one large import runs
+// and puts it back when the last one ends. The target is the process's,
+// so the imports of all links share one hold.
+type importGC struct {
+	mu      sync.Mutex
+	percent int // the target while imports run; <= 0 leaves the runtime's alone
+	holds   int
+	prev    int
+	set     func(int) int // debug.SetGCPercent, or a test's
+}
+
+// ImportGC is the manager's; main sets its target (--import-gc-percent).
+var ImportGC = &importGC{set: debug.SetGCPercent}
+
+// SetPercent sets the GC's target during large imports; 0 turns the hold
+// off. Call it before the manager starts.
+func (g *importGC) SetPercent(percent int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.percent = percent
+}
+
+// hold lowers the target for an import of n orders, when n is large, and
+// returns the function that ends the hold.
+func (g *importGC) hold(n int) (release func()) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.percent <= 0 || n < largeImport {
+		return func() {}
+	}
+	if g.holds == 0 {
+		g.prev = g.set(g.percent)
+		if g.prev < 0 || g.prev <= g.percent {
+			// GC off (GOGC=off), or already as low: leave it.
+			g.set(g.prev)
+			g.prev = 0
+		}
+	}
+	g.holds++
+	var once sync.Once
+	return func() { once.Do(g.release) }
+}
+
+func (g *importGC) release() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.holds--
+	if g.holds == 0 && g.prev != 0 {
+		g.set(g.prev)
+		g.prev = 0
+	}
+}
