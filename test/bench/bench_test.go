@@ -470,6 +470,7 @@ func (r *sizeRun) fullImport() {
 // import has recorded beside the operator's RSS and live heap.
 func (r *sizeRun) sampleCarried() (stop func()) {
 	done, finished := make(chan struct{}), make(chan struct{})
+	var profiled importProfiles
 	go func() {
 		defer close(finished)
 		tick := time.NewTicker(time.Second)
@@ -493,6 +494,7 @@ func (r *sizeRun) sampleCarried() (stop func()) {
 				continue
 			}
 			r.res.Carried = append(r.res.Carried, carriedPoint{Projects: n, RSS: m.RSS, Live: m.Live})
+			r.profileDuringImport(&profiled, n, m.Live)
 		}
 	}()
 	return func() {

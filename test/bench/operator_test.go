@@ -107,14 +107,18 @@ func startOperator(t *testing.T, bin string, o operatorOptions) *operatorProc {
 		"--pushkey-bind-address=" + pushAddr,
 		"--kube-api-qps=" + strconv.Itoa(o.qps), "--kube-api-burst=" + strconv.Itoa(o.burst),
 	}
-	pprofAddr := ""
+	pprofAddr, godebug := "", "GODEBUG=gctrace=1"
 	if os.Getenv("BENCH_PPROF_DIR") != "" {
 		pprofAddr = freeAddr(t)
 		args = append(args, "--pprof-bind-address="+pprofAddr)
+		// A heap profile samples an allocation every 512 KiB by default:
+		// some sixty samples of a 30 MiB heap. Every 4 KiB tells where the
+		// heap goes to a few per cent, for some CPU of the profiled run.
+		godebug += ",memprofilerate=4096"
 	}
 	args = append(args, o.extraArgs...)
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+o.kubeconfig, "GODEBUG=gctrace=1")
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+o.kubeconfig, godebug)
 	logFile, err := os.CreateTemp(t.TempDir(), "manager-*.log")
 	if err != nil {
 		t.Fatal(err)
@@ -419,4 +423,31 @@ func (op *operatorProc) saveProfileFrom(t *testing.T, what, name string, hc *htt
 		return
 	}
 	progress("profile: %s", path)
+}
+
+// importProfiles is what sampleCarried has saved of the heap during an
+// import: a profile when half the orders are pulled, and one at each new
+// peak of the live heap (10 % above the last one saved), so that the
+// profile of the heap at its peak is on disk, not only the one after.
+type importProfiles struct {
+	half     bool
+	peakLive float64
+}
+
+// profileDuringImport saves those profiles, with BENCH_PPROF_DIR only: each
+// forces a GC in the operator, which the bench's published run must not.
+func (r *sizeRun) profileDuringImport(p *importProfiles, carried int, live float64) {
+	if r.op.pprofURL == "" {
+		return
+	}
+	ns := r.w.ns
+	if !p.half && carried >= r.n/2 {
+		p.half = true
+		r.op.saveProfile(r.t, fmt.Sprintf("heap-%s-half-import", ns))
+	}
+	if live > p.peakLive*1.1 {
+		p.peakLive = live
+		progress("N=%d: live heap %s with %d projects carried", r.n, mib(live), carried)
+		r.op.saveProfile(r.t, fmt.Sprintf("heap-%s-peak-import", ns))
+	}
 }
