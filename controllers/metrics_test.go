@@ -77,9 +77,11 @@ func TestLinkConditionMetrics(t *testing.T) {
 	cond := func(typ, status string) float64 {
 		return testutil.ToFloat64(linkCondition.WithLabelValues("metrics-cond", "acme", typ, status))
 	}
-	g.Expect([]float64{cond("Ready", "True"), cond("Ready", "False"), cond("Ready", "Unknown")}).To(Equal([]float64{0, 1, 0}))
-	g.Expect([]float64{cond("Stalled", "True"), cond("Stalled", "False")}).To(Equal([]float64{1, 0}))
-	g.Expect([]float64{cond("Reconciling", "True"), cond("Reconciling", "False")}).To(Equal([]float64{0, 1}),
+	g.Expect([]float64{cond("Ready", "True"), cond("Ready", "False"), cond("Ready", "Unknown")}).To(Equal([]float64{0, 1, 0}),
+		"Ready has a series per status, as Flux's gotk_reconcile_condition")
+	g.Expect(statusesOf(t, "metrics-cond", "Stalled")).To(Equal(map[string]float64{"True": 1}),
+		"another type has one series, for its status")
+	g.Expect(statusesOf(t, "metrics-cond", "Reconciling")).To(Equal(map[string]float64{"False": 1}),
 		"an absent Reconciling reads False, as kstatus reads it")
 	g.Expect(conditionTypesOf(t, "metrics-cond")).To(ConsistOf("Ready", "Stalled", "Reconciling", "ProviderReady"),
 		"conditions the link does not carry have no series")
@@ -94,7 +96,9 @@ func TestLinkConditionMetrics(t *testing.T) {
 	link.Spec.Suspend = true
 	recordLinkStatus(link, time.Time{})
 	g.Expect([]float64{cond("Ready", "True"), cond("Ready", "False")}).To(Equal([]float64{1, 0}))
-	g.Expect([]float64{cond("Stalled", "True"), cond("Stalled", "False")}).To(Equal([]float64{0, 1}))
+	g.Expect(statusesOf(t, "metrics-cond", "Stalled")).To(Equal(map[string]float64{"False": 1}),
+		"the status a condition had is gone with it")
+	g.Expect(seriesIn(t, linkCondition, "metrics-cond")).To(Equal(3+2), "Ready's three series and one for each other type")
 	g.Expect(conditionTypesOf(t, "metrics-cond")).To(ConsistOf("Ready", "Stalled", "Reconciling"))
 	g.Expect(testutil.ToFloat64(linkSuspended.WithLabelValues("metrics-cond", "acme"))).To(Equal(1.0))
 	g.Expect(testutil.ToFloat64(linkLastSuccess.WithLabelValues("metrics-cond", "acme"))).To(Equal(float64(last.Unix())+0.5),
@@ -160,6 +164,19 @@ func conditionTypesOf(t *testing.T, namespace string) []string {
 		types = append(types, typ)
 	}
 	return types
+}
+
+// statusesOf maps the status label of a condition type's series in a
+// namespace to its value.
+func statusesOf(t *testing.T, namespace, typ string) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for _, m := range gatherOne(t, linkCondition) {
+		if labelOf(m, "namespace") == namespace && labelOf(m, "type") == typ {
+			out[labelOf(m, "status")] = m.GetGauge().GetValue()
+		}
+	}
+	return out
 }
 
 // seriesIn counts the series of c in a namespace.
