@@ -53,18 +53,22 @@ type ShareLinkReconciler struct {
 	PushKeys bool
 	// PushKeyBaseURL is the listener's external URL, for bookmarks.
 	PushKeyBaseURL string
+	// SecretMeta reads Secrets' metadata from the cache (the watch below),
+	// to tell whether the credentials last read still hold.
+	SecretMeta client.Reader
 
 	memories linkMemories[linkMemory]
+	reads    linkReads
 }
 
 // Reconcile runs the link's steps in order and writes its status once.
 func (r *ShareLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	link := &sharev1.ShareLink{}
-	// The link is read from the API server, not the cache: the reconcile
+	// The link is read as fresh as the API server holds it: the reconcile
 	// that follows our own status write (a project's event wakes the link
-	// at once) would see the old status in the cache and run again a
-	// refresh or full import it has already handled.
-	if err := r.APIReader.Get(ctx, req.NamespacedName, link); err != nil {
+	// at once) must not see the old status in the cache and run again a
+	// refresh or full import it has already handled (readLinkFresh).
+	if err := readLinkFresh(ctx, r.Client, r.APIReader, &r.reads, req.NamespacedName, link); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !link.DeletionTimestamp.IsZero() {
@@ -101,6 +105,7 @@ func (r *ShareLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		if _, err := patchStatus(ctx, r.Client, base, link); err != nil && retErr == nil {
 			res, retErr = ctrl.Result{}, err
 		}
+		r.reads.of(link.UID).version = link.ResourceVersion // as written, or as read
 		r.emitLinkTransition(before, link, mem, now)
 	}()
 
@@ -120,6 +125,7 @@ func (r *ShareLinkReconciler) reconcileDelete(ctx context.Context, link *sharev1
 		return fmt.Errorf("deleting the link's SharedProjects: %w", err)
 	}
 	r.forget(link)
+	r.reads.forget(link.UID)
 	forgetLinkMetrics(link.Namespace, link.Name)
 	if !controllerutil.ContainsFinalizer(link, sharev1.Finalizer) {
 		return nil
@@ -208,6 +214,9 @@ func (r *ShareLinkReconciler) emitLinkTransition(before, after *sharev1.ShareLin
 
 // SetupWithManager registers the reconciler and its watches.
 func (r *ShareLinkReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	if r.SecretMeta == nil {
+		r.SecretMeta = mgr.GetCache() // the metadata-only informer of the Secrets watch
+	}
 	if err := indexLinkIntegrations(mgr); err != nil {
 		return err
 	}

@@ -112,12 +112,13 @@ func logStep(log logr.Logger, step string, res stepResult, err error) {
 	}
 }
 
-// reconcileCredentials reads the link's Secrets and the accounts' clients.
+// reconcileCredentials reads the link's Secrets (again only when their
+// resourceVersions moved) and the accounts' clients.
 // Sets Stalled (SecretNotFound, InvalidSecret) when a Secret needs a person,
 // and Stalled (Refused) when the client refuses an account URL; the Secret
 // watch wakes the link when it is fixed. Removes an earlier Stalled.
 func (r *ShareLinkReconciler) reconcileCredentials(ctx context.Context, run *linkRun) (stepResult, error) {
-	creds, err := readCredentials(ctx, r.APIReader, run.link)
+	creds, err := r.reads.of(run.link.UID).creds.read(ctx, r.SecretMeta, r.APIReader, run.link)
 	var se *secretError
 	switch {
 	case errors.As(err, &se):
