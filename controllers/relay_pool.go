@@ -35,11 +35,15 @@ type relayPool struct {
 	work      chan poolJob
 	workers   sync.WaitGroup
 	closeOnce sync.Once
-	// results carries the uploaded items' results to the reporter, which
-	// ends when it is closed (after the workers ended).
-	results     chan reportEntry
+	// The reporter's state (relay_report.go): the uploaded items' results
+	// waiting for it, and whether the workers ended. rmu also guards the
+	// release of a transfer slot, so that the reporter, which waits while
+	// transfers are under way, sees each one end.
+	rmu         sync.Mutex
+	rcond       *sync.Cond
+	queue       []reportEntry
+	queueClosed bool
 	reporter    sync.WaitGroup
-	resultsOnce sync.Once
 
 	mu      sync.Mutex
 	stopErr error
@@ -71,8 +75,8 @@ func (r *relayer) start(ctx context.Context) *relayPool {
 		transfers: make(chan struct{}, n),
 		batches:   make(chan *relayBatch, relayPoolBatches),
 		work:      make(chan poolJob),
-		results:   make(chan reportEntry, 2*n),
 	}
+	p.rcond = sync.NewCond(&p.rmu)
 	p.reporter.Go(p.report)
 	p.workers.Go(p.dispatch)
 	for range 2 * n {
@@ -99,7 +103,10 @@ func (p *relayPool) close() {
 		close(p.batches)
 	})
 	p.workers.Wait()
-	p.resultsOnce.Do(func() { close(p.results) })
+	p.rmu.Lock()
+	p.queueClosed = true
+	p.rcond.Broadcast()
+	p.rmu.Unlock()
 	p.reporter.Wait()
 }
 
@@ -170,10 +177,22 @@ func (p *relayPool) acquire() bool {
 		return false
 	}
 	if p.givenUp() {
-		<-p.transfers
+		p.release(nil)
 		return false
 	}
 	return true
+}
+
+// release frees a transfer slot and queues the result of the transfer
+// that held it, if any, for the reporter.
+func (p *relayPool) release(e *reportEntry) {
+	p.rmu.Lock()
+	defer p.rmu.Unlock()
+	<-p.transfers
+	if e != nil {
+		p.queue = append(p.queue, *e)
+	}
+	p.rcond.Broadcast()
 }
 
 // serve relays the jobs it is handed, each with its transfer slot.
@@ -193,11 +212,9 @@ func (p *relayPool) relayOne(job *itemResult, settled chan struct{}) {
 	status, message, err := p.r.transfer(p.ctx, job)
 	if err != nil {
 		p.stop(err)
-	}
-	<-p.transfers
-	if err != nil {
+		p.release(nil)
 		return
 	}
-	p.results <- reportEntry{job: job, typ: itemTypeLabel(job.feed.Item.FileType), status: status, message: message, settled: settled}
+	p.release(&reportEntry{job: job, typ: itemTypeLabel(job.feed.Item.FileType), status: status, message: message, settled: settled})
 	<-settled
 }

@@ -19,21 +19,19 @@ type reportEntry struct {
 	settled         chan<- struct{}
 }
 
-// report sends the results as they come: each call carries every result
-// queued while the previous one was under way, up to
-// protocol.MaxItemResults. After a report failed it reports nothing more
-// (the pool is stopped, and the account just failed): the items stay
-// unsettled, to be relayed again on the next pass, which the provider
-// deduplicates.
+// report sends the results in batches, one call at a time, and signals
+// each item's worker once its report is over. It ends once the workers
+// ended and every result was sent. After a report failed it reports
+// nothing more (the pool is stopped, and the account just failed): the
+// items stay unsettled, to be relayed again on the next pass, which the
+// provider deduplicates.
 func (p *relayPool) report() {
-	var carry []reportEntry
 	failed := false
 	for {
-		batch, open := p.nextReport(carry)
-		if len(batch) == 0 && !open {
+		batch := p.nextReport()
+		if batch == nil {
 			return
 		}
-		batch, carry = splitReport(batch)
 		if !failed {
 			if err := p.r.reportResults(p.ctx, batch); err != nil {
 				p.stop(err)
@@ -46,47 +44,55 @@ func (p *relayPool) report() {
 	}
 }
 
-// nextReport waits for a result unless carry holds some, then takes what
-// else is queued without waiting, up to a call's worth. open is false once
-// the results channel is closed and drained.
-func (p *relayPool) nextReport(carry []reportEntry) (batch []reportEntry, open bool) {
-	batch = carry
-	if len(batch) == 0 {
-		e, ok := <-p.results
-		if !ok {
-			return nil, false
-		}
-		batch = append(batch, e)
+// nextReport waits until the queued results are worth a call (see
+// reportDue) and takes them, up to a call's worth, each uuid once; nil
+// once the workers ended and nothing is left.
+func (p *relayPool) nextReport() []reportEntry {
+	p.rmu.Lock()
+	defer p.rmu.Unlock()
+	for !p.reportDue() {
+		p.rcond.Wait()
 	}
-	for len(batch) < protocol.MaxItemResults {
-		select {
-		case e, ok := <-p.results:
-			if !ok {
-				return batch, false
-			}
-			batch = append(batch, e)
-		default:
-			return batch, true
-		}
+	if len(p.queue) == 0 {
+		return nil
 	}
-	return batch, true
+	var batch []reportEntry
+	batch, p.queue = takeReport(p.queue, protocol.MaxItemResults)
+	return batch
 }
 
-// splitReport keeps a call to one result per uuid: the feed may offer an
-// item again (a failure published anew) while its first result waits. The
-// rest waits for the next call, in order.
-func splitReport(batch []reportEntry) (now, later []reportEntry) {
-	seen := make(map[string]bool, len(batch))
-	for _, e := range batch {
+// reportDue says the queue is worth a call: as many results as transfers
+// may run at once, or no transfer under way that could add one to it soon,
+// or the workers ended. So a page's results go in calls of the pool's
+// concurrency rather than one each, without a timer: a result waits at
+// most for the transfers under way when it came to end, and an item
+// waiting holds its worker, so the workers (twice the concurrency) still
+// bound the items uploaded and not yet settled.
+func (p *relayPool) reportDue() bool {
+	switch {
+	case len(p.queue) == 0:
+		return p.queueClosed
+	case p.queueClosed, len(p.queue) >= cap(p.transfers), len(p.transfers) == 0:
+		return true
+	}
+	return false
+}
+
+// takeReport takes up to limit results of the queue for one call, one per
+// uuid: the feed may offer an item again (a failure published anew) while
+// its first result waits. The others stay queued, in order.
+func takeReport(queue []reportEntry, limit int) (batch, rest []reportEntry) {
+	seen := make(map[string]bool, min(len(queue), limit))
+	for _, e := range queue {
 		uuid := e.job.feed.Item.UUID
-		if seen[uuid] {
-			later = append(later, e)
+		if len(batch) == limit || seen[uuid] {
+			rest = append(rest, e)
 			continue
 		}
 		seen[uuid] = true
-		now = append(now, e)
+		batch = append(batch, e)
 	}
-	return now, later
+	return batch, rest
 }
 
 // reportResults reports a batch of results to the vendor in one call and

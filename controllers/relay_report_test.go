@@ -51,10 +51,10 @@ func (b *batchRecorder) sizes() []int {
 	return out
 }
 
-// While a report is under way, the results of the items uploaded meanwhile
-// queue, and the next call carries them all: with four streams and eight
-// workers, eight items take two calls. The first call is held until the
-// seven other results are queued.
+// Results go in calls of the concurrency, and those queued while a call is
+// under way go in the next: with four streams and eight workers, eight
+// items take two calls. The first call is held until every other result is
+// queued.
 func TestRelayReporterBatchesWhatQueuedMeanwhile(t *testing.T) {
 	g := NewWithT(t)
 	pt := newPoolTest(t, 4)
@@ -63,7 +63,7 @@ func TestRelayReporterBatchesWhatQueuedMeanwhile(t *testing.T) {
 	pool := pt.relayer.start(context.Background())
 	rec.answer = func(call int, results []protocol.ItemResult) ([]error, error) {
 		if call == 0 {
-			for len(results)+len(pool.results) < 8 {
+			for len(results)+pool.queued() < 8 {
 				runtime.Gosched()
 			}
 		}
@@ -81,7 +81,40 @@ func TestRelayReporterBatchesWhatQueuedMeanwhile(t *testing.T) {
 	g.Expect(pt.vendor.Calls("ReportItem")).To(BeZero(), "no item is reported on its own")
 }
 
-// A lone result goes at once: nothing waits for more to come.
+// queued is how many results wait for the reporter.
+func (p *relayPool) queued() int {
+	p.rmu.Lock()
+	defer p.rmu.Unlock()
+	return len(p.queue)
+}
+
+// A result waits for the transfers under way when it came, not for a
+// timer: a0's result goes with a1's once a1's upload ends.
+func TestRelayReporterWaitsForTheTransfersUnderWay(t *testing.T) {
+	g := NewWithT(t)
+	pt := newPoolTest(t, 2)
+	rec := &batchRecorder{}
+	pt.vendor.ReportItemsFunc = rec.reportItems
+	pool := pt.relayer.start(context.Background())
+	pt.upload = func(_ context.Context, uuid string) error {
+		if uuid == "a1" {
+			for pool.queued() == 0 { // a0 uploaded and waiting
+				runtime.Gosched()
+			}
+		}
+		return nil
+	}
+	jobs := poolJobs("a", 2)
+	b := pool.submit(jobs)
+	b.wait()
+	pool.close()
+	g.Expect(pool.failure(b)).To(Succeed())
+	g.Expect(rec.batches).To(Equal([][]string{{"a0", "a1"}}))
+	g.Expect(unsettled(jobs)).To(BeZero())
+}
+
+// A lone result goes as soon as no transfer is under way: nothing waits
+// for more to come.
 func TestRelayReporterSendsALoneResult(t *testing.T) {
 	g := NewWithT(t)
 	pt := newPoolTest(t, 2)
@@ -139,9 +172,10 @@ func TestRelayReporterAnswersEachItem(t *testing.T) {
 	g.Expect(jobs[1].fresh).To(BeTrue(), "a refused result settles its item")
 }
 
-// The same uuid twice (the feed offered an item again while its first
-// result waited) goes in two calls, in order.
-func TestSplitReport(t *testing.T) {
+// A call takes up to its limit of results, one per uuid (the feed offered
+// an item again while its first result waited); the others stay queued,
+// in order.
+func TestTakeReport(t *testing.T) {
 	g := NewWithT(t)
 	entry := func(uuid string) reportEntry {
 		return reportEntry{job: &itemResult{feed: protocol.FeedItem{Item: protocol.Item{UUID: uuid}}}}
@@ -154,19 +188,23 @@ func TestSplitReport(t *testing.T) {
 		return out
 	}
 	for _, tc := range []struct {
-		in, now, later []string
+		in          []string
+		limit       int
+		batch, rest []string
 	}{
-		{[]string{"a"}, []string{"a"}, []string{}},
-		{[]string{"a", "b", "c"}, []string{"a", "b", "c"}, []string{}},
-		{[]string{"a", "b", "a", "c", "a"}, []string{"a", "b", "c"}, []string{"a", "a"}},
+		{[]string{"a"}, 100, []string{"a"}, []string{}},
+		{[]string{"a", "b", "c"}, 100, []string{"a", "b", "c"}, []string{}},
+		{[]string{"a", "b", "a", "c", "a"}, 100, []string{"a", "b", "c"}, []string{"a", "a"}},
+		{[]string{"a", "b", "c", "d"}, 2, []string{"a", "b"}, []string{"c", "d"}},
+		{[]string{"a", "a", "b", "c"}, 2, []string{"a", "b"}, []string{"a", "c"}},
 	} {
 		var in []reportEntry
 		for _, u := range tc.in {
 			in = append(in, entry(u))
 		}
-		now, later := splitReport(in)
-		g.Expect(uuids(now)).To(Equal(tc.now), "%v", tc.in)
-		g.Expect(uuids(later)).To(Equal(tc.later), "%v", tc.in)
+		batch, rest := takeReport(in, tc.limit)
+		g.Expect(uuids(batch)).To(Equal(tc.batch), "%v", tc.in)
+		g.Expect(uuids(rest)).To(Equal(tc.rest), "%v", tc.in)
 	}
 }
 
