@@ -4,9 +4,12 @@ import "testing"
 
 // fakeGCPercent stands in for debug.SetGCPercent.
 type fakeGCPercent struct {
-	percent int
-	calls   int
+	percent  int
+	calls    int
+	collects []int // the percent at each collection
 }
+
+func (f *fakeGCPercent) collect() { f.collects = append(f.collects, f.percent) }
 
 func (f *fakeGCPercent) set(p int) int {
 	f.calls++
@@ -30,7 +33,7 @@ func TestImportGCHold(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeGCPercent{percent: tc.runtime}
-			g := &importGC{set: f.set}
+			g := &importGC{set: f.set, collect: f.collect}
 			g.SetPercent(tc.percent)
 			release := g.hold(tc.orders)
 			if f.percent != tc.want {
@@ -41,6 +44,15 @@ func TestImportGCHold(t *testing.T) {
 			if f.percent != tc.runtime {
 				t.Errorf("after the import: GC percent %d, want the runtime's %d", f.percent, tc.runtime)
 			}
+			// A hold that lowered the target collects once as it ends,
+			// still at the lower target.
+			wantCollects := 0
+			if tc.want != tc.runtime {
+				wantCollects = 1
+			}
+			if len(f.collects) != wantCollects || wantCollects == 1 && f.collects[0] != tc.want {
+				t.Errorf("collections at GC percent %v, want %d at %d", f.collects, wantCollects, tc.want)
+			}
 		})
 	}
 }
@@ -49,7 +61,7 @@ func TestImportGCHold(t *testing.T) {
 // last one ends, not the first.
 func TestImportGCHoldShared(t *testing.T) {
 	f := &fakeGCPercent{percent: 100}
-	g := &importGC{set: f.set}
+	g := &importGC{set: f.set, collect: f.collect}
 	g.SetPercent(50)
 	first := g.hold(largeImport)
 	second := g.hold(2 * largeImport)
