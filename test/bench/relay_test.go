@@ -48,6 +48,12 @@ type relayPhase struct {
 	// which resource).
 	Writes writeCounts
 	Reads  int
+	// OperatorCPU is the operator process's CPU time while it relayed,
+	// ServersCPU the bench process's meanwhile (both account servers, and
+	// the bench's polling of the link), BareCPU the bench process's while
+	// the bare copy ran (the same servers, and the copy's client): CPU
+	// time, unlike the durations, hardly moves with the machine's load.
+	OperatorCPU, ServersCPU, BareCPU time.Duration
 }
 
 func (p *relayPhase) rate(d time.Duration) (photos, mbps float64) {
@@ -283,6 +289,7 @@ func (rr *relayRun) phase(name string, photos int, size int64, st relaySetting) 
 	progress("relay: turning the relay on for %d photos of %d MB, concurrency %d, account limit %d/s (burst %d)",
 		photos, size>>20, st.concurrency, st.qps, st.burst)
 	calls, cost := rr.calls(), rr.cost()
+	opCPU, ownCPU := rr.opCPU(), selfCPU(t)
 	start := time.Now()
 	rr.setRelay(true, st.concurrency)
 	// Every photo should move within a minute or so; a relay that makes no
@@ -306,6 +313,7 @@ func (rr *relayRun) phase(name string, photos int, size int64, st relaySetting) 
 		time.Sleep(20 * time.Millisecond)
 	}
 	p.Operator = done.Sub(start)
+	p.OperatorCPU, p.ServersCPU = rr.opCPU()-opCPU, selfCPU(t)-ownCPU
 	p.OperatorCalls = minusCalls(rr.calls(), calls)
 	p.Writes, p.Reads = rr.cost().since(cost)
 	mem, err := rr.op.memory()
@@ -325,12 +333,36 @@ func (rr *relayRun) phase(name string, photos int, size int64, st relaySetting) 
 	progress("relay: the operator's cost: %s; apiserver writes %s; its own apiserver reads %d", callString(p.OperatorCalls), p.Writes, p.Reads)
 
 	calls = rr.calls()
+	ownCPU = selfCPU(t)
 	p.Bare = rr.bareCopy(prefix, photos, st.concurrency)
+	p.BareCPU = selfCPU(t) - ownCPU
 	p.BareCalls = minusCalls(rr.calls(), calls)
 	ps, mbps = p.rate(p.Bare)
 	progress("relay: bare streaming copy of the same photos, %d at a time: %s: %.1f photos/s, %.1f MB/s (ratio %s); %s",
 		st.concurrency, p.Bare.Round(time.Millisecond), ps, mbps, ratio(p.Operator, p.Bare), callString(p.BareCalls))
+	progress("relay: CPU time: operator %s + servers %s = %s, bare copy %s (ratio %s)", p.OperatorCPU.Round(time.Millisecond),
+		p.ServersCPU.Round(time.Millisecond), (p.OperatorCPU + p.ServersCPU).Round(time.Millisecond), p.BareCPU.Round(time.Millisecond),
+		ratio(p.OperatorCPU+p.ServersCPU, p.BareCPU))
 	return p
+}
+
+// opCPU is the operator process's CPU time so far.
+func (rr *relayRun) opCPU() time.Duration {
+	d, err := rr.op.cpu()
+	if err != nil {
+		rr.t.Fatal(err)
+	}
+	return d
+}
+
+// selfCPU is the bench process's CPU time so far: the account servers',
+// and its clients'.
+func selfCPU(t *testing.T) time.Duration {
+	d, err := processCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
 }
 
 func callString(c map[string]int) string {
@@ -458,11 +490,13 @@ func (rr *relayResult) reportCosts(p func(format string, args ...any)) {
 			p("| apiserver writes: %s | %s | 0 |", k, perPhoto(ph.Writes[k], ph.Photos))
 		}
 		p("| operator's apiserver reads | %s | 0 |", perPhoto(ph.Reads, ph.Photos))
+		p("| CPU ms: the operator | %s | 0 |", cpuPerPhoto(ph.OperatorCPU, ph.Photos))
+		p("| CPU ms: the account servers (and the bench's client) | %s | %s |", cpuPerPhoto(ph.ServersCPU, ph.Photos), cpuPerPhoto(ph.BareCPU, ph.Photos))
 		p("")
-		p("Of these, only the download and the upload hold one of the link's transfer slots: the result report goes on")
-		p("beside the next transfer, the next feed page is read and queued while a page relays, and a page's status")
-		p("writes (its projects read once a pass, then written several at once, and the link's cursor) overlap the next")
-		p("page's transfers.")
+		p("Of these, only the download and the upload hold one of the link's transfer slots: the results go to the vendor")
+		p("in batches (`itemResults`, as many as the link's concurrency or more) beside the next transfers, the next feed")
+		p("page is read and queued while a page relays, and a page's status writes (its projects read once a pass, then")
+		p("written several at once, and the link's cursor) overlap the next page's transfers.")
 	}
 	if len(rr.Sweep) == 0 {
 		return
@@ -485,6 +519,10 @@ func (rr *relayResult) reportCosts(p func(format string, args ...any)) {
 		p("| %d/s | %d | %d | %s | %.1f | %s | %.1f | %s | %.1f |", ph.AccountQPS, ph.AccountBurst, ph.Concurrency,
 			secs(ph.Operator), ops, secs(ph.Bare), bps, ratio(ph.Operator, ph.Bare), float64(vendor)/ph.Operator.Seconds())
 	}
+}
+
+func cpuPerPhoto(d time.Duration, photos int) string {
+	return fmt.Sprintf("%.2f", d.Seconds()*1000/float64(photos))
 }
 
 func perPhoto(n, photos int) string {
