@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"math"
 	"os"
 	"sort"
 	"strconv"
@@ -54,6 +55,11 @@ type relayPhase struct {
 	// the bare copy ran (the same servers, and the copy's client): CPU
 	// time, unlike the durations, hardly moves with the machine's load.
 	OperatorCPU, ServersCPU, BareCPU time.Duration
+	// FirstUpload and LastUpload are when the provider stored the relay's
+	// first and last photo, from the relay's start: before the first, the
+	// link's patch, the relay's wake-up, the feed read and one transfer;
+	// after the last, its report and the last page's commit.
+	FirstUpload, LastUpload time.Duration
 }
 
 func (p *relayPhase) rate(d time.Duration) (photos, mbps float64) {
@@ -314,6 +320,7 @@ func (rr *relayRun) phase(name string, photos int, size int64, st relaySetting) 
 	}
 	p.Operator = done.Sub(start)
 	p.OperatorCPU, p.ServersCPU = rr.opCPU()-opCPU, selfCPU(t)-ownCPU
+	p.FirstUpload, p.LastUpload = rr.uploadSpan(prefix, start)
 	p.OperatorCalls = minusCalls(rr.calls(), calls)
 	p.Writes, p.Reads = rr.cost().since(cost)
 	mem, err := rr.op.memory()
@@ -331,6 +338,8 @@ func (rr *relayRun) phase(name string, photos int, size int64, st relaySetting) 
 		photos, size>>20, p.Operator.Round(time.Millisecond), ps, mbps, mib(mem.HWM), mem.GCPeakHeapMiB)
 
 	progress("relay: the operator's cost: %s; apiserver writes %s; its own apiserver reads %d", callString(p.OperatorCalls), p.Writes, p.Reads)
+	progress("relay: timeline: first photo at the provider after %s, last after %s, all counted after %s",
+		p.FirstUpload.Round(time.Millisecond), p.LastUpload.Round(time.Millisecond), p.Operator.Round(time.Millisecond))
 
 	calls = rr.calls()
 	ownCPU = selfCPU(t)
@@ -344,6 +353,25 @@ func (rr *relayRun) phase(name string, photos int, size int64, st relaySetting) 
 		p.ServersCPU.Round(time.Millisecond), (p.OperatorCPU + p.ServersCPU).Round(time.Millisecond), p.BareCPU.Round(time.Millisecond),
 		ratio(p.OperatorCPU+p.ServersCPU, p.BareCPU))
 	return p
+}
+
+// uploadSpan is when the provider stored the first and the last of the
+// phase's photos the relay sent, from start.
+func (rr *relayRun) uploadSpan(prefix string, start time.Time) (first, last time.Duration) {
+	first = time.Duration(math.MaxInt64)
+	for j := range relayOrders {
+		items, err := rr.w.srv.ListItems(context.Background(), testworld.ProviderAccount, testworld.Number(j))
+		if err != nil {
+			rr.t.Fatal(err)
+		}
+		for _, it := range items {
+			if strings.HasPrefix(it.Meta.FileName, prefix) {
+				d := it.CreatedAt.Sub(start)
+				first, last = min(first, d), max(last, d)
+			}
+		}
+	}
+	return first, last
 }
 
 // opCPU is the operator process's CPU time so far.
