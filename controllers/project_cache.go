@@ -20,9 +20,11 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -30,15 +32,23 @@ import (
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 )
 
-// annotationUpstreamDigest holds, on a cached SharedProject only, the
-// digest of the spec.upstream the cache left out. It is never written to
-// the API server.
-const annotationUpstreamDigest = "share.pruvan.io/cached-upstream-digest"
+// A cached SharedProject carries the digest of the spec.upstream the cache
+// left out in its metadata.selfLink, as "cached-upstream-digest:" and the
+// digest: a read-only field the API server has not set since Kubernetes
+// 1.20 and nothing of the operator reads. An annotation did the same in a
+// map of its own, some 330 bytes a project, a tenth of the cache (issue
+// #14); a string is 32. Like the annotation, it survives DeepCopy, so a
+// copy of a cached project still says it is trimmed, and it is never
+// written: status merge patches are computed between two copies that both
+// carry it, and spec writes are server-side applies built afresh.
+// (Through metav1.Object: the struct's field and methods are deprecated
+// for the reason that makes the field free.)
+const digestCarrier = "cached-upstream-digest:"
 
 // TrimProjectForCache is the cache transform of SharedProjects: it drops
 // managedFields, shares what projects repeat (project_intern.go), and replaces spec.upstream with its client status alone
 // (a stub shared by every project of that status), keeping a digest of the
-// whole in an annotation. Other objects
+// whole in its selfLink (digestCarrier). Other objects
 // lose their managedFields only. It is the manager's DefaultTransform.
 func TrimProjectForCache(obj any) (any, error) {
 	obj, _ = stripManagedFields(obj)
@@ -61,15 +71,9 @@ func TrimProjectForCache(obj any) (any, error) {
 }
 
 // trimUpstream replaces p's upstream with a stub of its client status and
-// keeps digest, the digest of the whole, in an annotation. p's annotations
-// are copied, not changed: p may share them.
+// keeps digest, the digest of the whole, in p's selfLink.
 func trimUpstream(p *sharev1.SharedProject, digest string) {
-	annotations := make(map[string]string, len(p.Annotations)+1)
-	for k, v := range p.Annotations {
-		annotations[intern(k)] = v
-	}
-	annotations[annotationUpstreamDigest] = digest
-	p.Annotations = annotations
+	metav1.Object(p).SetSelfLink(digestCarrier + digest)
 	p.Spec.Upstream = upstreamStub(p.Spec.Upstream.ClientStatus)
 }
 
@@ -108,8 +112,7 @@ var (
 
 // trimmed says whether p is a cache copy whose upstream was left out.
 func trimmed(p *sharev1.SharedProject) bool {
-	_, ok := p.Annotations[annotationUpstreamDigest]
-	return ok
+	return strings.HasPrefix(metav1.Object(p).GetSelfLink(), digestCarrier)
 }
 
 // upstreamDigest is a short digest of an order as stored: equal orders (as
@@ -131,7 +134,7 @@ func digestOf(b []byte) string {
 // projectDigest is the digest of p's upstream, from the cache's annotation
 // or computed; "" when p has no upstream.
 func projectDigest(p *sharev1.SharedProject) string {
-	if d, ok := p.Annotations[annotationUpstreamDigest]; ok {
+	if d, ok := strings.CutPrefix(metav1.Object(p).GetSelfLink(), digestCarrier); ok {
 		return d
 	}
 	if p.Spec.Upstream == nil {

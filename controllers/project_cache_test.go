@@ -84,6 +84,10 @@ func TestTrimProjectForCache(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := NewWithT(t)
 			personal := tt.in.Annotations
+			wantSelfLink := ""
+			if tt.wantDigest != "" {
+				wantSelfLink = digestCarrier + tt.wantDigest
+			}
 			out, err := TrimProjectForCache(tt.in)
 			g.Expect(err).NotTo(HaveOccurred())
 			p := out.(*sharev1.SharedProject)
@@ -92,7 +96,9 @@ func TestTrimProjectForCache(t *testing.T) {
 			g.Expect(p.Spec.AssignTo).To(Equal("crew2"), "what a person set stays")
 			g.Expect(p.Status.Created).To(BeTrue())
 			g.Expect(p.Annotations).To(HaveKeyWithValue("a-person", "note"))
-			g.Expect(personal).NotTo(HaveKey(annotationUpstreamDigest), "the input's map is not shared with the result")
+			g.Expect(p.Annotations).To(Equal(personal), "the annotations are left as they were")
+			g.Expect(metav1.Object(p).GetSelfLink()).To(Equal(wantSelfLink), "the digest rides in the selfLink")
+			g.Expect(metav1.Object(p.DeepCopy()).GetSelfLink()).To(Equal(wantSelfLink), "a copy of a trimmed project is trimmed too")
 			g.Expect(projectDigest(p)).To(Equal(tt.wantDigest))
 			g.Expect(trimmed(p)).To(Equal(tt.wantDigest != ""))
 			// Trimming twice changes nothing.
