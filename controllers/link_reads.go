@@ -9,6 +9,7 @@ import (
 	"context"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -111,3 +112,5 @@ func secretVersions(ctx context.Context, meta client.Reader, link *sharev1.Share
 	}
 	return out
 }
+
+var secretGVK = corev1.SchemeGroupVersion.WithKind("Secret")

@@ -91,10 +91,9 @@ type relayMemory struct {
 	// linkVersion is the link's resourceVersion as the relay last read or
 	// wrote it from the API server (readLink).
 	linkVersion string
-	// creds are the link's credentials as last read, and credsVersions the
-	// Secrets' versions they were read at (credentials).
-	creds         linkCredentials
-	credsVersions string
+	// creds are the link's credentials as last read, with the Secrets'
+	// versions they were read at.
+	creds cachedCredentials
 }
 
 func (r *RelayReconciler) memory(link *sharev1.ShareLink) *relayMemory {

@@ -96,7 +96,7 @@ func requeueAfter(d time.Duration) passResult {
 func (r *RelayReconciler) newRelayRun(ctx context.Context, link *sharev1.ShareLink) (*relayRun, error) {
 	log := ctrl.LoggerFrom(ctx)
 	mem := r.memory(link)
-	creds, err := r.credentials(ctx, link, mem)
+	creds, err := mem.creds.read(ctx, r.SecretMeta, r.APIReader, link)
 	var se *secretError
 	switch {
 	case errors.As(err, &se):

@@ -11,8 +11,6 @@ import (
 	"math/rand/v2"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
@@ -105,45 +103,6 @@ func (r *RelayReconciler) readLink(ctx context.Context, key client.ObjectKey, li
 	r.memory(link).linkVersion = link.ResourceVersion
 	return nil
 }
-
-// credentials are the link's logins: read from their Secrets through the
-// API reader (the operator keeps no cache of Secret data), then reused while
-// the Secrets' resourceVersions in the cache of their metadata (the link
-// controller watches it) stay what they were before that read. A Secret
-// changed since is read again; without a metadata reader every pass reads.
-func (r *RelayReconciler) credentials(ctx context.Context, link *sharev1.ShareLink, mem *relayMemory) (linkCredentials, error) {
-	versions := r.secretVersions(ctx, link)
-	if versions != "" && versions == mem.credsVersions {
-		return mem.creds, nil
-	}
-	creds, err := readCredentials(ctx, r.APIReader, link)
-	if err != nil {
-		mem.creds, mem.credsVersions = linkCredentials{}, ""
-		return creds, err
-	}
-	mem.creds, mem.credsVersions = creds, versions
-	return creds, nil
-}
-
-// secretVersions are the cached resourceVersions of the link's two Secrets,
-// with their names; empty when either is unknown.
-func (r *RelayReconciler) secretVersions(ctx context.Context, link *sharev1.ShareLink) string {
-	if r.SecretMeta == nil {
-		return ""
-	}
-	out := ""
-	for _, name := range []string{link.Spec.Provider.SecretRef.Name, link.Spec.Account.SecretRef.Name} {
-		m := &metav1.PartialObjectMetadata{}
-		m.SetGroupVersionKind(secretGVK)
-		if err := r.SecretMeta.Get(ctx, client.ObjectKey{Namespace: link.Namespace, Name: name}, m); err != nil {
-			return ""
-		}
-		out += name + "@" + m.ResourceVersion + ";"
-	}
-	return out
-}
-
-var secretGVK = corev1.SchemeGroupVersion.WithKind("Secret")
 
 // annotationChanged passes updates that change the annotation Key.
 type annotationChanged struct {
