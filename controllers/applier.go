@@ -172,7 +172,7 @@ func (r *ShareLinkReconciler) markApplied(ctx context.Context, run *importRun, p
 		r.markPushed(run, before, p, push.hash)
 		r.recordAssignment(run, p, push.assign)
 	}
-	if _, err := patchStatus(ctx, r.Client, before, p); err != nil {
+	if err := patchProjectStatus(ctx, r.Client, before, p); err != nil {
 		return err
 	}
 	run.keepApplied(p)

@@ -20,7 +20,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	k8stypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -221,14 +221,19 @@ func apiserverGenerations() interceptor.Funcs {
 			obj.SetGeneration(next(ctx, c, obj))
 			return c.Update(ctx, obj, opts...)
 		},
-		Apply: func(ctx context.Context, c client.WithWatch, obj runtime.ApplyConfiguration, opts ...client.ApplyOption) error {
-			// The operator applies SharedProjects as unstructured objects.
-			u, ok := obj.(interface {
-				client.Object
-				GroupVersionKind() schema.GroupVersionKind
-			})
-			if !ok {
-				return c.Apply(ctx, obj, opts...)
+		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
+			if patch.Type() != types.ApplyPatchType {
+				return c.Patch(ctx, obj, patch, opts...)
+			}
+			// The operator applies SharedProjects as a body of its own: the
+			// generation goes into that body.
+			body, err := patch.Data(obj)
+			if err != nil {
+				return err
+			}
+			u := &unstructured.Unstructured{}
+			if err := u.UnmarshalJSON(body); err != nil {
+				return err
 			}
 			stored := &unstructured.Unstructured{}
 			stored.SetGroupVersionKind(u.GroupVersionKind())
@@ -240,7 +245,10 @@ func apiserverGenerations() interceptor.Funcs {
 			default:
 				u.SetGeneration(next(ctx, c, u))
 			}
-			return c.Apply(ctx, obj, opts...)
+			if body, err = u.MarshalJSON(); err != nil {
+				return err
+			}
+			return c.Patch(ctx, obj, client.RawPatch(types.ApplyPatchType, body), opts...)
 		},
 	}
 }
@@ -275,7 +283,14 @@ func countWrites(inner interceptor.Funcs, count func(verb string, obj client.Obj
 			return c.Apply(ctx, obj, opts...)
 		},
 		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
-			count("patch", obj)
+			if patch.Type() == types.ApplyPatchType {
+				count("apply", obj)
+			} else {
+				count("patch", obj)
+			}
+			if inner.Patch != nil {
+				return inner.Patch(ctx, c, obj, patch, opts...)
+			}
 			return c.Patch(ctx, obj, patch, opts...)
 		},
 		Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {

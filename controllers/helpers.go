@@ -39,15 +39,6 @@ func inParallel(ctx context.Context, n int, f func(ctx context.Context, i int) e
 	return g.Wait()
 }
 
-// toAnyMap is m as unstructured objects hold it.
-func toAnyMap(m map[string]string) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 // truncate bounds s to n bytes, marking the cut.
 func truncate(s string, n int) string {
 	if len(s) <= n {

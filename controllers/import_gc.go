@@ -3,7 +3,7 @@ package controllers
 // The garbage collector's target while a large import runs. The Go
 // runtime lets the heap grow to the live heap times 1+GOGC/100 before it
 // collects (GOGC 100: twice the live heap), and an import allocates fast:
-// each order is decoded, encoded, applied and patched, some 250 KiB of
+// each order is decoded, encoded, applied and patched, some 200 KiB of
 // short-lived garbage a project, while the cache grows to hold every
 // project. The peak RSS of a 10,000-order import is that doubled heap.
 // A lower target while an import of many orders runs keeps the heap

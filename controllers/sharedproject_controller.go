@@ -31,8 +31,11 @@ func (r *SharedProjectReconciler) Reconcile(ctx context.Context, req ctrl.Reques
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	before := p.DeepCopy()
+	// The link is only read, and a large import reconciles each project two
+	// or three times while it runs: the cache's own copy, not a deep copy
+	// of the link's status each time.
 	link := &sharev1.ShareLink{}
-	err := r.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.LinkName}, link)
+	err := r.Get(ctx, client.ObjectKey{Namespace: p.Namespace, Name: p.Spec.LinkName}, link, client.UnsafeDisableDeepCopy)
 	switch {
 	case client.IgnoreNotFound(err) != nil:
 		return ctrl.Result{}, err
