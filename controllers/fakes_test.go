@@ -20,7 +20,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	k8stypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	clocktesting "k8s.io/utils/clock/testing"
@@ -222,7 +221,7 @@ func apiserverGenerations() interceptor.Funcs {
 			return c.Update(ctx, obj, opts...)
 		},
 		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
-			if patch.Type() != types.ApplyPatchType {
+			if patch.Type() != k8stypes.ApplyPatchType {
 				return c.Patch(ctx, obj, patch, opts...)
 			}
 			// The operator applies SharedProjects as a body of its own: the
@@ -248,7 +247,7 @@ func apiserverGenerations() interceptor.Funcs {
 			if body, err = u.MarshalJSON(); err != nil {
 				return err
 			}
-			return c.Patch(ctx, obj, client.RawPatch(types.ApplyPatchType, body), opts...)
+			return c.Patch(ctx, obj, client.RawPatch(k8stypes.ApplyPatchType, body), opts...)
 		},
 	}
 }
@@ -283,7 +282,7 @@ func countWrites(inner interceptor.Funcs, count func(verb string, obj client.Obj
 			return c.Apply(ctx, obj, opts...)
 		},
 		Patch: func(ctx context.Context, c client.WithWatch, obj client.Object, patch client.Patch, opts ...client.PatchOption) error {
-			if patch.Type() == types.ApplyPatchType {
+			if patch.Type() == k8stypes.ApplyPatchType {
 				count("apply", obj)
 			} else {
 				count("patch", obj)
