@@ -54,18 +54,22 @@ func (l *linkReads) forget(uid types.UID) {
 // version last read or written through the API server, and from the API
 // server otherwise. A cached copy at that very version is as current as a
 // fresh read; a cache behind our own write (which would make the reconcile
-// run again a refresh it already handled) or a change by someone else
-// differs from the version remembered and is read again.
-func readLinkFresh(ctx context.Context, cache, api client.Reader, reads *linkReads, key client.ObjectKey, link *sharev1.ShareLink) error {
-	if err := cache.Get(ctx, key, link); err == nil && link.ResourceVersion != "" && reads.of(link.UID).version == link.ResourceVersion {
+// run again a refresh, or relay again from a cursor, it already handled) or
+// a change by someone else differs from the version remembered and is read
+// again. version is where the caller keeps that version for the link.
+func readLinkFresh(ctx context.Context, cache, api client.Reader, key client.ObjectKey, link *sharev1.ShareLink, version func(*sharev1.ShareLink) *string) error {
+	if err := cache.Get(ctx, key, link); err == nil && link.ResourceVersion != "" && *version(link) == link.ResourceVersion {
 		return nil
 	}
 	if err := api.Get(ctx, key, link); err != nil {
 		return err
 	}
-	reads.of(link.UID).version = link.ResourceVersion
+	*version(link) = link.ResourceVersion
 	return nil
 }
+
+// versionOf is where the link controller keeps a link's version.
+func (l *linkReads) versionOf(link *sharev1.ShareLink) *string { return &l.of(link.UID).version }
 
 // cachedCredentials are a link's logins, read from their Secrets through
 // the API reader (the operator keeps no cache of Secret data), then reused

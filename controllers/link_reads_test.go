@@ -61,24 +61,24 @@ func TestReadLinkFreshReadsTheCacheAtTheVersionLastSeen(t *testing.T) {
 	key := client.ObjectKeyFromObject(link)
 
 	got := &sharev1.ShareLink{}
-	g.Expect(readLinkFresh(ctx, cacheClient, apiReader, &reads, key, got)).To(Succeed())
+	g.Expect(readLinkFresh(ctx, cacheClient, apiReader, key, got, reads.versionOf)).To(Succeed())
 	g.Expect(api["ShareLink"]).To(Equal(1), "a link never read is read from the API server")
 
 	// The cache has caught up with that version: no GET.
 	cached := &sharev1.ShareLink{}
 	g.Expect(cacheClient.Get(ctx, key, cached)).To(Succeed())
 	reads.of(link.UID).version = cached.ResourceVersion
-	g.Expect(readLinkFresh(ctx, cacheClient, apiReader, &reads, key, got)).To(Succeed())
+	g.Expect(readLinkFresh(ctx, cacheClient, apiReader, key, got, reads.versionOf)).To(Succeed())
 	g.Expect(api["ShareLink"]).To(Equal(1), "a cached copy at the version last seen is as fresh as a GET")
 
 	// Our own status write moved the link on; the cache has not seen it.
 	reads.of(link.UID).version = "written-by-us"
-	g.Expect(readLinkFresh(ctx, cacheClient, apiReader, &reads, key, got)).To(Succeed())
+	g.Expect(readLinkFresh(ctx, cacheClient, apiReader, key, got, reads.versionOf)).To(Succeed())
 	g.Expect(api["ShareLink"]).To(Equal(2), "a cache behind our write is not trusted")
 	g.Expect(reads.of(link.UID).version).To(Equal(got.ResourceVersion))
 
 	reads.forget(link.UID)
-	g.Expect(readLinkFresh(ctx, cacheClient, apiReader, &reads, key, got)).To(Succeed())
+	g.Expect(readLinkFresh(ctx, cacheClient, apiReader, key, got, reads.versionOf)).To(Succeed())
 	g.Expect(api["ShareLink"]).To(Equal(3), "a forgotten link is read again")
 }
 

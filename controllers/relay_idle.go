@@ -87,21 +87,11 @@ func (r *RelayReconciler) startupDelay(link *sharev1.ShareLink, mem *relayMemory
 	return d
 }
 
-// readLink reads the link from the cache when the cache holds the version
-// the relay last read or wrote from the API server, and from the API server
-// otherwise. The cursor must never be older than the relay's own last write:
-// a cached copy at that very version is as current as a fresh read, and an
-// idle pass then costs no GET. A cache behind our write, or a change by
-// someone else, differs from the version remembered and is read again.
+// readLink reads the link as fresh as the API server holds it
+// (readLinkFresh): the cursor must never be older than the relay's own last
+// write, and an idle pass then costs no GET.
 func (r *RelayReconciler) readLink(ctx context.Context, key client.ObjectKey, link *sharev1.ShareLink) error {
-	if err := r.Get(ctx, key, link); err == nil && r.memory(link).linkVersion == link.ResourceVersion { // the cache
-		return nil
-	}
-	if err := r.APIReader.Get(ctx, key, link); err != nil {
-		return err
-	}
-	r.memory(link).linkVersion = link.ResourceVersion
-	return nil
+	return readLinkFresh(ctx, r.Client, r.APIReader, key, link, func(l *sharev1.ShareLink) *string { return &r.memory(l).linkVersion })
 }
 
 // annotationChanged passes updates that change the annotation Key.

@@ -68,7 +68,7 @@ func (r *ShareLinkReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	// that follows our own status write (a project's event wakes the link
 	// at once) must not see the old status in the cache and run again a
 	// refresh or full import it has already handled (readLinkFresh).
-	if err := readLinkFresh(ctx, r.Client, r.APIReader, &r.reads, req.NamespacedName, link); err != nil {
+	if err := readLinkFresh(ctx, r.Client, r.APIReader, req.NamespacedName, link, r.reads.versionOf); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !link.DeletionTimestamp.IsZero() {
