@@ -45,6 +45,8 @@ func (r *ShareLinkReconciler) reconcileImport(ctx context.Context, run *linkRun)
 func (r *ShareLinkReconciler) runImport(ctx context.Context, run *importRun) (stepResult, error) {
 	defer run.endGCHold()
 	if run.plan.pull {
+		ctrl.LoggerFrom(ctx).V(1).Info("pulling", "full", run.plan.full, "requested", run.plan.refreshAt != "" || run.plan.fullImportAt != "",
+			"restored", run.mem.restored(), "due", refreshDue(run.link, run.mem))
 		if res, err := r.pull(ctx, run); res.stop || err != nil {
 			return res, err
 		}

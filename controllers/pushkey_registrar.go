@@ -69,5 +69,5 @@ func (r *PushKeyRegistrar) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(linksOfSecret(r.Client)), builder.OnlyMetadata).
 		WithOptions(controller.Options{NeedLeaderElection: ptr.To(false)}).
 		Named("pushkey").
-		Complete(r)
+		Complete(timersOnTime(r))
 }

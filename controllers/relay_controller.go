@@ -175,7 +175,7 @@ func (r *RelayReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) er
 				relayBackoffBase, relayBackoffMax),
 		}).
 		Named("relay").
-		Complete(r)
+		Complete(timersOnTime(r))
 }
 
 func linkOfProject(_ context.Context, o client.Object) []reconcile.Request {

@@ -92,5 +92,5 @@ func (r *SharedProjectReconciler) SetupWithManager(mgr ctrl.Manager, concurrency
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Named("sharedproject").
-		Complete(r)
+		Complete(timersOnTime(r))
 }

@@ -235,7 +235,7 @@ func (r *ShareLinkReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int
 		Watches(&sharev1.ShareLink{}, handler.EnqueueRequestsFromMapFunc(linksOfIntegration(r.Client))).
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
 		Named("sharelink").
-		Complete(r)
+		Complete(timersOnTime(r))
 }
 
 // indexLinkSecrets indexes ShareLinks by the Secrets they name; the link

@@ -161,6 +161,10 @@ func (r *ShareLinkReconciler) reconcileConnection(ctx context.Context, run *link
 		sharev1.IsConditionTrue(run.link, sharev1.ConditionAccountReady) {
 		return stepResult{}, nil
 	}
+	ctrl.LoggerFrom(ctx).V(1).Info("checking the logins", "restored", run.mem.restored(),
+		"credentialsChanged", run.mem.validated != "" && run.mem.validated != fp,
+		"providerReady", sharev1.IsConditionTrue(run.link, sharev1.ConditionProviderReady),
+		"accountReady", sharev1.IsConditionTrue(run.link, sharev1.ConditionAccountReady))
 	err := run.provider.Do(ctx, r.CallTimeout, func(ctx context.Context) error {
 		return run.provider.Validate(ctx, run.creds.Provider, "")
 	})

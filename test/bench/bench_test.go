@@ -51,6 +51,10 @@
 //   - BENCH_OUT: the Markdown report, default docs/benchmarks.md ("-": none);
 //     the plot goes to img/benchmarks.png beside it.
 //   - BENCH_MANAGER: a prebuilt manager binary.
+//   - BENCH_MANAGER_ARGS: more flags for every manager the bench starts,
+//     space-separated (e.g. --zap-log-level=debug).
+//   - BENCH_LOG_DIR: a directory that keeps the managers' logs (by default
+//     they go with the test's temporary directory).
 //   - BENCH_PPROF_DIR: a directory for the operators' heap and CPU profiles
 //     (the manager's --pprof-bind-address).
 package bench

@@ -117,9 +117,14 @@ func startOperator(t *testing.T, bin string, o operatorOptions) *operatorProc {
 		godebug += ",memprofilerate=4096"
 	}
 	args = append(args, o.extraArgs...)
+	args = append(args, strings.Fields(os.Getenv("BENCH_MANAGER_ARGS"))...)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "KUBECONFIG="+o.kubeconfig, godebug)
-	logFile, err := os.CreateTemp(t.TempDir(), "manager-*.log")
+	logDir := os.Getenv("BENCH_LOG_DIR")
+	if logDir == "" {
+		logDir = t.TempDir()
+	}
+	logFile, err := os.CreateTemp(logDir, "manager-*.log")
 	if err != nil {
 		t.Fatal(err)
 	}
