@@ -13,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -283,12 +284,19 @@ func (w *walk) scrapeMetrics(t *testing.T) {
 		body, status, err := scrape(w.leader.metrics, token)
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(status).To(Equal(http.StatusOK), "%s", body)
-		g.Expect(opsmetrics.Missing(names, body)).To(BeEmpty(), "metrics the dashboard or the alerts use")
+		missing := slices.DeleteFunc(opsmetrics.Missing(names, body), func(n string) bool { return slices.Contains(whileNonZero, n) })
+		g.Expect(missing).To(BeEmpty(), "metrics the dashboard or the alerts use")
 	}).WithTimeout(timeout).Should(Succeed())
 	_, status, err := scrape(w.leader.metrics, "")
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(status).To(Equal(http.StatusUnauthorized), "metrics without a token")
 }
+
+// whileNonZero are the gauges a link has a series of only while it is
+// suspended or its relay has items waiting (docs/monitoring.md): the walk's
+// link, resumed and relayed, has none, so they may be missing here;
+// controllers' TestMonitoringMetricsAreExported scrapes them all.
+var whileNonZero = []string{"share_link_suspended", "share_relay_backlog_items", "share_relay_pending_items"}
 
 func scrape(addr, token string) ([]byte, int, error) {
 	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, "https://"+addr+"/metrics", nil)
