@@ -61,22 +61,26 @@ func (p *relayPool) nextReport() []reportEntry {
 	return batch
 }
 
-// reportDue says the queue is worth a call: as many results as transfers
-// may run at once, or no transfer under way that could add one to it soon,
-// or the workers ended. So a page's results go in calls of the pool's
-// concurrency rather than one each, without a timer: a result waits at
-// most for the transfers under way when it came to end, and an item
-// waiting holds its worker, so the workers (twice the concurrency) still
-// bound the items uploaded and not yet settled.
+// reportDue says the queue is worth a call: a report's worth of results
+// (reportBatch), or no transfer under way that could add one to it soon,
+// or the workers ended. So a page's results go in calls of several rather
+// than one each, without a timer: a result waits at most for the
+// transfers that end while the report fills, and an item waiting holds
+// its worker, so the workers still bound the items uploaded and not yet
+// settled (which a crash would relay again, and the provider keep once).
 func (p *relayPool) reportDue() bool {
 	switch {
 	case len(p.queue) == 0:
 		return p.queueClosed
-	case p.queueClosed, len(p.queue) >= cap(p.transfers), len(p.transfers) == 0:
+	case p.queueClosed, len(p.queue) >= p.reportBatch(), len(p.transfers) == 0:
 		return true
 	}
 	return false
 }
+
+// reportBatch is how many results a report gathers while transfers run:
+// relayReportBatch, or the concurrency when that is more.
+func (p *relayPool) reportBatch() int { return max(cap(p.transfers), relayReportBatch) }
 
 // takeReport takes up to limit results of the queue for one call, one per
 // uuid: the feed may offer an item again (a failure published anew) while

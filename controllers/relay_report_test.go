@@ -51,10 +51,10 @@ func (b *batchRecorder) sizes() []int {
 	return out
 }
 
-// Results go in calls of the concurrency, and those queued while a call is
-// under way go in the next: with four streams and eight workers, eight
-// items take two calls. The first call is held until every other result is
-// queued.
+// Results go in calls of several, and those queued while a call is under
+// way go in the next: with four streams and twelve workers (a report
+// gathers eight results), twelve items take two calls. The first call is
+// held until every other result is queued.
 func TestRelayReporterBatchesWhatQueuedMeanwhile(t *testing.T) {
 	g := NewWithT(t)
 	pt := newPoolTest(t, 4)
@@ -63,13 +63,13 @@ func TestRelayReporterBatchesWhatQueuedMeanwhile(t *testing.T) {
 	pool := pt.relayer.start(context.Background())
 	rec.answer = func(call int, results []protocol.ItemResult) ([]error, error) {
 		if call == 0 {
-			for len(results)+pool.queued() < 8 {
+			for len(results)+pool.queued() < 12 {
 				runtime.Gosched()
 			}
 		}
 		return make([]error, len(results)), nil
 	}
-	jobs := poolJobs("a", 8)
+	jobs := poolJobs("a", 12)
 	b := pool.submit(jobs)
 	b.wait()
 	pool.close()
@@ -77,7 +77,7 @@ func TestRelayReporterBatchesWhatQueuedMeanwhile(t *testing.T) {
 	g.Expect(unsettled(jobs)).To(BeZero())
 	sizes := rec.sizes()
 	g.Expect(sizes).To(HaveLen(2))
-	g.Expect(sizes[0] + sizes[1]).To(Equal(8))
+	g.Expect(sizes[0] + sizes[1]).To(Equal(12))
 	g.Expect(pt.vendor.Calls("ReportItem")).To(BeZero(), "no item is reported on its own")
 }
 
