@@ -167,7 +167,7 @@ func (r *RelayReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) er
 		For(&sharev1.ShareLink{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, retryRequested{}, readyChanged{},
 			annotationChanged{Key: sharev1.AnnotationRefreshRequestedAt}))).
-		Watches(&sharev1.SharedProject{}, handler.EnqueueRequestsFromMapFunc(linkOfProject),
+		Watches(&sharev1.SharedProject{}, handler.EnqueueRequestsFromMapFunc(relayingLinkOfProject(mgr.GetClient())),
 			builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, retryRequested{}))).
 		WithOptions(controller.Options{
 			MaxConcurrentReconciles: concurrency,
@@ -178,12 +178,26 @@ func (r *RelayReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) er
 		Complete(timersOnTime(r))
 }
 
-func linkOfProject(_ context.Context, o client.Object) []reconcile.Request {
-	p, ok := o.(*sharev1.SharedProject)
-	if !ok || p.Spec.LinkName == "" {
-		return nil
+// relayingLinkOfProject maps a project's event to its link, when the link
+// relays now (relayActive, as the cache has it). A link's first import
+// creates every project before the link is Ready: each creation woke the
+// relay for a pass that found the link not relaying, some 1,000 reconciles
+// during a 1,000-order import. A link that starts relaying later wakes the
+// relay itself (readyChanged, a spec change); one the cache does not hold
+// yet is woken, as before.
+func relayingLinkOfProject(c client.Reader) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		p, ok := o.(*sharev1.SharedProject)
+		if !ok || p.Spec.LinkName == "" {
+			return nil
+		}
+		key := types.NamespacedName{Namespace: p.Namespace, Name: p.Spec.LinkName}
+		link := &sharev1.ShareLink{}
+		if err := c.Get(ctx, key, link, client.UnsafeDisableDeepCopy); err == nil && !relayActive(link) {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: key}}
 	}
-	return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: p.Namespace, Name: p.Spec.LinkName}}}
 }
 
 // retryRequested passes updates that change the retry-requested-at
