@@ -22,10 +22,10 @@ const relayPoolBatches = 2
 // worth more, relayReportBatch) bound the items uploaded and not yet
 // settled. The reporter sends the results queued while its previous call
 // was under way in one itemResults call: one call per burst of photos
-// rather than one per photo, and no timer delays a lone result. At the first failure that is not an item's own (an
-// account unreachable or throttling, a refused login, a report that
-// failed) the pool stops starting items; the others stay unsettled and
-// failure says why.
+// rather than one per photo, and no timer delays a lone result. At the
+// first failure that is not an item's own (an account unreachable or
+// throttling, a refused login, a report that failed) the pool stops
+// starting items; the others stay unsettled and failure says why.
 type relayPool struct {
 	r   *relayer
 	ctx context.Context
@@ -70,8 +70,9 @@ type poolJob struct {
 // transaction whatever its size: the reference server took 1.2 ms a call
 // of one or two results and 1.5 ms a call of ten (go test -bench
 // BenchmarkItemResults ./accountserver/), so results in calls of the
-// concurrency (two) cost four times what calls of eight do, and a call
-// of the vendor's rate limit per two photos rather than per eight.
+// default concurrency (two) cost the account about three times what calls
+// of eight do, and take one call of its rate limit per two photos rather
+// than per eight.
 const relayReportBatch = 8
 
 // start starts a pool of the relayer's concurrency: as many transfer slots,
