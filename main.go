@@ -7,20 +7,24 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"net/http"
 	"os"
 	"runtime/debug"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
@@ -28,6 +32,7 @@ import (
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/controllers"
 	"github.com/pruvan-share/share-operator/internal/memlimit"
+	"github.com/pruvan-share/share-operator/internal/memomapper"
 	"github.com/pruvan-share/share-operator/internal/metricsauth"
 	"github.com/pruvan-share/share-operator/internal/pushkey"
 )
@@ -98,6 +103,16 @@ func parseFlags() (flags, zap.Options) {
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	return f, opts
+}
+
+// rememberingMapper is controller-runtime's dynamic RESTMapper, remembering
+// the mappings it found (memomapper: every cache read asked for one).
+func rememberingMapper(cfg *rest.Config, hc *http.Client) (meta.RESTMapper, error) {
+	m, err := apiutil.NewDynamicRESTMapper(cfg, hc)
+	if err != nil {
+		return nil, err
+	}
+	return memomapper.New(m), nil
 }
 
 // leaderElectionID derives the Lease name from the label selector, so that
@@ -206,6 +221,7 @@ func run(f flags) error {
 		LeaderElectionNamespace:       f.leaderElectionNS,
 		LeaderElectionReleaseOnCancel: true,
 		Cache:                         cacheOpts,
+		MapperProvider:                rememberingMapper,
 		// Secrets are read by name through the API reader: no cluster-wide
 		// cache of every Secret's data.
 		Client: client.Options{Cache: &client.CacheOptions{DisableFor: []client.Object{&corev1.Secret{}}}},
