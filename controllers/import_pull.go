@@ -22,10 +22,15 @@ import (
 type pulledOrder struct {
 	number string
 	// raw is the order's record (sharev1.UpstreamOrder) as JSON; nil for a
-	// tombstone, for a copy a later copy replaced, and once handed to a
-	// part.
+	// tombstone, for a copy a later copy replaced, once handed to a part,
+	// and for an order its project already records (unchanged).
 	raw    []byte
 	digest string
+	// size is the length of the record's JSON, kept when raw is not.
+	size int
+	// unchanged: an incremental pull's order whose digest is its
+	// project's; nothing is written for it, so its JSON is not kept.
+	unchanged bool
 	// tombstone is the client status of a tombstone, "" for an order.
 	tombstone string
 	// unencodable: the record could not be encoded as JSON.
@@ -38,6 +43,11 @@ type pullStash struct {
 	refused    []protocol.RefusedOrder
 	serverTime int64
 	last       map[string]int // number -> its last copy in orders
+	// recorded says a project records the order of that digest already;
+	// nil keeps every order's JSON (a full import pushes them all, and a
+	// plan reads them). A refresh whose answer repeats 10,000 unchanged
+	// orders held 8 MB of their JSON for nothing (issue #14).
+	recorded func(number, digest string) bool
 }
 
 // add keeps a part of the answer. An earlier copy of a number drops its
@@ -57,7 +67,10 @@ func (s *pullStash) add(part protocol.OrdersPart) {
 			if err != nil {
 				o.unencodable = true
 			} else {
-				o.raw, o.digest = raw, digestOf(raw)
+				o.raw, o.digest, o.size = raw, digestOf(raw), len(raw)
+				if s.recorded != nil && s.recorded(o.number, o.digest) {
+					o.raw, o.unchanged = nil, true
+				}
 			}
 		}
 		if j, ok := s.last[o.number]; ok {
@@ -80,6 +93,9 @@ func (r *ShareLinkReconciler) stashWorkOrders(ctx context.Context, run *importRu
 	}
 	return Call(ctx, run.provider, r.CallTimeout, func(ctx context.Context) (*pullStash, error) {
 		stash := &pullStash{}
+		if !run.plan.full {
+			stash.recorded = run.records
+		}
 		if streamer, ok := run.provider.Provider.(protocol.WorkOrderStreamer); ok {
 			t, err := streamer.StreamWorkOrders(ctx, run.creds.Provider, since, func(part protocol.OrdersPart) error {
 				stash.add(part)
@@ -278,10 +294,10 @@ func (r *ShareLinkReconciler) record(ctx context.Context, run *importRun, o *pul
 
 // storedRefusal is upstreamRefusal for a stashed order.
 func storedRefusal(o *pulledOrder) (refusalKind, string) {
-	if o.unencodable || o.raw == nil {
+	if o.unencodable || o.raw == nil && !o.unchanged {
 		return refusedInvalid, "the order cannot be encoded"
 	}
-	return storedSizeRefusal(len(o.raw))
+	return storedSizeRefusal(o.size)
 }
 
 // isApplyError says whether err came from the vendor account's side of the

@@ -214,6 +214,13 @@ func (run *importRun) project(number string) *sharev1.SharedProject {
 	return run.byNumber[number]
 }
 
+// records says the run's project of number records the order of that
+// digest already.
+func (run *importRun) records(number, digest string) bool {
+	p := run.project(number)
+	return p != nil && p.Spec.Upstream != nil && projectDigest(p) == digest
+}
+
 // refuse records an order refused in this run: counted and summed up in
 // the link's event; the first few are named in status.recentFailures.
 func (run *importRun) refuse(rf refusal) {

@@ -141,3 +141,32 @@ func TestPullStash(t *testing.T) {
 	g.Expect(parts[0][0].digest).To(Equal(want))
 	g.Expect(s.orders).To(BeNil(), "the stash let go of its orders")
 }
+
+// An incremental pull keeps no JSON of an order its project records
+// already: only its number, digest and size, so that a refresh whose answer
+// repeats every order holds a few bytes of each. A changed order keeps its
+// JSON to be written, and neither is refused.
+func TestPullStashLetsGoOfRecordedOrders(t *testing.T) {
+	g := NewWithT(t)
+	same := toUpstream(&protocol.WorkOrder{WorkOrderNumber: "1", Zip: protocol.String("1")})
+	recordedDigest, _ := upstreamDigest(&same)
+	s := pullStash{recorded: func(number, digest string) bool { return number == "1" && digest == recordedDigest }}
+	s.add(protocol.OrdersPart{WorkOrders: []protocol.WorkOrder{wo("1", "1"), wo("2", "1")}})
+	g.Expect(s.orders).To(HaveLen(2))
+	kept, changed := s.orders[0], s.orders[1]
+	g.Expect(kept.raw).To(BeNil())
+	g.Expect(kept.unchanged).To(BeTrue())
+	g.Expect(kept.digest).To(Equal(recordedDigest))
+	g.Expect(kept.size).To(BeNumerically(">", 0))
+	g.Expect(changed.raw).NotTo(BeNil())
+	g.Expect(changed.unchanged).To(BeFalse())
+	for _, o := range s.orders {
+		kind, msg := storedRefusal(&o)
+		g.Expect(kind).To(BeEmpty(), msg)
+	}
+	// Without the run's records (a full import, a plan) every order keeps
+	// its JSON.
+	var full pullStash
+	full.add(protocol.OrdersPart{WorkOrders: []protocol.WorkOrder{wo("1", "1")}})
+	g.Expect(full.orders[0].raw).NotTo(BeNil())
+}
