@@ -296,6 +296,9 @@ func (rr *relayRun) phase(name string, photos int, size int64, st relaySetting) 
 		photos, size>>20, st.concurrency, st.qps, st.burst)
 	calls, cost := rr.calls(), rr.cost()
 	opCPU, ownCPU := rr.opCPU(), selfCPU(t)
+	// With BENCH_PPROF_DIR, where the operator's CPU goes while it relays
+	// (the profile's own cost is in this phase's figures then).
+	profiled := rr.op.cpuProfile(t, "cpu-relay-"+name, 2*time.Second)
 	start := time.Now()
 	rr.setRelay(true, st.concurrency)
 	// Every photo should move within a minute or so; a relay that makes no
@@ -319,6 +322,7 @@ func (rr *relayRun) phase(name string, photos int, size int64, st relaySetting) 
 		time.Sleep(20 * time.Millisecond)
 	}
 	p.Operator = done.Sub(start)
+	profiled()
 	p.OperatorCPU, p.ServersCPU = rr.opCPU()-opCPU, selfCPU(t)-ownCPU
 	p.FirstUpload, p.LastUpload = rr.uploadSpan(prefix, start)
 	p.OperatorCalls = minusCalls(rr.calls(), calls)
