@@ -132,3 +132,56 @@ func TestCachedCredentialsFollowTheSecretsVersions(t *testing.T) {
 	}
 	g.Expect(api["Secret"]).To(Equal(before + 4))
 }
+
+// The push key is read from the API server again exactly when its Secret's
+// resourceVersion moved or the link names another, and a key found invalid
+// is not remembered.
+func TestCheckedPushKeyFollowsTheSecretsVersion(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	link := credentialsLink()
+	link.UID = "uid-1"
+	ctl := true
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: link.PushKeySecretName(), Namespace: "ns",
+		OwnerReferences: []metav1.OwnerReference{{APIVersion: "share.pruvan.io/v1alpha1", Kind: "ShareLink", Name: link.Name, UID: link.UID, Controller: &ctl}}},
+		Data: map[string][]byte{sharev1.SecretKeyPushKey: []byte("0123456789abcdef0123456789abcdef")}}
+	mine := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "my-key", Namespace: "ns"}, Data: secret.Data}
+	base := fake.NewClientBuilder().WithScheme(readsScheme(t)).WithObjects(secret, mine).Build()
+	api := map[string]int{}
+	reader := countingGets(base, api)
+	var c checkedPushKey
+
+	g.Expect(c.check(ctx, base, reader, link)).To(Succeed())
+	g.Expect(c.check(ctx, base, reader, link)).To(Succeed())
+	g.Expect(api["Secret"]).To(Equal(1), "an unchanged Secret is not read again")
+
+	// A person shortens the key: the Secret's version moves, and the check
+	// fails until it is mended, reading each time.
+	secret.Data = map[string][]byte{sharev1.SecretKeyPushKey: []byte("short")}
+	g.Expect(base.Update(ctx, secret)).To(Succeed())
+	for range 2 {
+		g.Expect(c.check(ctx, base, reader, link)).To(MatchError(ContainSubstring("at least")))
+	}
+	g.Expect(api["Secret"]).To(Equal(3))
+
+	// The link names a Secret of the user's own: that one is read.
+	link.Spec.PushKey = &sharev1.PushKeySpec{SecretRef: &sharev1.LocalSecretReference{Name: "my-key"}}
+	g.Expect(c.check(ctx, base, reader, link)).To(Succeed())
+	g.Expect(c.check(ctx, base, reader, link)).To(Succeed())
+	g.Expect(api["Secret"]).To(Equal(4))
+
+	// Deleted: not found, whatever was remembered.
+	g.Expect(base.Delete(ctx, mine)).To(Succeed())
+	g.Expect(c.check(ctx, base, reader, link)).To(MatchError(ContainSubstring("not found")))
+
+	// Without a metadata reader, every check reads.
+	var nometa checkedPushKey
+	link.Spec.PushKey = nil
+	secret.Data = map[string][]byte{sharev1.SecretKeyPushKey: []byte("0123456789abcdef0123456789abcdef")}
+	g.Expect(base.Update(ctx, secret)).To(Succeed())
+	before := api["Secret"]
+	for range 2 {
+		g.Expect(nometa.check(ctx, nil, reader, link)).To(Succeed())
+	}
+	g.Expect(api["Secret"]).To(Equal(before + 2))
+}

@@ -39,7 +39,7 @@ func (r *ShareLinkReconciler) reconcilePushKey(ctx context.Context, run *linkRun
 		return stepResult{}, nil
 	}
 	link := run.link
-	_, err := readPushKey(ctx, r.APIReader, link)
+	err := r.reads.of(link.UID).pushKey.check(ctx, r.SecretMeta, r.APIReader, link)
 	var se *secretError
 	if errors.As(err, &se) && se.reason == sharev1.ReasonSecretNotFound && link.OperatorOwnsPushKey() {
 		err = r.createPushKeySecret(ctx, link)
@@ -59,19 +59,34 @@ func (r *ShareLinkReconciler) reconcilePushKey(ctx context.Context, run *linkRun
 // operator made for the link. A Secret that another ShareLink controls is
 // that link's key: taking it over would take over its bookmark.
 func readPushKey(ctx context.Context, reader client.Reader, link *sharev1.ShareLink) (string, error) {
+	key, _, err := readPushKeySecret(ctx, reader, link)
+	return key, err
+}
+
+// readPushKeySecret is readPushKey, with the resourceVersion of the Secret
+// it read.
+func readPushKeySecret(ctx context.Context, reader client.Reader, link *sharev1.ShareLink) (key, version string, err error) {
 	name := link.PushKeySecretName()
 	var s corev1.Secret
 	if err := reader.Get(ctx, types.NamespacedName{Namespace: link.Namespace, Name: name}, &s); err != nil {
 		if apierrors.IsNotFound(err) {
-			return "", &secretError{reason: sharev1.ReasonSecretNotFound, msg: fmt.Sprintf("Secret %q not found", name)}
+			return "", "", &secretError{reason: sharev1.ReasonSecretNotFound, msg: fmt.Sprintf("Secret %q not found", name)}
 		}
-		return "", fmt.Errorf("reading the push-key Secret %q: %w", name, err)
+		return "", "", fmt.Errorf("reading the push-key Secret %q: %w", name, err)
 	}
-	if owner := metav1.GetControllerOf(&s); owner != nil && owner.Kind == "ShareLink" && owner.UID != link.UID {
+	key, err = validPushKey(&s, link)
+	return key, s.ResourceVersion, err
+}
+
+// validPushKey is the key of a link's push-key Secret, or why it is not
+// one the link may use.
+func validPushKey(s *corev1.Secret, link *sharev1.ShareLink) (string, error) {
+	name := s.Name
+	if owner := metav1.GetControllerOf(s); owner != nil && owner.Kind == "ShareLink" && owner.UID != link.UID {
 		return "", &secretError{reason: sharev1.ReasonInvalidSecret,
 			msg: fmt.Sprintf("Secret %q is the bookmark key of ShareLink %q; each link needs a key of its own", name, owner.Name)}
 	}
-	if link.OperatorOwnsPushKey() && !metav1.IsControlledBy(&s, link) {
+	if link.OperatorOwnsPushKey() && !metav1.IsControlledBy(s, link) {
 		return "", &secretError{reason: sharev1.ReasonInvalidSecret,
 			msg: fmt.Sprintf("Secret %q was not made by the operator for this link; name it in spec.pushKey.secretRef to use it, or delete it to get a new key", name)}
 	}
