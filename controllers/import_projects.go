@@ -16,10 +16,10 @@ import (
 )
 
 // indexProjects maps projects by their order number.
-func indexProjects(projects []sharev1.SharedProject) map[string]*sharev1.SharedProject {
+func indexProjects(projects []*sharev1.SharedProject) map[string]*sharev1.SharedProject {
 	m := make(map[string]*sharev1.SharedProject, len(projects))
-	for i := range projects {
-		m[projects[i].Spec.WorkOrderNumber] = &projects[i]
+	for _, p := range projects {
+		m[p.Spec.WorkOrderNumber] = p
 	}
 	return m
 }
@@ -27,8 +27,8 @@ func indexProjects(projects []sharev1.SharedProject) map[string]*sharev1.SharedP
 // listProjects returns the cache's own objects, not copies, so that an import
 // does not hold a second copy of every project: the import only reads them,
 // and markApplied copies one before it changes it.
-func (r *ShareLinkReconciler) listProjects(ctx context.Context, link *sharev1.ShareLink) ([]sharev1.SharedProject, error) {
-	items, err := projectsOfLink(ctx, r.Client, link)
+func (r *ShareLinkReconciler) listProjects(ctx context.Context, link *sharev1.ShareLink) ([]*sharev1.SharedProject, error) {
+	items, err := projectsOfLink(ctx, r.Client, r.Projects, link)
 	if err != nil {
 		return nil, fmt.Errorf("listing the link's SharedProjects: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/gomega"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	toolscache "k8s.io/client-go/tools/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
@@ -29,10 +30,23 @@ func TestProjectsOfLink(t *testing.T) {
 		without.WithObjects(o.DeepCopy())
 	}
 	link := &sharev1.ShareLink{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "acme"}}
+	t.Run("from a store", func(t *testing.T) {
+		g := NewWithT(t)
+		store := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{storeIndexName(): func(o any) ([]string, error) {
+			p := o.(*sharev1.SharedProject)
+			return []string{p.Namespace + "/" + p.Labels[sharev1.LabelLink]}, nil
+		}})
+		for _, o := range objs {
+			g.Expect(store.Add(o)).To(Succeed())
+		}
+		items, err := projectsOfLink(context.Background(), nil, store, link)
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(items).To(ConsistOf(objs[0], objs[1]), "the store's own objects")
+	})
 	for name, b := range map[string]*fake.ClientBuilder{"with the index": withIndex, "without it": without} {
 		t.Run(name, func(t *testing.T) {
 			g := NewWithT(t)
-			items, err := projectsOfLink(context.Background(), b.Build(), link)
+			items, err := projectsOfLink(context.Background(), b.Build(), nil, link)
 			g.Expect(err).NotTo(HaveOccurred())
 			var names []string
 			for _, p := range items {

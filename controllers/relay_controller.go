@@ -67,6 +67,9 @@ type RelayReconciler struct {
 	// link's credentials changed since the relay read them; nil reads them
 	// on every pass.
 	SecretMeta client.Reader
+	// Projects is the cache's store of SharedProjects, to list a link's
+	// without copying them (projectStore); nil lists through Client.
+	Projects projectIndex
 
 	// startedAt is when the controller was set up: links older than it
 	// spread their first passes (startupDelay).

@@ -140,13 +140,13 @@ func (r *RelayReconciler) newRelayRun(ctx context.Context, link *sharev1.ShareLi
 // writes fresh copies from the API server, and a copy of every project on
 // every pass would be most of the relay's garbage.
 func (r *RelayReconciler) cachedProjects(ctx context.Context, link *sharev1.ShareLink) (map[string]*sharev1.SharedProject, error) {
-	items, err := projectsOfLink(ctx, r.Client, link)
+	items, err := projectsOfLink(ctx, r.Client, r.Projects, link)
 	if err != nil {
 		return nil, fmt.Errorf("listing the link's SharedProjects: %w", err)
 	}
 	projects := make(map[string]*sharev1.SharedProject, len(items))
-	for i := range items {
-		if p := &items[i]; p.Spec.LinkName == link.Name {
+	for _, p := range items {
+		if p.Spec.LinkName == link.Name {
 			projects[p.Spec.WorkOrderNumber] = p
 		}
 	}

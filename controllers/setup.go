@@ -91,6 +91,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 	if err := indexProjectLinks(mgr); err != nil {
 		return err
 	}
+	store := projectStore(mgr)
 	pushKeys := cfg.PushKeyAddr != "" && cfg.PushKeyAddr != "0"
 	if pushKeys {
 		if err := setupPushKeys(mgr, cfg); err != nil {
@@ -110,6 +111,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		ReadyHold:      cfg.ReadyHold,
 		PushKeys:       pushKeys,
 		PushKeyBaseURL: cfg.PushKeyBaseURL,
+		Projects:       store,
 	}
 	if err := links.SetupWithManager(mgr, cfg.LinkConcurrency); err != nil {
 		return err
@@ -123,6 +125,7 @@ func Setup(mgr ctrl.Manager, cfg Config) error {
 		CallTimeout:  cfg.CallTimeout,
 		Interval:     cfg.RelayInterval,
 		IdleInterval: cfg.RelayIdleInterval,
+		Projects:     store,
 	}
 	if err := relay.SetupWithManager(mgr, cfg.LinkConcurrency); err != nil {
 		return err

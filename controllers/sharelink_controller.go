@@ -56,6 +56,9 @@ type ShareLinkReconciler struct {
 	// SecretMeta reads Secrets' metadata from the cache (the watch below),
 	// to tell whether the credentials last read still hold.
 	SecretMeta client.Reader
+	// Projects is the cache's store of SharedProjects, to list a link's
+	// without copying them (projectStore); nil lists through Client.
+	Projects projectIndex
 
 	memories linkMemories[linkMemory]
 	reads    linkReads
