@@ -56,7 +56,9 @@
 //   - BENCH_LOG_DIR: a directory that keeps the managers' logs (by default
 //     they go with the test's temporary directory).
 //   - BENCH_PPROF_DIR: a directory for the operators' heap and CPU profiles
-//     (the manager's --pprof-bind-address).
+//     (the manager's --pprof-bind-address): heap profiles during and after
+//     each import, a CPU profile of the first 2 s of each relay phase and
+//     one of the idle links' window.
 package bench
 
 import (
