@@ -104,19 +104,29 @@ func (c *cachedCredentials) read(ctx context.Context, meta, api client.Reader, l
 // secretVersions are the cached resourceVersions of the link's two Secrets,
 // with their names; empty when either is unknown.
 func secretVersions(ctx context.Context, meta client.Reader, link *sharev1.ShareLink) string {
+	out := ""
+	for _, name := range []string{link.Spec.Provider.SecretRef.Name, link.Spec.Account.SecretRef.Name} {
+		v := cachedSecretVersion(ctx, meta, link.Namespace, name)
+		if v == "" {
+			return ""
+		}
+		out += name + "@" + v + ";"
+	}
+	return out
+}
+
+// cachedSecretVersion is a Secret's resourceVersion in the cache of Secret
+// metadata; "" when the cache does not hold it, or there is no cache.
+func cachedSecretVersion(ctx context.Context, meta client.Reader, namespace, name string) string {
 	if meta == nil {
 		return ""
 	}
-	out := ""
-	for _, name := range []string{link.Spec.Provider.SecretRef.Name, link.Spec.Account.SecretRef.Name} {
-		m := &metav1.PartialObjectMetadata{}
-		m.SetGroupVersionKind(secretGVK)
-		if err := meta.Get(ctx, client.ObjectKey{Namespace: link.Namespace, Name: name}, m); err != nil {
-			return ""
-		}
-		out += name + "@" + m.ResourceVersion + ";"
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(secretGVK)
+	if err := meta.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, m); err != nil {
+		return ""
 	}
-	return out
+	return m.ResourceVersion
 }
 
 var secretGVK = corev1.SchemeGroupVersion.WithKind("Secret")
@@ -151,15 +161,11 @@ func (c *checkedPushKey) check(ctx context.Context, meta, api client.Reader, lin
 // cachedPushKeyVersion is pushKeyVersion of the link's push-key Secret as
 // the metadata cache has it; "" when it has none.
 func cachedPushKeyVersion(ctx context.Context, meta client.Reader, link *sharev1.ShareLink) string {
-	if meta == nil {
+	v := cachedSecretVersion(ctx, meta, link.Namespace, link.PushKeySecretName())
+	if v == "" {
 		return ""
 	}
-	m := &metav1.PartialObjectMetadata{}
-	m.SetGroupVersionKind(secretGVK)
-	if err := meta.Get(ctx, client.ObjectKey{Namespace: link.Namespace, Name: link.PushKeySecretName()}, m); err != nil {
-		return ""
-	}
-	return pushKeyVersion(link, m.ResourceVersion)
+	return pushKeyVersion(link, v)
 }
 
 func pushKeyVersion(link *sharev1.ShareLink, resourceVersion string) string {
