@@ -441,7 +441,7 @@ func (r *sizeRun) fullImport() {
 		defer r.sampleCarried()()
 	}
 	w.createLink(10 * time.Second)
-	done := w.waitLink("the full import", 50*time.Millisecond, 30*time.Minute, func(l *sharev1.ShareLink) bool {
+	done := w.waitLink("the full import", 30*time.Minute, func(l *sharev1.ShareLink) bool {
 		return int(l.Status.Projects.Total) == n && l.Status.LastFullImportTime != nil && ready(l)
 	})
 	calls := phaseCost{Provider: w.calls(testworld.ProviderAccount), Vendor: w.calls(testworld.VendorAccount)}
@@ -553,7 +553,7 @@ func (r *sizeRun) idleTimer() {
 func (r *sizeRun) refresh(value string) time.Duration {
 	start := time.Now()
 	r.w.annotate(sharev1.AnnotationRefreshRequestedAt, value)
-	done := r.w.waitLink("refresh "+value, 10*time.Millisecond, 5*time.Minute, func(l *sharev1.ShareLink) bool {
+	done := r.w.waitLink("refresh "+value, 5*time.Minute, func(l *sharev1.ShareLink) bool {
 		return l.Status.LastHandledRefreshAt == value
 	})
 	return done.Sub(start)
@@ -617,7 +617,7 @@ func (r *sizeRun) triggerLatency() {
 		} else {
 			res.Annotation = append(res.Annotation, d)
 		}
-		w.waitLink("the annotation's acknowledgement", 10*time.Millisecond, time.Minute, func(l *sharev1.ShareLink) bool {
+		w.waitLink("the annotation's acknowledgement", time.Minute, func(l *sharev1.ShareLink) bool {
 			return l.Status.LastHandledRefreshAt == value
 		})
 	}
@@ -670,7 +670,7 @@ func (r *sizeRun) triggerLatency() {
 		} else {
 			res.PushKey = append(res.PushKey, d)
 		}
-		w.waitLink("the push key's acknowledgement", 10*time.Millisecond, time.Minute, func(l *sharev1.ShareLink) bool {
+		w.waitLink("the push key's acknowledgement", time.Minute, func(l *sharev1.ShareLink) bool {
 			v := l.Annotations[sharev1.AnnotationRefreshRequestedAt]
 			return v != "" && v == l.Status.LastHandledRefreshAt
 		})

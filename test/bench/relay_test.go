@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pruvan-share/share-operator/accountserver"
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/internal/testenv"
 	"github.com/pruvan-share/share-operator/internal/testworld"
@@ -51,10 +50,15 @@ type relayPhase struct {
 	Reads  int
 	// OperatorCPU is the operator process's CPU time while it relayed,
 	// ServersCPU the bench process's meanwhile (both account servers, and
-	// the bench's polling of the link), BareCPU the bench process's while
+	// the bench's watch of the link), BareCPU the bench process's while
 	// the bare copy ran (the same servers, and the copy's client): CPU
 	// time, unlike the durations, hardly moves with the machine's load.
 	OperatorCPU, ServersCPU, BareCPU time.Duration
+	// BareProcess is the same bare copy run as a process of its own, as
+	// the operator is (bare_process_test.go); BareProcessCPU is that
+	// process's CPU time, BareProcessServersCPU the bench process's
+	// meanwhile.
+	BareProcess, BareProcessCPU, BareProcessServersCPU time.Duration
 	// FirstUpload and LastUpload are when the provider stored the relay's
 	// first and last photo, from the relay's start: before the first, the
 	// link's patch, the relay's wake-up, the feed read and one transfer;
@@ -68,6 +72,10 @@ func (p *relayPhase) rate(d time.Duration) (photos, mbps float64) {
 	}
 	return float64(p.Photos) / d.Seconds(), float64(p.PhotoBytes) * float64(p.Photos) / 1e6 / d.Seconds()
 }
+
+// ratio is the operator's time over the bare copy's as a process of its
+// own: the ratio the relay is judged by (bare_process_test.go says why).
+func (p *relayPhase) ratio() float64 { return p.Operator.Seconds() / p.BareProcess.Seconds() }
 
 type relayResult struct {
 	Baseline     memory
@@ -125,7 +133,7 @@ func relayRounds(t *testing.T) int {
 func medianRound(rounds []*relayPhase) *relayPhase {
 	sorted := append([]*relayPhase(nil), rounds...)
 	sort.Slice(sorted, func(i, j int) bool {
-		return sorted[i].Operator.Seconds()/sorted[i].Bare.Seconds() < sorted[j].Operator.Seconds()/sorted[j].Bare.Seconds()
+		return sorted[i].ratio() < sorted[j].ratio()
 	})
 	return sorted[(len(sorted)-1)/2]
 }
@@ -158,7 +166,7 @@ func (rr *relayRun) run(t *testing.T) {
 	progress("relay: starting the operator process")
 	rr.op = startOperator(t, rr.bin, operatorOptions{kubeconfig: rr.env.Kubeconfig, qps: rr.s.qps, burst: rr.s.burst})
 	w.createLink(time.Hour, func(l *sharev1.ShareLink) { l.Spec.PhotoRelay = &sharev1.PhotoRelaySpec{Enabled: false} })
-	w.waitLink("the import of the relay's projects", 50*time.Millisecond, 5*time.Minute, func(l *sharev1.ShareLink) bool {
+	w.waitLink("the import of the relay's projects", 5*time.Minute, func(l *sharev1.ShareLink) bool {
 		return int(l.Status.Projects.Total) == relayOrders && ready(l)
 	})
 	time.Sleep(2 * time.Second)
@@ -301,26 +309,7 @@ func (rr *relayRun) phase(name string, photos int, size int64, st relaySetting) 
 	profiled := rr.op.cpuProfile(t, "cpu-relay-"+name, 2*time.Second)
 	start := time.Now()
 	rr.setRelay(true, st.concurrency)
-	// Every photo should move within a minute or so; a relay that makes no
-	// progress for two minutes is not working.
-	var done time.Time
-	last, moved := int64(-1), time.Now()
-	for {
-		l, err := w.link()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := l.Status.Relay.Relayed; got >= want {
-			done = time.Now()
-			break
-		} else if got != last {
-			last, moved = got, time.Now()
-		}
-		if time.Since(moved) > 2*time.Minute {
-			t.Fatalf("the relay made no progress for 2 minutes (%d of %d relayed; is the relay controller registered?); link status: %+v", last, want, l.Status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	done := rr.waitRelayed(want)
 	p.Operator = done.Sub(start)
 	profiled()
 	p.OperatorCPU, p.ServersCPU = rr.opCPU()-opCPU, selfCPU(t)-ownCPU
@@ -345,18 +334,27 @@ func (rr *relayRun) phase(name string, photos int, size int64, st relaySetting) 
 	progress("relay: timeline: first photo at the provider after %s, last after %s, all counted after %s",
 		p.FirstUpload.Round(time.Millisecond), p.LastUpload.Round(time.Millisecond), p.Operator.Round(time.Millisecond))
 
-	calls = rr.calls()
-	ownCPU = selfCPU(t)
-	p.Bare = rr.bareCopy(prefix, photos, st.concurrency)
-	p.BareCPU = selfCPU(t) - ownCPU
+	rr.bare(p, prefix, st.concurrency)
+	return p
+}
+
+// bare times the bare copies of the phase's photos: in the bench's
+// process, then in a process of its own.
+func (rr *relayRun) bare(p *relayPhase, prefix string, concurrency int) {
+	calls := rr.calls()
+	p.Bare, p.BareCPU = rr.bareCopy(prefix, p.Photos, concurrency)
 	p.BareCalls = minusCalls(rr.calls(), calls)
-	ps, mbps = p.rate(p.Bare)
-	progress("relay: bare streaming copy of the same photos, %d at a time: %s: %.1f photos/s, %.1f MB/s (ratio %s); %s",
-		st.concurrency, p.Bare.Round(time.Millisecond), ps, mbps, ratio(p.Operator, p.Bare), callString(p.BareCalls))
-	progress("relay: CPU time: operator %s + servers %s = %s, bare copy %s (ratio %s)", p.OperatorCPU.Round(time.Millisecond),
+	ps, mbps := p.rate(p.Bare)
+	progress("relay: bare streaming copy of the same photos in the bench's process, %d at a time: %s: %.1f photos/s, %.1f MB/s (ratio %s); %s",
+		concurrency, p.Bare.Round(time.Millisecond), ps, mbps, ratio(p.Operator, p.Bare), callString(p.BareCalls))
+	progress("relay: CPU time: operator %s + servers %s = %s, bare copy and servers %s (ratio %s)", p.OperatorCPU.Round(time.Millisecond),
 		p.ServersCPU.Round(time.Millisecond), (p.OperatorCPU + p.ServersCPU).Round(time.Millisecond), p.BareCPU.Round(time.Millisecond),
 		ratio(p.OperatorCPU+p.ServersCPU, p.BareCPU))
-	return p
+	p.BareProcess, p.BareProcessCPU, p.BareProcessServersCPU = rr.bareCopyProcess(prefix, p.Photos, concurrency)
+	ps, mbps = p.rate(p.BareProcess)
+	progress("relay: bare streaming copy as a process of its own: %s: %.1f photos/s, %.1f MB/s (ratio %s); CPU time: copy %s + servers %s",
+		p.BareProcess.Round(time.Millisecond), ps, mbps, ratio(p.Operator, p.BareProcess),
+		p.BareProcessCPU.Round(time.Millisecond), p.BareProcessServersCPU.Round(time.Millisecond))
 }
 
 // uploadSpan is when the provider stored the first and the last of the
@@ -442,56 +440,75 @@ func (rr *relayRun) providerItems(bare bool) int {
 	return n
 }
 
-// bareCopy streams each photo of the phase from the vendor's server (the
-// feed's content URL, with the push key) into an upload to the provider's
-// (uploadPictures, with the sub-user's login), concurrency at a time, under
-// new uuids so that the provider stores them again.
-func (rr *relayRun) bareCopy(prefix string, photos, concurrency int) time.Duration {
+// bareJob lists the phase's photos in the vendor account for a bare copy:
+// each streamed from the vendor's server (the feed's content URL, with the
+// push key) into an upload to the provider's (uploadPictures, with the
+// sub-user's login), concurrency at a time, under a new uuid so that the
+// provider stores it again.
+func (rr *relayRun) bareJob(prefix string, photos, concurrency int) bareCopyJob {
 	t, w := rr.t, rr.w
-	ctx := context.Background()
-	var items []accountserver.Item
+	job := bareCopyJob{
+		VendorURL:   w.vsrv.AccountURL(testworld.VendorAccount),
+		ProviderURL: w.srv.AccountURL(testworld.ProviderAccount),
+		PushKey:     w.pushKeys[testworld.VendorAccount],
+		Creds:       w.creds,
+		Concurrency: concurrency,
+	}
 	for j := range relayOrders {
-		all, err := w.vsrv.ListItems(ctx, testworld.VendorAccount, testworld.Project(testworld.Number(j)))
+		all, err := w.vsrv.ListItems(context.Background(), testworld.VendorAccount, testworld.Project(testworld.Number(j)))
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, it := range all {
-			if strings.HasPrefix(it.Meta.FileName, prefix) {
-				items = append(items, it)
+			if !strings.HasPrefix(it.Meta.FileName, prefix) {
+				continue
 			}
+			meta := it.Meta
+			meta.UUID = newUUID(t)
+			meta.FileName = barePrefix + meta.FileName
+			meta.WorkOrderNumber = strings.TrimPrefix(it.Project, testworld.ClientCode+"::")
+			job.Items = append(job.Items, bareCopyItem{Source: it.UUID, Copy: meta})
 		}
 	}
-	if len(items) != photos {
-		t.Fatalf("bare copy: %d photos in the vendor account, want %d", len(items), photos)
+	if len(job.Items) != photos {
+		t.Fatalf("bare copy: %d photos in the vendor account, want %d", len(job.Items), photos)
 	}
-	vendor, err := protocol.NewClient(w.vsrv.AccountURL(testworld.VendorAccount))
+	return job
+}
+
+// bareCopy copies the phase's photos in the bench's process, beside the
+// account servers, and returns its time and the bench process's CPU time
+// meanwhile (the servers' and the copy's).
+func (rr *relayRun) bareCopy(prefix string, photos, concurrency int) (took, cpu time.Duration) {
+	took, cpu, err := rr.bareJob(prefix, photos, concurrency).copy()
 	if err != nil {
-		t.Fatal(err)
+		rr.t.Fatal(err)
 	}
-	provider, err := protocol.NewClient(w.srv.AccountURL(testworld.ProviderAccount))
+	rr.checkBareCopies(photos)
+	return took, cpu
+}
+
+// bareCopyProcess copies the phase's photos in a process of its own and
+// returns its time, its process's CPU time and the bench process's (the
+// servers') meanwhile.
+func (rr *relayRun) bareCopyProcess(prefix string, photos, concurrency int) (took, cpu, servers time.Duration) {
+	job := rr.bareJob(prefix, photos, concurrency)
+	own := selfCPU(rr.t)
+	ans, err := runBareCopyProcess(job)
 	if err != nil {
-		t.Fatal(err)
+		rr.t.Fatal(err)
 	}
-	key := w.pushKeys[testworld.VendorAccount]
-	start := time.Now()
-	parallel(t, concurrency, len(items), func(i int) error {
-		it := items[i]
-		body, _, err := vendor.OpenItem(ctx, key, it.UUID)
-		if err != nil {
-			return err
-		}
-		defer body.Close()
-		meta := it.Meta
-		meta.UUID = newUUID(t)
-		meta.FileName = barePrefix + meta.FileName
-		meta.WorkOrderNumber = strings.TrimPrefix(it.Project, testworld.ClientCode+"::")
-		return provider.UploadItem(ctx, w.creds, meta, body)
-	})
-	d := time.Since(start)
+	servers = selfCPU(rr.t) - own
+	rr.checkBareCopies(photos)
+	return ans.Took, ans.CPU, servers
+}
+
+// checkBareCopies fails unless the provider holds at least photos copies
+// (every bare copy so far adds its own).
+func (rr *relayRun) checkBareCopies(photos int) {
 	if got := rr.providerItems(true); got < photos {
-		t.Fatalf("bare copy: the provider holds %d copies, want at least %d", got, photos)
+		rr.t.Fatalf("bare copy: the provider holds %d copies, want at least %d", got, photos)
 	}
-	return d
 }
 
 // reportCosts writes the relay's per-photo table of calls and writes, the
@@ -501,11 +518,11 @@ func (rr *relayResult) reportCosts(p func(format string, args ...any)) {
 	if len(rr.UnboundRounds) > 1 {
 		ratios := make([]string, len(rr.UnboundRounds))
 		for i, ph := range rr.UnboundRounds {
-			ratios[i] = ratio(ph.Operator, ph.Bare)
+			ratios[i] = fmt.Sprintf("%s (%s)", ratio(ph.Operator, ph.BareProcess), ratio(ph.Operator, ph.Bare))
 		}
 		p("")
-		p("The row with the account limit lifted is the median of %d rounds, each beside its own bare copy; their ratios: %s.",
-			len(rr.UnboundRounds), strings.Join(ratios, ", "))
+		p("The row with the account limit lifted is the median of %d rounds, each beside its own bare copies; their ratios to", len(rr.UnboundRounds))
+		p("the copy as a process of its own (and to the copy in the servers' process): %s.", strings.Join(ratios, ", "))
 	}
 	if ph := rr.Unbound; ph != nil && ph.Photos > 0 {
 		p("")
@@ -513,17 +530,19 @@ func (rr *relayResult) reportCosts(p func(format string, args ...any)) {
 		p("counted them, apiserver writes as the apiserver counted them (the bench's own left out), and the operator's")
 		p("own apiserver reads (GETs: gets, lists and watches, from its client metrics).")
 		p("")
-		p("| per photo | operator | bare copy |")
-		p("|---|---:|---:|")
+		p("| per photo | operator | bare copy, own process | bare copy, in the servers' process |")
+		p("|---|---:|---:|---:|")
 		for _, k := range callKeys(ph.OperatorCalls, ph.BareCalls) {
-			p("| %s | %s | %s |", k, perPhoto(ph.OperatorCalls[k], ph.Photos), perPhoto(ph.BareCalls[k], ph.Photos))
+			bare := perPhoto(ph.BareCalls[k], ph.Photos)
+			p("| %s | %s | %s | %s |", k, perPhoto(ph.OperatorCalls[k], ph.Photos), bare, bare)
 		}
 		for _, k := range writeKeys(ph.Writes) {
-			p("| apiserver writes: %s | %s | 0 |", k, perPhoto(ph.Writes[k], ph.Photos))
+			p("| apiserver writes: %s | %s | 0 | 0 |", k, perPhoto(ph.Writes[k], ph.Photos))
 		}
-		p("| operator's apiserver reads | %s | 0 |", perPhoto(ph.Reads, ph.Photos))
-		p("| CPU ms: the operator | %s | 0 |", cpuPerPhoto(ph.OperatorCPU, ph.Photos))
-		p("| CPU ms: the account servers (and the bench's client) | %s | %s |", cpuPerPhoto(ph.ServersCPU, ph.Photos), cpuPerPhoto(ph.BareCPU, ph.Photos))
+		p("| operator's apiserver reads | %s | 0 | 0 |", perPhoto(ph.Reads, ph.Photos))
+		p("| CPU ms: the relaying process (the operator, or the copy) | %s | %s | – |", cpuPerPhoto(ph.OperatorCPU, ph.Photos), cpuPerPhoto(ph.BareProcessCPU, ph.Photos))
+		p("| CPU ms: the bench's process (the account servers; the copy when it runs there) | %s | %s | %s |",
+			cpuPerPhoto(ph.ServersCPU, ph.Photos), cpuPerPhoto(ph.BareProcessServersCPU, ph.Photos), cpuPerPhoto(ph.BareCPU, ph.Photos))
 		p("")
 		p("Of these, only the download and the upload hold one of the link's transfer slots: the results go to the vendor")
 		p("in batches (`itemResults`, as many as the link's concurrency or more) beside the next transfers, the next feed")
@@ -535,13 +554,13 @@ func (rr *relayResult) reportCosts(p func(format string, args ...any)) {
 	}
 	p("")
 	p("The 1 MB photos at other account limits and link concurrencies (`BENCH_RELAY_SWEEP`), each beside a bare copy")
-	p("with as many transfers at once:")
+	p("as a process of its own with as many transfers at once:")
 	p("")
 	p("| account limit | burst | concurrency | operator | photos/s | bare copy | photos/s | ratio | vendor calls a second |")
 	p("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, ph := range rr.Sweep {
 		ops, _ := ph.rate(ph.Operator)
-		bps, _ := ph.rate(ph.Bare)
+		bps, _ := ph.rate(ph.BareProcess)
 		vendor := 0
 		for k, n := range ph.OperatorCalls {
 			if strings.HasPrefix(k, "vendor ") {
@@ -549,7 +568,7 @@ func (rr *relayResult) reportCosts(p func(format string, args ...any)) {
 			}
 		}
 		p("| %d/s | %d | %d | %s | %.1f | %s | %.1f | %s | %.1f |", ph.AccountQPS, ph.AccountBurst, ph.Concurrency,
-			secs(ph.Operator), ops, secs(ph.Bare), bps, ratio(ph.Operator, ph.Bare), float64(vendor)/ph.Operator.Seconds())
+			secs(ph.Operator), ops, secs(ph.BareProcess), bps, ratio(ph.Operator, ph.BareProcess), float64(vendor)/ph.Operator.Seconds())
 	}
 }
 
@@ -593,7 +612,7 @@ func writeKeys(w writeCounts) []string {
 }
 
 func TestMedianRound(t *testing.T) {
-	round := func(op, bare time.Duration) *relayPhase { return &relayPhase{Operator: op, Bare: bare} }
+	round := func(op, bare time.Duration) *relayPhase { return &relayPhase{Operator: op, BareProcess: bare} }
 	a, b, c, d := round(3*time.Second, 2*time.Second), round(time.Second, 2*time.Second), round(4*time.Second, 2*time.Second), round(2*time.Second, 2*time.Second)
 	for _, tc := range []struct {
 		rounds []*relayPhase
@@ -605,7 +624,7 @@ func TestMedianRound(t *testing.T) {
 		{[]*relayPhase{a, b, c, d}, d},
 	} {
 		if got := medianRound(tc.rounds); got != tc.want {
-			t.Errorf("medianRound of %d rounds: ratio %s, want %s", len(tc.rounds), ratio(got.Operator, got.Bare), ratio(tc.want.Operator, tc.want.Bare))
+			t.Errorf("medianRound of %d rounds: ratio %.2f, want %.2f", len(tc.rounds), got.ratio(), tc.want.ratio())
 		}
 	}
 }

@@ -17,8 +17,8 @@ const (
 	// importRatioTarget bounds the full import over the bare client with 8
 	// writers.
 	importRatioTarget = 1.3
-	// relayRatioTarget bounds the relay of 1 MB photos over the bare copy,
-	// the account limit lifted.
+	// relayRatioTarget bounds the relay of 1 MB photos over the bare copy
+	// run as a process of its own, the account limit lifted.
 	relayRatioTarget = 1.25
 )
 
@@ -124,32 +124,35 @@ func ratios(runs []*sizeResult) (measured, v string) {
 	return measured, verdict(all)
 }
 
+// relayTarget is the relay's target as the summary states it.
+var relayTarget = fmt.Sprintf("at most %.2f× the bare copy (as a process of its own, as the operator is)", relayRatioTarget)
+
 func (rep *report) relayRows(row rowFunc) {
 	rr := rep.relay
 	if rr == nil {
-		row("relay of 1 MB photos, account limit lifted", fmt.Sprintf("at most %.2f× the bare copy", relayRatioTarget), "not measured in this run", "–")
+		row("relay of 1 MB photos, account limit lifted", relayTarget, "not measured in this run", "–")
 		return
 	}
-	if ph := rr.Unbound; ph != nil && ph.Bare > 0 {
+	if ph := rr.Unbound; ph != nil && ph.BareProcess > 0 {
 		ops, _ := ph.rate(ph.Operator)
-		bps, _ := ph.rate(ph.Bare)
-		q := ph.Operator.Seconds() / ph.Bare.Seconds()
-		measured := fmt.Sprintf("%.2f (%.1f photos/s against %.1f)", q, ops, bps)
+		bps, _ := ph.rate(ph.BareProcess)
+		q := ph.ratio()
+		measured := fmt.Sprintf("%.2f (%.1f photos/s against %.1f); beside the copy in the servers' process %s", q, ops, bps, ratio(ph.Operator, ph.Bare))
 		if len(rr.UnboundRounds) > 1 {
 			var all []string
 			for _, r := range rr.UnboundRounds {
-				all = append(all, ratio(r.Operator, r.Bare))
+				all = append(all, ratio(r.Operator, r.BareProcess))
 			}
 			measured = fmt.Sprintf("median of %d rounds %s; every round: %s", len(rr.UnboundRounds), measured, strings.Join(all, ", "))
 		}
-		row(fmt.Sprintf("relay of %d photos of 1 MB, account limit %d/s", ph.Photos, ph.AccountQPS), fmt.Sprintf("at most %.2f× the bare copy", relayRatioTarget),
+		row(fmt.Sprintf("relay of %d photos of 1 MB, account limit %d/s", ph.Photos, ph.AccountQPS), relayTarget,
 			measured, verdict(q <= relayRatioTarget))
 	}
-	if ph := rr.Small; ph != nil && ph.Bare > 0 {
+	if ph := rr.Small; ph != nil && ph.BareProcess > 0 {
 		ops, _ := ph.rate(ph.Operator)
-		bps, _ := ph.rate(ph.Bare)
+		bps, _ := ph.rate(ph.BareProcess)
 		row(fmt.Sprintf("relay of 1 MB photos at the default account limit (%d/s)", ph.AccountQPS), "measured",
-			fmt.Sprintf("%.1f photos/s against %.1f (ratio %s)", ops, bps, ratio(ph.Operator, ph.Bare)), reported)
+			fmt.Sprintf("%.1f photos/s against %.1f (ratio %s)", ops, bps, ratio(ph.Operator, ph.BareProcess)), reported)
 	}
 	if ph := rr.Large; ph != nil {
 		row(fmt.Sprintf("operator memory relaying %d MB photos", ph.PhotoBytes>>20), "measured",

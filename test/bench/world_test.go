@@ -229,23 +229,6 @@ func (w *world) annotate(key, value string) {
 	w.patchLink(func(l *sharev1.ShareLink) { metav1.SetMetaDataAnnotation(&l.ObjectMeta, key, value) })
 }
 
-// waitLink polls the link every `every` until ok holds, and returns when it
-// first held.
-func (w *world) waitLink(what string, every, timeout time.Duration, ok func(*sharev1.ShareLink) bool) time.Time {
-	w.t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		l, err := w.link()
-		if err == nil && ok(l) {
-			return time.Now()
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("waiting for %s: not after %s; link status: %+v (err %v)", what, timeout, l.Status, err)
-		}
-		time.Sleep(every)
-	}
-}
-
 func ready(o sharev1.Conditioned) bool {
 	return meta.IsStatusConditionTrue(o.GetConditions(), sharev1.ConditionReady)
 }
