@@ -116,14 +116,17 @@ func secretVersions(ctx context.Context, meta client.Reader, link *sharev1.Share
 }
 
 // cachedSecretVersion is a Secret's resourceVersion in the cache of Secret
-// metadata; "" when the cache does not hold it, or there is no cache.
+// metadata; "" when the cache does not hold it, or there is no cache. It
+// reads the cached object without a deep copy (labels, annotations, owner
+// references): it only reads a string of it, for each of a link's Secrets
+// on every reconcile, quiet ones included.
 func cachedSecretVersion(ctx context.Context, meta client.Reader, namespace, name string) string {
 	if meta == nil {
 		return ""
 	}
 	m := &metav1.PartialObjectMetadata{}
 	m.SetGroupVersionKind(secretGVK)
-	if err := meta.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, m); err != nil {
+	if err := meta.Get(ctx, client.ObjectKey{Namespace: namespace, Name: name}, m, client.UnsafeDisableDeepCopy); err != nil {
 		return ""
 	}
 	return m.ResourceVersion

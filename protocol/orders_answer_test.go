@@ -367,3 +367,46 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// The scanner's read buffers are pooled between answers: an answer read
+// after one that failed halfway sees none of its bytes, the orders of an
+// answer keep their values once its buffer reads the next, and answers
+// read at once each read their own.
+func TestReadWorkOrdersAnswerPooledBuffers(t *testing.T) {
+	g := NewWithT(t)
+	_, err := ReadWorkOrdersAnswer(strings.NewReader(`{"workOrders":[{"workOrderNumber":"1"} {"workOrderNumber":"LEFT-OVER"}]}`))
+	g.Expect(err).To(MatchError(ContainSubstring("expected ','")))
+
+	first, err := ReadWorkOrdersAnswer(strings.NewReader(`{"workOrders":[{"workOrderNumber":"AAAA","zip":"11111"}]}`))
+	g.Expect(err).NotTo(HaveOccurred())
+	second, err := ReadWorkOrdersAnswer(strings.NewReader(`{"workOrders":[{"workOrderNumber":"BBBB","zip":"22222"}]}`))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(first.WorkOrders).To(HaveLen(1))
+	g.Expect(first.WorkOrders[0].WorkOrderNumber).To(Equal("AAAA"))
+	g.Expect(first.WorkOrders[0].Zip).To(HaveValue(Equal("11111")))
+	g.Expect(second.WorkOrders[0].WorkOrderNumber).To(Equal("BBBB"))
+
+	const readers = 8
+	errs := make(chan error, readers)
+	for i := range readers {
+		go func() {
+			var orders []string
+			for j := range 50 {
+				orders = append(orders, orderJSON(fmt.Sprintf("R%d-%d", i, j)))
+			}
+			resp, err := ReadWorkOrdersAnswer(strings.NewReader(`{"workOrders":[` + strings.Join(orders, ",") + `]}`))
+			if err == nil {
+				for j, o := range resp.WorkOrders {
+					if want := fmt.Sprintf("R%d-%d", i, j); o.WorkOrderNumber != want {
+						err = fmt.Errorf("order %d is %q, want %q", j, o.WorkOrderNumber, want)
+						break
+					}
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range readers {
+		g.Expect(<-errs).NotTo(HaveOccurred())
+	}
+}

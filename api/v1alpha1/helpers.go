@@ -216,6 +216,11 @@ func SetCondition(obj Conditioned, typ string, status metav1.ConditionStatus, re
 // absent rather than False.
 func RemoveCondition(obj Conditioned, typ string) {
 	conds := obj.GetConditions()
+	if meta.FindStatusCondition(conds, typ) == nil {
+		// RemoveStatusCondition copies the conditions even then, and a
+		// quiet link's every reconcile drops its absent Stalled.
+		return
+	}
 	meta.RemoveStatusCondition(&conds, typ)
 	obj.SetConditions(conds)
 }

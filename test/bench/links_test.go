@@ -396,6 +396,9 @@ func (lr *linksRun) idle() {
 		progress("links: idle: leaving %d links %s to settle before the window", len(lr.links), lr.s.linksWarmup)
 		time.Sleep(lr.s.linksWarmup)
 	}
+	// With BENCH_PPROF_DIR, heap profiles on either side of the window:
+	// their difference (pprof -base) is what the idle links allocate.
+	lr.op.saveProfile(t, "heap-links-idle-start")
 	progress("links: idle: watching %d links for %s", len(lr.links), w)
 	lr.srv.ResetCounters()
 	before, err := lr.apis.writes(lr.ctx)
@@ -419,6 +422,7 @@ func (lr *linksRun) idle() {
 		t.Fatal(err)
 	}
 	profiled()
+	lr.op.saveProfile(t, "heap-links-idle-end")
 	c := idleCost{Warmup: lr.s.linksWarmup, Window: window, Calls: lr.calls(), Writes: after.minus(before), CPU: cpu1 - cpu0}
 	lr.res.Idle = c
 	progress("links: idle for %s: account calls %s (%.0f a minute); apiserver writes %d (%s); operator CPU %s (%.2f%% of a core)",
