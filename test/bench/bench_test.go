@@ -58,7 +58,9 @@
 //   - BENCH_PPROF_DIR: a directory for the operators' heap and CPU profiles
 //     (the manager's --pprof-bind-address): heap profiles during and after
 //     each import, a CPU profile of the first 2 s of each relay phase and
-//     one of the idle links' window.
+//     one of the idle links' window, and heap profiles on either side of
+//     that window (pprof -base heap-links-idle-start: what idle links
+//     allocate).
 package bench
 
 import (
