@@ -480,11 +480,12 @@ func (rr *relayRun) bareJob(prefix string, photos, concurrency int) bareCopyJob 
 // account servers, and returns its time and the bench process's CPU time
 // meanwhile (the servers' and the copy's).
 func (rr *relayRun) bareCopy(prefix string, photos, concurrency int) (took, cpu time.Duration) {
-	took, cpu, err := rr.bareJob(prefix, photos, concurrency).copy()
+	job, before := rr.bareJob(prefix, photos, concurrency), rr.providerItems(true)
+	took, cpu, err := job.copy()
 	if err != nil {
 		rr.t.Fatal(err)
 	}
-	rr.checkBareCopies(photos)
+	rr.checkBareCopies(before, photos)
 	return took, cpu
 }
 
@@ -492,22 +493,22 @@ func (rr *relayRun) bareCopy(prefix string, photos, concurrency int) (took, cpu 
 // returns its time, its process's CPU time and the bench process's (the
 // servers') meanwhile.
 func (rr *relayRun) bareCopyProcess(prefix string, photos, concurrency int) (took, cpu, servers time.Duration) {
-	job := rr.bareJob(prefix, photos, concurrency)
+	job, before := rr.bareJob(prefix, photos, concurrency), rr.providerItems(true)
 	own := selfCPU(rr.t)
 	ans, err := runBareCopyProcess(job)
 	if err != nil {
 		rr.t.Fatal(err)
 	}
 	servers = selfCPU(rr.t) - own
-	rr.checkBareCopies(photos)
+	rr.checkBareCopies(before, photos)
 	return ans.Took, ans.CPU, servers
 }
 
-// checkBareCopies fails unless the provider holds at least photos copies
-// (every bare copy so far adds its own).
-func (rr *relayRun) checkBareCopies(photos int) {
-	if got := rr.providerItems(true); got < photos {
-		rr.t.Fatalf("bare copy: the provider holds %d copies, want at least %d", got, photos)
+// checkBareCopies fails unless the copy just made added photos copies to
+// the ones the provider held before (each copy's uuids are new).
+func (rr *relayRun) checkBareCopies(before, photos int) {
+	if got := rr.providerItems(true); got != before+photos {
+		rr.t.Fatalf("bare copy: the provider holds %d copies, want %d (%d before and %d new)", got, before+photos, before, photos)
 	}
 }
 
