@@ -2,10 +2,11 @@ package main
 
 import (
 	"context"
-	"net"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/pruvan-share/share-operator/internal/freeport"
 )
 
 // TestDemoOnce runs `make demo DEMO_ARGS=--once` as a smoke test: every step
@@ -22,26 +23,11 @@ func TestDemoOnce(t *testing.T) {
 	err := run(ctx, options{
 		once:         true,
 		accountsAddr: "127.0.0.1:0",
-		pushKeyAddr:  freeAddr(t),
+		pushKeyAddr:  freeport.Addr(t),
 		metricsAddr:  "0",
 		dir:          t.TempDir(),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-}
-
-// freeAddr finds a loopback port for a listener whose address must be known
-// before it starts (the bookmark URL names it).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	if err := ln.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,6 +26,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/pruvan-share/share-operator/internal/freeport"
 )
 
 // BinaryEnv names a prebuilt manager binary to use instead of building one.
@@ -93,21 +94,6 @@ func RunTests(m *testing.M) int {
 	return code
 }
 
-// FreeAddr returns a loopback address with a port free at the time of the
-// call, for a listener of the manager.
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
-}
-
 // Options shape Start.
 type Options struct {
 	// Binary is the manager; empty: Binary(t).
@@ -170,9 +156,10 @@ func Start(t testing.TB, o Options) *Process {
 	if o.Kubeconfig == "" {
 		t.Fatal("managerproc: Options.Kubeconfig is required")
 	}
-	for _, a := range []*string{&o.MetricsAddr, &o.ProbeAddr, &o.PushKeyAddr} {
+	free := freeport.Addrs(t, 3)
+	for i, a := range []*string{&o.MetricsAddr, &o.ProbeAddr, &o.PushKeyAddr} {
 		if *a == "" {
-			*a = FreeAddr(t)
+			*a = free[i]
 		}
 	}
 	if o.Name == "" {

@@ -104,8 +104,3 @@ func TestStopIsGraceful(t *testing.T) {
 	g.Expect(p.Tail(200)).To(HaveSuffix("stopping on SIGTERM\n"))
 	g.Expect(p.Kill()).To(Succeed(), "killing an ended process is a no-op")
 }
-
-func TestFreeAddrIsLoopback(t *testing.T) {
-	g := NewWithT(t)
-	g.Expect(FreeAddr(t)).To(MatchRegexp(`^127\.0\.0\.1:[1-9][0-9]*$`))
-}

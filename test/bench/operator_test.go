@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pruvan-share/share-operator/internal/freeport"
 	"github.com/pruvan-share/share-operator/internal/testenv"
 )
 
@@ -44,19 +44,6 @@ func managerBinary(t *testing.T) string {
 		t.Fatalf("building the manager: %v\n%s", err, b)
 	}
 	return out
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	if err := l.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return addr
 }
 
 // operatorProc is a running manager process and what is known of its
@@ -100,7 +87,8 @@ type operatorOptions struct {
 // waits until it serves.
 func startOperator(t *testing.T, bin string, o operatorOptions) *operatorProc {
 	t.Helper()
-	metricsAddr, probeAddr, pushAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	addrs := freeport.Addrs(t, 4)
+	metricsAddr, probeAddr, pushAddr := addrs[0], addrs[1], addrs[2]
 	args := []string{
 		"--metrics-bind-address=" + metricsAddr, "--metrics-secure=false",
 		"--health-probe-bind-address=" + probeAddr,
@@ -109,7 +97,7 @@ func startOperator(t *testing.T, bin string, o operatorOptions) *operatorProc {
 	}
 	pprofAddr, godebug := "", "GODEBUG=gctrace=1"
 	if os.Getenv("BENCH_PPROF_DIR") != "" {
-		pprofAddr = freeAddr(t)
+		pprofAddr = addrs[3]
 		args = append(args, "--pprof-bind-address="+pprofAddr)
 		// A heap profile samples an allocation every 512 KiB by default:
 		// some sixty samples of a 30 MiB heap. Every 4 KiB tells where the

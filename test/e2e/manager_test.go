@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pruvan-share/share-operator/internal/freeport"
 	"github.com/pruvan-share/share-operator/internal/testenv"
 )
 
@@ -63,7 +64,8 @@ type manager struct {
 func (c *cluster) startManager(in *installation, kubeconfig, name string) *manager {
 	t := c.t
 	t.Helper()
-	m := &manager{t: t, name: name, metrics: freeAddr(t), probe: freeAddr(t), pushKey: freeAddr(t),
+	addrs := freeport.Addrs(t, 3)
+	m := &manager{t: t, name: name, metrics: addrs[0], probe: addrs[1], pushKey: addrs[2],
 		logPath: filepath.Join(c.dir, name+".log"), done: make(chan struct{})}
 	m.cmd = exec.Command(buildManager(t), in.managerArgs(m.metrics, m.probe, m.pushKey)...)
 	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)

@@ -36,6 +36,7 @@ import (
 	"github.com/pruvan-share/share-operator/accountserver"
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
 	"github.com/pruvan-share/share-operator/internal/fixtures"
+	"github.com/pruvan-share/share-operator/internal/freeport"
 	"github.com/pruvan-share/share-operator/internal/managerproc"
 	"github.com/pruvan-share/share-operator/internal/testenv"
 	"github.com/pruvan-share/share-operator/protocol"
@@ -113,7 +114,7 @@ func TestNoCredentialAtAnyLogLevel(t *testing.T) {
 
 	// The manager at its most verbose.
 	bin := managerproc.Binary(t)
-	pushAddr := managerproc.FreeAddr(t)
+	pushAddr := freeport.Addr(t)
 	base := "http://" + pushAddr
 	args := []string{"--zap-log-level=9", "--pushkey-base-url=" + base, "--relay-interval=500ms"}
 	if acceptsFlag(t, bin, "-v=9") {
