@@ -64,7 +64,7 @@ func pick(n, below int) ([]string, error) {
 		if tries == 100*n {
 			return nil, fmt.Errorf("no free port after %d tries", tries)
 		}
-		port := lowestPort + rand.IntN(below-lowestPort)
+		port := lowestPort + rand.IntN(below-lowestPort) //nolint:gosec // G404: spreading test ports needs no secret randomness
 		l, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 		if err != nil {
 			continue // taken: try another
