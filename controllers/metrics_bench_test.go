@@ -29,16 +29,17 @@ func BenchmarkScrapeLinks(b *testing.B) {
 		}
 		link.Status.Projects = sharev1.ProjectCounts{Total: 10, Active: 10}
 		recordLinkStatus(link, time.Now())
-		setOrDelete(relayPending, 0, link.Namespace, link.Name)
+		recordRelayPending(link)
 		recordRelayBacklog(link, 0)
 		defer forgetLinkMetrics(link.Namespace, link.Name)
 		defer forgetRelayMetrics(link.Namespace, link.Name)
 	}
 	handler := promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{})
 	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-	series := seriesIn(b, linkCondition, "bench-scrape") + seriesIn(b, linkProjects, "bench-scrape") +
-		seriesIn(b, linkSuspended, "bench-scrape") + seriesIn(b, linkLastSuccess, "bench-scrape") +
-		seriesIn(b, relayBacklog, "bench-scrape") + seriesIn(b, relayPending, "bench-scrape")
+	series := 0
+	for fam := range numLinkFamilies {
+		series += len(linkSeriesOf(b, fam, "bench-scrape"))
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {

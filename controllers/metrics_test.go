@@ -33,44 +33,20 @@ func TestProjectCountMetrics(t *testing.T) {
 	link := &sharev1.ShareLink{ObjectMeta: metav1.ObjectMeta{Namespace: "metrics-test", Name: "acme"}}
 	link.Status.Projects = sharev1.ProjectCounts{Total: 5, Active: 3, Cancelled: 1, Deleted: 1}
 	recordProjectCounts(link)
-	g.Expect(testutil.ToFloat64(linkProjects.WithLabelValues("metrics-test", "acme", "active"))).To(Equal(3.0))
-	g.Expect(testutil.ToFloat64(linkProjects.WithLabelValues("metrics-test", "acme", "cancelled"))).To(Equal(1.0))
-	g.Expect(seriesOf(t, "metrics-test")).To(Equal(3), "failed, at zero, has no series")
+	projects := func() map[string]float64 { return linkSeriesOf(t, famProjects, "metrics-test") }
+	g.Expect(projects()).To(Equal(map[string]float64{"acme/active": 3, "acme/cancelled": 1, "acme/deleted": 1}),
+		"failed, at zero, has no series")
 
 	// The provider takes the cancelled and deleted orders back: their
 	// series go with them; active stays, even at zero.
 	link.Status.Projects = sharev1.ProjectCounts{Total: 0}
 	recordProjectCounts(link)
-	g.Expect(seriesOf(t, "metrics-test")).To(Equal(1))
-	g.Expect(testutil.ToFloat64(linkProjects.WithLabelValues("metrics-test", "acme", "active"))).To(BeZero())
+	g.Expect(projects()).To(Equal(map[string]float64{"acme/active": 0}))
 
 	forgetLinkMetrics("metrics-test", "acme")
-	g.Expect(seriesOf(t, "metrics-test")).To(BeZero(), "a deleted link leaves no series")
+	g.Expect(projects()).To(BeEmpty(), "a deleted link leaves no series")
 	g.Expect(transitionLabel("")).To(Equal("resent"))
 	g.Expect(transitionLabel(sharev1.ReasonReactivated)).To(Equal("reactivated"))
-}
-
-// seriesOf counts the share_link_projects series of a namespace, whatever
-// other tests of the package have recorded.
-func seriesOf(t *testing.T, namespace string) int {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(linkProjects)
-	families, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := 0
-	for _, f := range families {
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "namespace" && l.GetValue() == namespace {
-					n++
-				}
-			}
-		}
-	}
-	return n
 }
 
 func TestLinkConditionMetrics(t *testing.T) {
@@ -82,18 +58,18 @@ func TestLinkConditionMetrics(t *testing.T) {
 	last := time.Date(2026, 7, 1, 12, 0, 0, 500_000_000, time.UTC)
 	recordLinkStatus(link, last)
 
-	cond := func(typ, status string) float64 {
-		return testutil.ToFloat64(linkCondition.WithLabelValues("metrics-cond", "acme", typ, status))
-	}
-	g.Expect([]float64{cond("Ready", "True"), cond("Ready", "False"), cond("Ready", "Unknown")}).To(Equal([]float64{0, 1, 0}),
-		"Ready has a series per status, as Flux's gotk_reconcile_condition")
-	g.Expect(statusesOf(t, "metrics-cond", "Stalled")).To(Equal(map[string]float64{"True": 1}),
-		"another type has one series, for its status")
-	g.Expect(conditionTypesOf(t, "metrics-cond")).To(ConsistOf("Ready", "Stalled", "ProviderReady"),
-		"conditions the link does not carry have no series (an absent Reconciling is False, as kstatus reads it)")
-	g.Expect(testutil.ToFloat64(linkLastSuccess.WithLabelValues("metrics-cond", "acme"))).To(Equal(float64(last.Unix()) + 0.5))
-	g.Expect(seriesIn(t, linkSuspended, "metrics-cond")).To(BeZero(), "a link not suspended has no series")
-	g.Expect(testutil.ToFloat64(linkProjects.WithLabelValues("metrics-cond", "acme", "active"))).To(BeZero())
+	conditions := func() map[string]float64 { return linkSeriesOf(t, famCondition, "metrics-cond") }
+	g.Expect(conditions()).To(Equal(map[string]float64{
+		// Ready has a series per status, as Flux's gotk_reconcile_condition.
+		"acme/Ready/True": 0, "acme/Ready/False": 1, "acme/Ready/Unknown": 0,
+		// Another type has one series, for its status; conditions the link
+		// does not carry have none (an absent Reconciling is False, as
+		// kstatus reads it).
+		"acme/Stalled/True": 1, "acme/ProviderReady/False": 1,
+	}))
+	g.Expect(linkSeriesOf(t, famLastSuccess, "metrics-cond")).To(Equal(map[string]float64{"acme": float64(last.Unix()) + 0.5}))
+	g.Expect(linkSeriesOf(t, famSuspended, "metrics-cond")).To(BeEmpty(), "a link not suspended has no series")
+	g.Expect(linkSeriesOf(t, famProjects, "metrics-cond")).To(Equal(map[string]float64{"acme/active": 0}))
 
 	// The person fixes the Secret and suspends the link: the series follow.
 	sharev1.SetCondition(link, sharev1.ConditionReady, metav1.ConditionTrue, sharev1.ReasonSucceeded, "ok")
@@ -101,46 +77,48 @@ func TestLinkConditionMetrics(t *testing.T) {
 	sharev1.RemoveCondition(link, sharev1.ConditionProviderReady)
 	link.Spec.Suspend = true
 	recordLinkStatus(link, time.Time{})
-	g.Expect([]float64{cond("Ready", "True"), cond("Ready", "False")}).To(Equal([]float64{1, 0}))
-	g.Expect(statusesOf(t, "metrics-cond", "Stalled")).To(BeEmpty(), "the status a condition had is gone with it")
-	g.Expect(seriesIn(t, linkCondition, "metrics-cond")).To(Equal(3), "Ready's three series")
-	g.Expect(conditionTypesOf(t, "metrics-cond")).To(ConsistOf("Ready"))
-	g.Expect(testutil.ToFloat64(linkSuspended.WithLabelValues("metrics-cond", "acme"))).To(Equal(1.0))
-	g.Expect(testutil.ToFloat64(linkLastSuccess.WithLabelValues("metrics-cond", "acme"))).To(Equal(float64(last.Unix())+0.5),
+	g.Expect(conditions()).To(Equal(map[string]float64{"acme/Ready/True": 1, "acme/Ready/False": 0, "acme/Ready/Unknown": 0}),
+		"the status a condition had is gone with it")
+	g.Expect(linkSeriesOf(t, famSuspended, "metrics-cond")).To(Equal(map[string]float64{"acme": 1}))
+	g.Expect(linkSeriesOf(t, famLastSuccess, "metrics-cond")).To(Equal(map[string]float64{"acme": float64(last.Unix()) + 0.5}),
 		"a reconcile without a pull keeps the last success")
 
 	forgetLinkMetrics("metrics-cond", "acme")
-	for _, c := range []prometheus.Collector{linkCondition, linkSuspended, linkLastSuccess, linkProjects} {
-		g.Expect(seriesIn(t, c, "metrics-cond")).To(BeZero(), "a deleted link leaves no series")
+	for fam := range numLinkFamilies {
+		g.Expect(linkSeriesOf(t, fam, "metrics-cond")).To(BeEmpty(), "a deleted link leaves no series")
 	}
 }
 
 func TestRelayBacklogMetric(t *testing.T) {
 	g := NewWithT(t)
 	link := &sharev1.ShareLink{ObjectMeta: metav1.ObjectMeta{Namespace: "metrics-relay", Name: "acme"}}
-	backlog := func() float64 { return testutil.ToFloat64(relayBacklog.WithLabelValues("metrics-relay", "acme")) }
-	series := func() int { return seriesIn(t, relayBacklog, "metrics-relay") }
+	backlog := func() map[string]float64 { return linkSeriesOf(t, famRelayBacklog, "metrics-relay") }
 
 	// A page interrupted with 40 items unsettled, beside 3 held items.
 	link.Status.Relay.Pending = 43
 	recordRelayBacklog(link, 3)
-	g.Expect(backlog()).To(Equal(40.0))
+	recordRelayPending(link)
+	g.Expect(backlog()).To(Equal(map[string]float64{"acme": 40}))
+	g.Expect(linkSeriesOf(t, famRelayPending, "metrics-relay")).To(Equal(map[string]float64{"acme": 43}))
 	// The page completes: only the held items remain pending, and a
 	// backlog of none is no series (an alert's "> 0" reads it as none).
 	link.Status.Relay.Pending = 3
 	recordRelayBacklog(link, 3)
-	g.Expect(series()).To(BeZero())
+	g.Expect(backlog()).To(BeEmpty())
 	// A rescan's count may exceed what the projects hold: never negative.
 	recordRelayBacklog(link, 5)
-	g.Expect(series()).To(BeZero())
+	g.Expect(backlog()).To(BeEmpty())
 
 	link.Status.Relay.Pending = 7
 	recordRelayBacklog(link, 0)
+	recordLinkStatus(link, time.Time{})
 	forgetRelayMetrics("metrics-relay", "acme")
-	g.Expect(series()).To(BeZero())
+	g.Expect(backlog()).To(BeEmpty())
+	g.Expect(linkSeriesOf(t, famRelayPending, "metrics-relay")).To(BeEmpty())
+	g.Expect(linkSeriesOf(t, famProjects, "metrics-relay")).NotTo(BeEmpty(), "the relay forgets only its own series")
 	recordRelayBacklog(link, 0)
 	forgetLinkMetrics("metrics-relay", "acme")
-	g.Expect(series()).To(BeZero())
+	g.Expect(backlog()).To(BeEmpty())
 }
 
 func TestMetricsKnownLabelsStartAtZero(t *testing.T) {
@@ -158,59 +136,30 @@ func TestMetricsKnownLabelsStartAtZero(t *testing.T) {
 	}
 }
 
-// conditionTypesOf lists the condition types share_link_condition has series
-// of in a namespace.
-func conditionTypesOf(t *testing.T, namespace string) []string {
+// linkSeriesOf maps the series of a per-link family in a namespace, as the
+// manager serves them, to their values: keyed by the link's name and the
+// values of the family's other labels, joined by "/".
+func linkSeriesOf(t testing.TB, fam linkFamily, namespace string) map[string]float64 {
 	t.Helper()
-	seen := map[string]bool{}
-	for _, m := range gatherOne(t, linkCondition) {
-		if labelOf(m, "namespace") == namespace {
-			seen[labelOf(m, "type")] = true
-		}
-	}
-	types := make([]string, 0, len(seen))
-	for typ := range seen {
-		types = append(types, typ)
-	}
-	return types
-}
-
-// statusesOf maps the status label of a condition type's series in a
-// namespace to its value.
-func statusesOf(t *testing.T, namespace, typ string) map[string]float64 {
-	t.Helper()
-	out := map[string]float64{}
-	for _, m := range gatherOne(t, linkCondition) {
-		if labelOf(m, "namespace") == namespace && labelOf(m, "type") == typ {
-			out[labelOf(m, "status")] = m.GetGauge().GetValue()
-		}
-	}
-	return out
-}
-
-// seriesIn counts the series of c in a namespace.
-func seriesIn(t testing.TB, c prometheus.Collector, namespace string) int {
-	t.Helper()
-	n := 0
-	for _, m := range gatherOne(t, c) {
-		if labelOf(m, "namespace") == namespace {
-			n++
-		}
-	}
-	return n
-}
-
-func gatherOne(t testing.TB, c prometheus.Collector) []*dto.Metric {
-	t.Helper()
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(c)
-	families, err := reg.Gather()
+	families, err := metrics.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []*dto.Metric
+	out := map[string]float64{}
 	for _, f := range families {
-		out = append(out, f.GetMetric()...)
+		if f.GetName() != linkFamilies[fam].name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if labelOf(m, "namespace") != namespace {
+				continue
+			}
+			key := []string{labelOf(m, "link")}
+			for _, l := range linkFamilies[fam].labels {
+				key = append(key, labelOf(m, l))
+			}
+			out[strings.Join(key, "/")] = m.GetGauge().GetValue()
+		}
 	}
 	return out
 }
@@ -243,7 +192,7 @@ func TestMonitoringMetricsAreExported(t *testing.T) {
 	link.Status.Relay.Pending = 1 // the relay's gauges, only while items wait
 	recordLinkStatus(link, time.Now())
 	recordRelayBacklog(link, 0)
-	setOrDelete(relayPending, 1, link.Namespace, link.Name)
+	recordRelayPending(link)
 	defer forgetRelayMetrics(link.Namespace, link.Name)
 	defer forgetLinkMetrics(link.Namespace, link.Name)
 

@@ -53,7 +53,7 @@ func (r *RelayReconciler) reconcileRelay(ctx context.Context, link *sharev1.Shar
 		err = perr
 	}
 	r.emitRelayTransition(link, run.mem, run.read, link.Status.Relay, passErr)
-	setOrDelete(relayPending, float64(link.Status.Relay.Pending), link.Namespace, link.Name)
+	recordRelayPending(link)
 	recordRelayBacklog(link, run.held())
 	return passOutcome(ctx, pass, err)
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/pruvan-share/share-operator/protocol"
@@ -21,15 +22,10 @@ var (
 		Name: "share_relay_bytes_total",
 		Help: "Bytes of item content streamed to provider accounts by item type and result of the relay.",
 	}, []string{"type", "result"})
-
-	relayPending = prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "share_relay_pending_items",
-		Help: "Items of a link read from the feed and not yet relayed (held for suspended projects, or waiting for a retry).",
-	}, []string{"namespace", "link"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(relayItems, relayBytes, relayPending)
+	metrics.Registry.MustRegister(relayItems, relayBytes)
 }
 
 // Results of a relay, as metric labels.
@@ -39,9 +35,9 @@ const (
 	resultError     = "error"
 )
 
+// forgetRelayMetrics drops a deleted link's relay series.
 func forgetRelayMetrics(namespace, name string) {
-	relayPending.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "link": name})
-	relayBacklog.DeletePartialMatch(prometheus.Labels{"namespace": namespace, "link": name})
+	allLinkSeries.forget(types.NamespacedName{Namespace: namespace, Name: name}, famRelayPending, famRelayBacklog)
 }
 
 // itemTypeLabel bounds the type label: file types come from the crew's
