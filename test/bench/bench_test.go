@@ -18,8 +18,9 @@
 // Settings (environment):
 //   - BENCH_SIZES: orders, comma-separated; default 1000,5000,10000.
 //   - BENCH_RUNS: how many times the full import and the bare client with 8
-//     writers run at each size at the lifted limits, each run's ratio
-//     reported; default 1 (3 where the machine is noisy).
+//     writers run at each size, at the lifted limits and at the manager's
+//     defaults, each run's ratio reported and the median run's judged;
+//     default 1 (`make bench`: 3, as the machine is noisy).
 //   - BENCH_DEFAULT_LIMITS: 0 skips the full imports at the manager's default
 //     Kubernetes client limits (read from the manager's -help).
 //   - BENCH_DEFAULT_LIMITS_SIZES: the sizes run at the default limits,
@@ -222,21 +223,15 @@ func TestBench(t *testing.T) {
 	for _, n := range s.defaultSizes {
 		qps, burst := rep.defaultQPS, rep.defaultBurst
 		r := &sizeRun{s: s, env: env, apis: apis, bin: bin, n: n, qps: qps, burst: burst,
-			res: &sizeResult{N: n, QPS: qps, Burst: burst}, importOnly: true, suffix: "default-limits"}
+			res: &sizeResult{N: n, QPS: qps, Burst: burst, DefaultLimits: true}, importOnly: true, suffix: "default-limits"}
 		if !t.Run(fmt.Sprintf("N=%d,default-limits", n), r.run) {
 			t.FailNow()
 		}
 		rep.defaults = append(rep.defaults, r.res)
 	}
 	for run := 2; run <= s.runs; run++ {
-		for _, n := range s.sizes {
-			r := &sizeRun{s: s, env: env, apis: apis, bin: bin, n: n, qps: s.qps, burst: s.burst,
-				res: &sizeResult{N: n, QPS: s.qps, Burst: s.burst, Run: run}, importOnly: true, suffix: fmt.Sprintf("run%d", run)}
-			if !t.Run(fmt.Sprintf("N=%d,run=%d", n, run), r.run) {
-				t.FailNow()
-			}
-			rep.reruns = append(rep.reruns, r.res)
-		}
+		rep.reruns = append(rep.reruns, rerun(t, r0(s, env, apis, bin), run, s.sizes, s.qps, s.burst, false)...)
+		rep.reruns = append(rep.reruns, rerun(t, r0(s, env, apis, bin), run, s.defaultSizes, rep.defaultQPS, rep.defaultBurst, true)...)
 	}
 	if s.relaySmall > 0 {
 		rr := &relayRun{s: s, env: env, bin: bin}
@@ -276,6 +271,33 @@ func TestBench(t *testing.T) {
 		}
 		progress("wrote %s and %s", s.out, png)
 	}
+}
+
+// r0 is a sizeRun of no size yet: what every run of the bench shares.
+func r0(s settings, env *testenv.Env, apis *apiserverMetrics, bin string) sizeRun {
+	return sizeRun{s: s, env: env, apis: apis, bin: bin}
+}
+
+// rerun runs the full-import comparison again at each size with the given
+// client limits (the manager's defaults: defaults), numbered run.
+func rerun(t *testing.T, base sizeRun, run int, sizes []int, qps, burst int, defaults bool) []*sizeResult {
+	t.Helper()
+	var out []*sizeResult
+	for _, n := range sizes {
+		r := base
+		r.n, r.qps, r.burst, r.importOnly = n, qps, burst, true
+		r.res = &sizeResult{N: n, QPS: qps, Burst: burst, Run: run, DefaultLimits: defaults}
+		name := fmt.Sprintf("N=%d,run=%d", n, run)
+		r.suffix = fmt.Sprintf("run%d", run)
+		if defaults {
+			r.suffix, name = "default-limits-"+r.suffix, fmt.Sprintf("N=%d,default-limits,run=%d", n, run)
+		}
+		if !t.Run(name, r.run) {
+			t.FailNow()
+		}
+		out = append(out, r.res)
+	}
+	return out
 }
 
 // sizeRun is the run of one size: a namespace, accounts with n orders, a
