@@ -100,7 +100,7 @@ func newLinkSeries() *linkSeries {
 var allLinkSeries = newLinkSeries()
 
 func init() {
-	metrics.Registry.MustRegister(allLinkSeries.reservation())
+	metrics.Registry.MustRegister(linkSeriesNames{})
 	metrics.Registry = withLinkSeries{RegistererGatherer: metrics.Registry, links: allLinkSeries}
 }
 
@@ -240,11 +240,9 @@ func (s *linkSeries) families() []*dto.MetricFamily {
 
 func compareFamilyNames(a, b *dto.MetricFamily) int { return cmp.Compare(a.GetName(), b.GetName()) }
 
-// reservation is a collector that describes the links' families and
+// linkSeriesNames is a collector that describes the links' families and
 // collects nothing: registered, it keeps any other collector from taking
 // their names, so that a scrape never holds a family twice.
-func (s *linkSeries) reservation() prometheus.Collector { return linkSeriesNames{} }
-
 type linkSeriesNames struct{}
 
 func (linkSeriesNames) Describe(ch chan<- *prometheus.Desc) {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -250,22 +249,25 @@ func (w *world) resourceVersions() map[string]string {
 // timeout while it goes on: the wait covers it.
 func (w *world) deleteProjects(ns string) {
 	w.t.Helper()
-	err := w.c.DeleteAllOf(w.ctx, &sharev1.SharedProject{}, client.InNamespace(ns))
-	if err != nil && !apierrors.IsTimeout(err) && !apierrors.IsServerTimeout(err) {
-		w.t.Fatal(err)
-	}
+	// A DeleteCollection of 10,000 objects can outlive its request: it
+	// times out, or its HTTP/2 stream is reset (a make bench of 45 minutes
+	// ended on "stream error ... INTERNAL_ERROR"). Whatever it answers, the
+	// loop checks what is left, and asks again after a failed delete.
 	deadline := time.Now().Add(15 * time.Minute)
+	var lastErr error
+	deleted := time.Time{}
 	for {
+		if (deleted.IsZero() || lastErr != nil) && time.Since(deleted) >= 30*time.Second {
+			lastErr, deleted = w.c.DeleteAllOf(w.ctx, &sharev1.SharedProject{}, client.InNamespace(ns)), time.Now()
+		}
 		list := &metav1.PartialObjectMetadataList{}
 		list.SetGroupVersionKind(sharev1.GroupVersion.WithKind("SharedProjectList"))
-		if err := w.c.List(w.ctx, list, client.InNamespace(ns), client.Limit(1)); err != nil {
-			w.t.Fatal(err)
-		}
-		if len(list.Items) == 0 {
+		err := w.c.List(w.ctx, list, client.InNamespace(ns), client.Limit(1))
+		if err == nil && len(list.Items) == 0 {
 			return
 		}
 		if time.Now().After(deadline) {
-			w.t.Fatalf("the SharedProjects of %s are not gone after 15 minutes", ns)
+			w.t.Fatalf("the SharedProjects of %s are not gone after 15 minutes (last errors: delete %v, list %v)", ns, lastErr, err)
 		}
 		time.Sleep(time.Second)
 	}
