@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -141,19 +142,8 @@ func TestLinkSeriesNamesAreReserved(t *testing.T) {
 		names = append(names, mf.GetName())
 	}
 	g.Expect(names).To(ContainElement(linkFamilies[famRelayPending].name))
-	g.Expect(names).To(BeSortedLike())
-}
-
-// BeSortedLike succeeds for a slice of strings in ascending order.
-func BeSortedLike() OmegaMatcher {
-	return WithTransform(func(s []string) bool {
-		for i := 1; i < len(s); i++ {
-			if s[i-1] >= s[i] {
-				return false
-			}
-		}
-		return true
-	}, BeTrue())
+	g.Expect(slices.IsSorted(names)).To(BeTrue(), "families in name order")
+	g.Expect(slices.Compact(slices.Clone(names))).To(HaveLen(len(names)), "each family once")
 }
 
 // TestLinkSeriesConcurrentScrapes: reconcilers record while scrapes encode

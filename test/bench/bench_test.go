@@ -220,18 +220,11 @@ func TestBench(t *testing.T) {
 		}
 		rep.sizes = append(rep.sizes, r.res)
 	}
-	for _, n := range s.defaultSizes {
-		qps, burst := rep.defaultQPS, rep.defaultBurst
-		r := &sizeRun{s: s, env: env, apis: apis, bin: bin, n: n, qps: qps, burst: burst,
-			res: &sizeResult{N: n, QPS: qps, Burst: burst, DefaultLimits: true}, importOnly: true, suffix: "default-limits"}
-		if !t.Run(fmt.Sprintf("N=%d,default-limits", n), r.run) {
-			t.FailNow()
-		}
-		rep.defaults = append(rep.defaults, r.res)
-	}
+	base := sizeRun{s: s, env: env, apis: apis, bin: bin}
+	rep.defaults = importRuns(t, base, 0, s.defaultSizes, rep.defaultQPS, rep.defaultBurst, true)
 	for run := 2; run <= s.runs; run++ {
-		rep.reruns = append(rep.reruns, rerun(t, r0(s, env, apis, bin), run, s.sizes, s.qps, s.burst, false)...)
-		rep.reruns = append(rep.reruns, rerun(t, r0(s, env, apis, bin), run, s.defaultSizes, rep.defaultQPS, rep.defaultBurst, true)...)
+		rep.reruns = append(rep.reruns, importRuns(t, base, run, s.sizes, s.qps, s.burst, false)...)
+		rep.reruns = append(rep.reruns, importRuns(t, base, run, s.defaultSizes, rep.defaultQPS, rep.defaultBurst, true)...)
 	}
 	if s.relaySmall > 0 {
 		rr := &relayRun{s: s, env: env, bin: bin}
@@ -273,26 +266,25 @@ func TestBench(t *testing.T) {
 	}
 }
 
-// r0 is a sizeRun of no size yet: what every run of the bench shares.
-func r0(s settings, env *testenv.Env, apis *apiserverMetrics, bin string) sizeRun {
-	return sizeRun{s: s, env: env, apis: apis, bin: bin}
-}
-
-// rerun runs the full-import comparison again at each size with the given
-// client limits (the manager's defaults: defaults), numbered run.
-func rerun(t *testing.T, base sizeRun, run int, sizes []int, qps, burst int, defaults bool) []*sizeResult {
+// importRuns runs the full-import comparison at each size with the given
+// client limits (the manager's defaults: defaults), numbered run (0: the
+// first run at these limits).
+func importRuns(t *testing.T, base sizeRun, run int, sizes []int, qps, burst int, defaults bool) []*sizeResult {
 	t.Helper()
 	var out []*sizeResult
 	for _, n := range sizes {
 		r := base
 		r.n, r.qps, r.burst, r.importOnly = n, qps, burst, true
 		r.res = &sizeResult{N: n, QPS: qps, Burst: burst, Run: run, DefaultLimits: defaults}
-		name := fmt.Sprintf("N=%d,run=%d", n, run)
-		r.suffix = fmt.Sprintf("run%d", run)
+		var parts []string
 		if defaults {
-			r.suffix, name = "default-limits-"+r.suffix, fmt.Sprintf("N=%d,default-limits,run=%d", n, run)
+			parts = append(parts, "default-limits")
 		}
-		if !t.Run(name, r.run) {
+		if run > 0 {
+			parts = append(parts, fmt.Sprintf("run%d", run))
+		}
+		r.suffix = strings.Join(parts, "-")
+		if !t.Run(strings.Join(append([]string{fmt.Sprintf("N=%d", n)}, parts...), ","), r.run) {
 			t.FailNow()
 		}
 		out = append(out, r.res)
