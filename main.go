@@ -97,7 +97,7 @@ func parseFlags() (flags, zap.Options) {
 	flag.Float64Var(&f.accountQPS, "account-qps", 20, "Steady calls per second to each account of the service, shared by every link and relay that uses it.")
 	flag.IntVar(&f.accountBurst, "account-burst", 40, "Burst of calls to each account of the service.")
 	flag.IntVar(&f.gcPercent, "gc-percent", 50, "The Go garbage collector's target (as GOGC): the heap grows to the live heap times 1+N/100 before a collection. Lower than the runtime's 100 because the manager's live heap is mostly its cache (about 2 KiB a SharedProject) and collecting it costs little; 0 leaves the runtime's, and GOGC overrides it.")
-	flag.IntVar(&f.importGCPercent, "import-gc-percent", 25, "The garbage collector's target while an import of 5,000 orders or more runs (it makes some 200 KiB of garbage an order while the cache fills); 0 keeps --gc-percent.")
+	flag.IntVar(&f.importGCPercent, "import-gc-percent", 0, "The garbage collector's target while an import of 5,000 orders or more runs (it makes some 200 KiB of garbage an order while the cache fills), for less memory at the cost of the import's CPU; 0 keeps --gc-percent.")
 	flag.Float64Var(&f.memoryLimitRatio, "memory-limit-ratio", 0.9, "Soft memory limit of the Go runtime as a share of the container's memory limit (cgroup v2), so that the garbage collector works harder before the kernel would kill the manager; 0 turns it off, and GOMEMLIMIT overrides it.")
 	flag.StringVar(&f.pprofAddr, "pprof-bind-address", "0", "Address of Go's /debug/pprof profiles, for a person measuring the manager; \"0\" turns it off.")
 	opts.BindFlags(flag.CommandLine)

@@ -58,7 +58,8 @@
 //     they go with the test's temporary directory).
 //   - BENCH_PPROF_DIR: a directory for the operators' heap and CPU profiles
 //     (the manager's --pprof-bind-address): heap profiles during and after
-//     each import, a CPU profile of the first 2 s of each relay phase and
+//     each import and a CPU profile of its first 8 s, a CPU profile of the
+//     first 2 s of each relay phase and
 //     one of the idle links' window, and heap profiles on either side of
 //     that window (pprof -base heap-links-idle-start: what idle links
 //     allocate).
@@ -444,6 +445,11 @@ func (r *sizeRun) cost(m mark) phaseCost {
 
 // fullImport creates the link and waits until every order is a Ready
 // SharedProject and a project in the vendor account.
+// importProfile is how much of an import's start the operator's CPU
+// profile covers (BENCH_PPROF_DIR): less than the shortest import at 1,000
+// orders would stop the profile after the import, counting idle time.
+const importProfile = 8 * time.Second
+
 func (r *sizeRun) fullImport() {
 	t, w, n := r.t, r.w, r.n
 	progress("N=%d: full import: creating the ShareLink", n)
@@ -457,6 +463,8 @@ func (r *sizeRun) fullImport() {
 		defer r.sampleCarried()()
 	}
 	w.createLink(10 * time.Second)
+	profiled := r.op.cpuProfile(t, "cpu-"+w.ns+"-import", importProfile)
+	defer profiled()
 	done := w.waitLink("the full import", 30*time.Minute, func(l *sharev1.ShareLink) bool {
 		return int(l.Status.Projects.Total) == n && l.Status.LastFullImportTime != nil && ready(l)
 	})
