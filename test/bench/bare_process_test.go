@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pruvan-share/share-operator/internal/procstat"
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
@@ -114,7 +115,7 @@ func (job bareCopyJob) copy() (took, cpu time.Duration, err error) {
 		return 0, 0, err
 	}
 	ctx := context.Background()
-	cpu0, err := processCPU(os.Getpid())
+	cpu0, err := procstat.CPU(os.Getpid())
 	if err != nil {
 		return 0, 0, err
 	}
@@ -130,7 +131,7 @@ func (job bareCopyJob) copy() (took, cpu time.Duration, err error) {
 		return provider.UploadItem(ctx, job.Creds, it.Copy, body)
 	})
 	took = time.Since(start)
-	cpu1, err := processCPU(os.Getpid())
+	cpu1, err := procstat.CPU(os.Getpid())
 	if err != nil {
 		return 0, 0, err
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pruvan-share/share-operator/internal/freeport"
+	"github.com/pruvan-share/share-operator/internal/procstat"
 	"github.com/pruvan-share/share-operator/internal/testenv"
 )
 
@@ -285,26 +286,7 @@ func procStatus(pid int) (map[string]float64, error) {
 // cpu is the CPU time the process has used, user and system, from
 // /proc/<pid>/stat.
 func (op *operatorProc) cpu() (time.Duration, error) {
-	return processCPU(op.cmd.Process.Pid)
-}
-
-func processCPU(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The command may hold spaces: the fields after it follow the last ')'.
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
-	}
-	const ticks = 100 // USER_HZ on Linux
-	return time.Duration(utime+stime) * time.Second / ticks, nil
+	return procstat.CPU(op.cmd.Process.Pid)
 }
 
 // resetPeaks starts the peaks over: the kernel's high-water mark of the

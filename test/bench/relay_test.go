@@ -13,6 +13,7 @@ import (
 	"time"
 
 	sharev1 "github.com/pruvan-share/share-operator/api/v1alpha1"
+	"github.com/pruvan-share/share-operator/internal/procstat"
 	"github.com/pruvan-share/share-operator/internal/testenv"
 	"github.com/pruvan-share/share-operator/internal/testworld"
 	"github.com/pruvan-share/share-operator/protocol"
@@ -388,7 +389,7 @@ func (rr *relayRun) opCPU() time.Duration {
 // selfCPU is the bench process's CPU time so far: the account servers',
 // and its clients'.
 func selfCPU(t *testing.T) time.Duration {
-	d, err := processCPU(os.Getpid())
+	d, err := procstat.CPU(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
