@@ -20,7 +20,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -92,8 +91,11 @@ func benchWriteCost(b *testing.B, c client.WithWatch, pid int, tc writeCostCase)
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	inWriters(b, b.N, func(i int) error { return writeProject(ctx, c, link, &orders[i], tc) })
+	err = inParallel(ctx, b.N, func(ctx context.Context, i int) error { return writeProject(ctx, c, link, &orders[i], tc) })
 	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
 	cpu1, err := procstat.CPU(pid)
 	if err != nil {
 		b.Fatal(err)
@@ -128,31 +130,6 @@ func writeProject(ctx context.Context, c client.Client, link *sharev1.ShareLink,
 	after := p.DeepCopy()
 	setProjectApplied(after, &link.Spec, "0123456789abcdef", time.Now())
 	return patchProjectStatus(ctx, c, p, after)
-}
-
-// inWriters calls f for 0..n-1 on importWriters goroutines, as an import
-// and the bare client write.
-func inWriters(b *testing.B, n int, f func(i int) error) {
-	var wg sync.WaitGroup
-	next := make(chan int)
-	var failed atomic.Pointer[error]
-	for range importWriters {
-		wg.Go(func() {
-			for i := range next {
-				if err := f(i); err != nil {
-					failed.CompareAndSwap(nil, &err)
-				}
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	if err := failed.Load(); err != nil {
-		b.Fatal(*err)
-	}
 }
 
 // watchDecoding watches the namespace's SharedProjects, decoding every

@@ -216,6 +216,12 @@ func (w *world) countRelay() relayCounts {
 	return c
 }
 
+// accounts is c without the link's status: what the two accounts hold.
+func (c relayCounts) accounts() relayCounts {
+	c.LinkRelayed, c.LinkFailed = 0, 0
+	return c
+}
+
 func (c relayCounts) done(n int) bool {
 	return c.VendorItems == n && c.Published == n && c.ProviderItems == n && c.Missing == 0
 }
