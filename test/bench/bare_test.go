@@ -93,6 +93,7 @@ func (r *sizeRun) bare(objs []sharev1.SharedProject) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		api0 := r.apiserverState()
 		started := time.Now()
 		d := r.bareRun(run.workers, ns, run.vendor, objs, orders)
 		*run.when = span{started, time.Now()}
@@ -101,7 +102,8 @@ func (r *sizeRun) bare(objs []sharev1.SharedProject) {
 			t.Fatal(err)
 		}
 		*run.dst, *run.cost = d, after.minus(before)
-		progress("N=%d: bare client, %d writer(s): %s (%.0f orders/s); apiserver writes %s", r.n, run.workers, d.Round(time.Millisecond), float64(r.n)/d.Seconds(), run.cost.String())
+		progress("N=%d: bare client, %d writer(s): %s (%.0f orders/s); apiserver writes %s; %s", r.n, run.workers, d.Round(time.Millisecond),
+			float64(r.n)/d.Seconds(), run.cost.String(), api0.spent(r.apiserverState(), r.n))
 		w.deleteProjects(ns)
 	}
 }

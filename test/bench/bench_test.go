@@ -443,17 +443,27 @@ func (r *sizeRun) cost(m mark) phaseCost {
 	return c
 }
 
-// fullImport creates the link and waits until every order is a Ready
-// SharedProject and a project in the vendor account.
+// apiserverState reads the kube-apiserver's state for the progress lines.
+func (r *sizeRun) apiserverState() apiserverState {
+	s, err := r.apis.state(context.Background())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return s
+}
+
 // importProfile is how much of an import's start the operator's CPU
 // profile covers (BENCH_PPROF_DIR): less than the shortest import at 1,000
 // orders would stop the profile after the import, counting idle time.
 const importProfile = 8 * time.Second
 
+// fullImport creates the link and waits until every order is a Ready
+// SharedProject and a project in the vendor account.
 func (r *sizeRun) fullImport() {
 	t, w, n := r.t, r.w, r.n
 	progress("N=%d: full import: creating the ShareLink", n)
 	m := r.mark(false)
+	api0 := r.apiserverState()
 	cpu0, err := r.op.cpu()
 	if err != nil {
 		t.Fatal(err)
@@ -488,7 +498,8 @@ func (r *sizeRun) fullImport() {
 		done = time.Now()
 	}
 	r.res.Import, r.res.ImportSpan = done.Sub(start), span{start, done}
-	progress("N=%d: full import took %s (%.0f orders/s); the operator used %s of CPU", n, r.res.Import.Round(time.Millisecond), float64(n)/r.res.Import.Seconds(), r.res.ImportCPU.Round(10*time.Millisecond))
+	progress("N=%d: full import took %s (%.0f orders/s); the operator used %s of CPU; %s", n, r.res.Import.Round(time.Millisecond),
+		float64(n)/r.res.Import.Seconds(), r.res.ImportCPU.Round(10*time.Millisecond), api0.spent(r.apiserverState(), n))
 	r.quiet()
 	c := r.cost(m)
 	c.Provider, c.Vendor = calls.Provider, calls.Vendor

@@ -190,3 +190,50 @@ func (m *apiserverMetrics) writes(ctx context.Context) (writeCounts, error) {
 	}
 	return out, nil
 }
+
+// apiserverState is what the kube-apiserver holds and has spent so far:
+// its heap in use, how many SharedProject events its watch cache keeps for
+// watchers, and its CPU. The watch cache grows with bursts of writes (400
+// events on a fresh control plane, 25,600 after one 5,000-order import and
+// the bare client's copies) and every event keeps the object decoded, so
+// the heap and the cost of each garbage collection grow with it: an import
+// on a grown control plane pays more apiserver CPU per write than one on a
+// fresh one (the README's "Where an import's time goes").
+type apiserverState struct {
+	heapBytes     float64
+	watchCapacity int
+	cpuSeconds    float64
+}
+
+func (m *apiserverMetrics) state(ctx context.Context) (apiserverState, error) {
+	samples, err := scrape(ctx, m.hc, m.url, apiserverStateMetrics...)
+	if err != nil {
+		return apiserverState{}, err
+	}
+	return apiserverStateOf(samples), nil
+}
+
+var apiserverStateMetrics = []string{"go_memstats_heap_inuse_bytes", "watch_cache_capacity", "process_cpu_seconds_total"}
+
+func apiserverStateOf(samples []sample) apiserverState {
+	var s apiserverState
+	for _, x := range samples {
+		switch {
+		case x.name == "go_memstats_heap_inuse_bytes":
+			s.heapBytes = x.value
+		case x.name == "process_cpu_seconds_total":
+			s.cpuSeconds = x.value
+		case x.labels["resource"] == "sharedprojects":
+			s.watchCapacity = int(x.value)
+		}
+	}
+	return s
+}
+
+// spent describes the apiserver's CPU from s to after, per project of n,
+// and the state it started from.
+func (s apiserverState) spent(after apiserverState, n int) string {
+	cpu := after.cpuSeconds - s.cpuSeconds
+	return fmt.Sprintf("the kube-apiserver used %.1fs of CPU (%.1f ms a project), from a heap of %.0f MiB and a SharedProject watch cache of %d events",
+		cpu, 1000*cpu/float64(max(n, 1)), s.heapBytes/(1<<20), s.watchCapacity)
+}
