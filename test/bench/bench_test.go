@@ -484,6 +484,7 @@ func (r *sizeRun) fullImport() {
 		t.Fatal(err)
 	}
 	r.res.ImportCPU = cpu1 - cpu0
+	api1 := r.apiserverState()
 	// Check what the link says, outside the timing; should it not hold
 	// yet, the time is when it does.
 	for attempt := 0; ; attempt++ {
@@ -499,7 +500,7 @@ func (r *sizeRun) fullImport() {
 	}
 	r.res.Import, r.res.ImportSpan = done.Sub(start), span{start, done}
 	progress("N=%d: full import took %s (%.0f orders/s); the operator used %s of CPU; %s", n, r.res.Import.Round(time.Millisecond),
-		float64(n)/r.res.Import.Seconds(), r.res.ImportCPU.Round(10*time.Millisecond), api0.spent(r.apiserverState(), n))
+		float64(n)/r.res.Import.Seconds(), r.res.ImportCPU.Round(10*time.Millisecond), api0.spent(api1, n))
 	r.quiet()
 	c := r.cost(m)
 	c.Provider, c.Vendor = calls.Provider, calls.Vendor

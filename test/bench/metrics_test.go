@@ -193,8 +193,8 @@ func (m *apiserverMetrics) writes(ctx context.Context) (writeCounts, error) {
 
 // apiserverState is what the kube-apiserver holds and has spent so far:
 // its heap in use, how many SharedProject events its watch cache keeps for
-// watchers, and its CPU. The watch cache grows with bursts of writes (400
-// events on a fresh control plane, 25,600 after one 5,000-order import and
+// watchers, and its CPU. The watch cache grows with bursts of writes (100
+// to 400 events on a fresh control plane, 25,600 after one 5,000-order import and
 // the bare client's copies) and every event keeps the object decoded, so
 // the heap and the cost of each garbage collection grow with it: an import
 // on a grown control plane pays more apiserver CPU per write than one on a

@@ -234,8 +234,8 @@ type kill struct {
 // it, however fast the machine: the relay reports its published photos in
 // batches, so its last step can cover a tenth of the work), in order, plus
 // up to 20 ms each; a point the work has passed when its manager starts
-// moves to that manager's first step. Moments are drawn over the work rather than the clock, so
-// that a slow machine moves them with it.
+// moves to that manager's first step. Moments are drawn over the work
+// rather than the clock, so that a slow machine moves them with it.
 func (k *killer) run(n, total int, progress func() (int, string)) *managerproc.Process {
 	t := k.t
 	points := make([]int, n)
