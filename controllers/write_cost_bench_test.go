@@ -35,6 +35,7 @@ import (
 	"github.com/pruvan-share/share-operator/internal/fixtures"
 	"github.com/pruvan-share/share-operator/internal/procstat"
 	"github.com/pruvan-share/share-operator/internal/testenv"
+	"github.com/pruvan-share/share-operator/internal/testworld"
 	"github.com/pruvan-share/share-operator/protocol"
 )
 
@@ -131,20 +132,8 @@ func writeCostNamespace(b *testing.B, c client.Client, n int) (string, *sharev1.
 // deleteWriteCostProjects deletes the namespace's projects and waits until
 // they are gone.
 func deleteWriteCostProjects(b *testing.B, c client.Client, ns string) {
-	ctx := context.Background()
-	if err := c.DeleteAllOf(ctx, &sharev1.SharedProject{}, client.InNamespace(ns)); err != nil {
+	if err := testworld.DeleteProjects(context.Background(), c, ns, 5*time.Minute); err != nil {
 		b.Fatal(err)
-	}
-	for {
-		list := &metav1.PartialObjectMetadataList{}
-		list.SetGroupVersionKind(sharev1.GroupVersion.WithKind("SharedProjectList"))
-		if err := c.List(ctx, list, client.InNamespace(ns), client.Limit(1)); err != nil {
-			b.Fatal(err)
-		}
-		if len(list.Items) == 0 {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 

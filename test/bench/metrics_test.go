@@ -223,7 +223,7 @@ func apiserverStateOf(samples []sample) apiserverState {
 			s.heapBytes = x.value
 		case x.name == "process_cpu_seconds_total":
 			s.cpuSeconds = x.value
-		case x.labels["resource"] == "sharedprojects":
+		case x.name == "watch_cache_capacity" && x.labels["resource"] == "sharedprojects":
 			s.watchCapacity = int(x.value)
 		}
 	}

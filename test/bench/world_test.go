@@ -244,32 +244,11 @@ func (w *world) resourceVersions() map[string]string {
 }
 
 // deleteProjects deletes every SharedProject of a namespace and waits until
-// they are gone, so that the deletion's load ends before what follows. A
-// collection delete of thousands may outlast the apiserver's request
-// timeout while it goes on: the wait covers it.
+// they are gone.
 func (w *world) deleteProjects(ns string) {
 	w.t.Helper()
-	// A DeleteCollection of 10,000 objects can outlive its request: it
-	// times out, or its HTTP/2 stream is reset (a make bench of 45 minutes
-	// ended on "stream error ... INTERNAL_ERROR"). Whatever it answers, the
-	// loop checks what is left, and asks again after a failed delete.
-	deadline := time.Now().Add(15 * time.Minute)
-	var lastErr error
-	deleted := time.Time{}
-	for {
-		if (deleted.IsZero() || lastErr != nil) && time.Since(deleted) >= 30*time.Second {
-			lastErr, deleted = w.c.DeleteAllOf(w.ctx, &sharev1.SharedProject{}, client.InNamespace(ns)), time.Now()
-		}
-		list := &metav1.PartialObjectMetadataList{}
-		list.SetGroupVersionKind(sharev1.GroupVersion.WithKind("SharedProjectList"))
-		err := w.c.List(w.ctx, list, client.InNamespace(ns), client.Limit(1))
-		if err == nil && len(list.Items) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("the SharedProjects of %s are not gone after 15 minutes (last errors: delete %v, list %v)", ns, lastErr, err)
-		}
-		time.Sleep(time.Second)
+	if err := testworld.DeleteProjects(w.ctx, w.c, ns, 15*time.Minute); err != nil {
+		w.t.Fatal(err)
 	}
 }
 
