@@ -52,28 +52,33 @@ func (b *batchRecorder) sizes() []int {
 }
 
 // Results go in calls of several, and those queued while a call is under
-// way go in the next: with four streams and twelve workers (a report
-// gathers eight results), twelve items take two calls. The first call is
-// held until every other result is queued.
+// way go in the next, all of them: the first call is held until the rest
+// of the twelve items (four of them submitted only once it began) are
+// uploaded and queued, and the second call carries every one. The first
+// call is usually a report's worth (eight), fewer when every transfer
+// happened to end at once; the split is not what is tested.
 func TestRelayReporterBatchesWhatQueuedMeanwhile(t *testing.T) {
 	g := NewWithT(t)
 	pt := newPoolTest(t, 4)
 	rec := &batchRecorder{}
 	pt.vendor.ReportItemsFunc = rec.reportItems
 	pool := pt.relayer.start(context.Background())
+	jobs := poolJobs("a", 12)
+	var later *relayBatch
 	rec.answer = func(call int, results []protocol.ItemResult) ([]error, error) {
 		if call == 0 {
-			for len(results)+pool.queued() < 12 {
+			later = pool.submit(jobs[8:])
+			for len(results)+pool.queued() < len(jobs) {
 				runtime.Gosched()
 			}
 		}
 		return make([]error, len(results)), nil
 	}
-	jobs := poolJobs("a", 12)
-	b := pool.submit(jobs)
-	b.wait()
+	first := pool.submit(jobs[:8])
+	first.wait()
+	later.wait()
 	pool.close()
-	g.Expect(pool.failure(b)).To(Succeed())
+	g.Expect(pool.failure(first, later)).To(Succeed())
 	g.Expect(unsettled(jobs)).To(BeZero())
 	sizes := rec.sizes()
 	g.Expect(sizes).To(HaveLen(2))
@@ -89,15 +94,22 @@ func (p *relayPool) queued() int {
 }
 
 // A result waits for the transfers under way when it came, not for a
-// timer: a0's result goes with a1's once a1's upload ends.
+// timer: a0's result goes with a1's once a1's upload ends. a0's upload
+// ends only once a1's is under way: ended before a1's began, with no
+// transfer under way, a0's result would rightly go alone.
 func TestRelayReporterWaitsForTheTransfersUnderWay(t *testing.T) {
 	g := NewWithT(t)
 	pt := newPoolTest(t, 2)
 	rec := &batchRecorder{}
 	pt.vendor.ReportItemsFunc = rec.reportItems
 	pool := pt.relayer.start(context.Background())
+	a1Started := make(chan struct{})
 	pt.upload = func(_ context.Context, uuid string) error {
-		if uuid == "a1" {
+		switch uuid {
+		case "a0":
+			<-a1Started
+		case "a1":
+			close(a1Started)
 			for pool.queued() == 0 { // a0 uploaded and waiting
 				runtime.Gosched()
 			}
